@@ -1,0 +1,37 @@
+"""optuna-recipes: samplers, pruners, objective adapters and a benchmark harness for Optuna.
+
+The main public names are re-exported lazily here so that ``import optuna_recipes`` stays cheap
+(no XGBoost, LightGBM or PyTorch import at package import time).
+
+Example:
+    .. code-block:: python
+
+        import optuna_recipes
+
+        print(optuna_recipes.__version__)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from optuna_recipes._version import __version__
+
+# Public name -> module that defines it. Resolved on first attribute access.
+_LAZY_EXPORTS: dict[str, str] = {}
+
+__all__ = ["__version__", *_LAZY_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'optuna_recipes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_EXPORTS))

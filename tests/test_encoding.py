@@ -1,0 +1,104 @@
+"""The shared search-space encoding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+import pytest
+
+from optuna_recipes._encoding import SearchSpaceEncoder
+from optuna_recipes._encoding import from_unit
+from optuna_recipes._encoding import from_unit_array
+from optuna_recipes._encoding import to_unit
+
+DISTRIBUTIONS = [
+    FloatDistribution(-1.0, 1.0),
+    FloatDistribution(1e-7, 10.0, log=True),
+    FloatDistribution(-10.2, 10.2, step=0.1),
+    FloatDistribution(0.0, 1.0, step=0.25),
+    IntDistribution(-10, 10),
+    IntDistribution(0, 10, step=2),
+    IntDistribution(1, 100, log=True),
+    IntDistribution(3, 3),
+    CategoricalDistribution(["a", None, 1, 2.5, float("nan")]),
+]
+
+
+@pytest.mark.parametrize("dist", DISTRIBUTIONS)
+def test_decode_gives_python_scalars_inside_the_distribution(dist: object) -> None:
+    u = np.linspace(-0.2, 1.2, 301)
+    for value in from_unit_array(dist, u):  # type: ignore[arg-type]
+        assert not isinstance(value, (np.floating, np.integer))
+        assert dist._contains(dist.to_internal_repr(value))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("dist", DISTRIBUTIONS[:-1])
+def test_round_trip_numerical(dist: FloatDistribution | IntDistribution) -> None:
+    for value in from_unit_array(dist, np.linspace(0, 1, 57)):
+        u = to_unit(dist, value)
+        assert -1e-9 <= u <= 1 + 1e-9
+        assert from_unit(dist, u) == pytest.approx(value)
+
+
+def test_grid_points_own_equal_shares() -> None:
+    dist = IntDistribution(0, 3)
+    counts = np.bincount(from_unit_array(dist, (np.arange(4000) + 0.5) / 4000))
+    assert counts.tolist() == [1000, 1000, 1000, 1000]
+
+
+def test_log_scale_is_uniform_in_log() -> None:
+    dist = FloatDistribution(1e-4, 1.0, log=True)
+    assert from_unit(dist, 0.5) == pytest.approx(1e-2)
+    assert to_unit(dist, 1e-3) == pytest.approx(0.25)
+
+
+def test_categorical_choices_and_unknowns() -> None:
+    dist = CategoricalDistribution(["a", None, 1])
+    assert to_unit(dist, None) == 1.0
+    assert math.isnan(to_unit(dist, "zzz"))
+    assert from_unit(dist, 0.49) == "a"
+    assert from_unit(dist, 1.6) == 1
+
+
+def test_encoder_rows_and_missing_values() -> None:
+    space = {
+        "lr": FloatDistribution(1e-5, 1e-1, log=True),
+        "act": CategoricalDistribution(["relu", "tanh"]),
+        "depth": IntDistribution(1, 10),
+    }
+    enc = SearchSpaceEncoder(space)
+    assert enc.dim == 3
+    assert enc.is_categorical.tolist() == [False, True, False]
+    assert enc.n_choices.tolist() == [0, 2, 0]
+    row = enc.encode({"lr": 1e-3, "act": "tanh"})
+    assert row[:2] == pytest.approx([0.5, 1.0])
+    assert math.isnan(row[2])
+    with pytest.raises(ValueError, match="depth"):
+        enc.decode(row)
+    row[2] = 0.0
+    assert enc.decode(row) == {"lr": pytest.approx(1e-3), "act": "tanh", "depth": 1}
+
+
+def test_encode_trials_drops_incompatible_types() -> None:
+    import optuna
+
+    study = optuna.create_study()
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": "big"},
+            distributions={"x": CategoricalDistribution(["big", "small"])},
+            value=1.0,
+        )
+    )
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": 20.0}, distributions={"x": FloatDistribution(0, 100)}, value=2.0
+        )
+    )
+    X = SearchSpaceEncoder({"x": FloatDistribution(0, 10)}).encode_trials(study.trials)
+    assert math.isnan(X[0, 0])
+    assert X[1, 0] == pytest.approx(2.0)  # outside the current range: left to the caller
