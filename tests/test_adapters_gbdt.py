@@ -377,3 +377,14 @@ def test_readme_example_runs_and_tunes() -> None:
     study, booster = namespace["study"], namespace["booster"]
     assert study.best_value > 0.99  # cross-validated ROC AUC on breast_cancer
     assert isinstance(booster, xgb.Booster)
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
+def test_objective_pickles_for_multiprocess_studies(cls: Any, cancer: Any) -> None:
+    import pickle
+
+    X, _, y, _ = cancer
+    obj = cls(X, y, cv=3, **FAST)
+    before = obj.evaluate({"learning_rate": 0.1})  # fills the per-fold data cache
+    clone = pickle.loads(pickle.dumps(obj))
+    assert clone.evaluate({"learning_rate": 0.1})["value"] == pytest.approx(before["value"])
