@@ -304,6 +304,10 @@ def test_xgboost_callback_with_train_cv_and_sklearn(cancer: Any) -> None:
     assert trial.storage.get_trial(trial._trial_id).intermediate_values[4] == pytest.approx(
         res["test-auc-mean"].iloc[4]
     )
+    reused = XGBoostPruningCallback(trial, "valid-auc")
+    xgb.train(params, dtrain, 2, evals=[(dvalid, "valid")], callbacks=[reused])
+    with pytest.warns(UserWarning, match="fresh callback per fit"):
+        xgb.train(params, dtrain, 2, evals=[(dvalid, "valid")], callbacks=[reused])
     with pytest.raises(ValueError, match="not in XGBoost's evaluation log"):
         xgb.train(
             params,
