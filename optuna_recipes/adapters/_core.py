@@ -746,7 +746,7 @@ class BaseObjective(abc.ABC):
                     "Ranking validates by `cv` (an int or a holdout fraction), which keeps "
                     "queries whole; `validation_data` is not supported for ranking."
                 )
-            if self.groups is None:
+            if self.groups is None and self.group is not None:
                 self.groups = np.repeat(np.arange(len(self.group)), self.group)
         if cv is None and validation_data is None:
             cv = 5
@@ -945,7 +945,7 @@ class BaseObjective(abc.ABC):
         return suggest_params(trial, self._space)
 
     @abc.abstractmethod
-    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]: ...
+    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]: ...
 
     @abc.abstractmethod
     def _library_version(self) -> str: ...

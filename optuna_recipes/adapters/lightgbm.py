@@ -260,7 +260,7 @@ class LightGBMObjective(BaseObjective):
             return False
         return any(str(dt) == "category" for dt in dtypes)
 
-    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
         if isinstance(X, lgb.Dataset):
             if X._handle is None:
                 X.construct()

@@ -251,7 +251,7 @@ class XGBoostObjective(BaseObjective):
             return "c" in (X.feature_types or [])
         return _is_categorical_frame(X)
 
-    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
         if isinstance(X, xgb.DMatrix):
             if y is None:
                 y = X.get_label()
@@ -270,7 +270,7 @@ class XGBoostObjective(BaseObjective):
 
     def _dmatrix(self, X: Any, label: np.ndarray, rows: np.ndarray | None = None) -> Any:
         qid = None
-        if self.task == "ranking":
+        if self.task == "ranking" and self.groups is not None:
             qid = self.groups if rows is None else self.groups[rows]
         if isinstance(X, xgb.DMatrix):
             d = X.slice(np.arange(X.num_row()) if rows is None else rows)
@@ -371,7 +371,7 @@ class XGBoostObjective(BaseObjective):
         return np.asarray(model.predict(X))
 
 
-class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc]
+class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc,name-defined]
     """Report an evaluation metric of an XGBoost loop to a trial and prune it.
 
     Works with ``xgb.train`` (evaluation names from ``evals``), ``xgb.cv`` (``"test-<metric>"``,
