@@ -772,7 +772,7 @@ class BaseObjective(abc.ABC):
     def __call__(self, trial: optuna.Trial) -> float:
         """Train one configuration on every fold; return the mean validation metric at the best
         round (``NaN``, i.e. a failed trial with ``fail_reason``, when training raises)."""
-        sampled = suggest_params(trial, self._space)
+        sampled = self._suggest(trial)
         tracker = RoundTracker(
             trial,
             maximize=self.metric.maximize,
@@ -920,6 +920,12 @@ class BaseObjective(abc.ABC):
         }
 
     # ------------------------------------------------------------------ hooks for subclasses
+    def _suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Sample one configuration (default: the search space). Override to suggest more
+        through the trial (e.g. a network architecture); runs before training, so a
+        ``ValueError`` raised here (bad input) ends the study instead of failing the trial."""
+        return suggest_params(trial, self._space)
+
     @abc.abstractmethod
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]: ...
 
@@ -1007,6 +1013,7 @@ def save_best(
     *,
     objective: BaseObjective | None = None,
     artifact_store: Any = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the study's best configuration as JSON and return what was written.
 
@@ -1037,6 +1044,7 @@ def save_best(
         path: JSON file to write (parent folders are created).
         objective: The objective the study optimized (adds library, task, metric, data shape).
         artifact_store: Optuna artifact store to upload the refit model to; needs ``objective``.
+        extra: More JSON-serializable fields to record (e.g. the file of saved weights).
     """
     from optuna_recipes import __version__
 
@@ -1070,6 +1078,7 @@ def save_best(
         record["model_artifact_id"] = upload_model_artifact(
             objective, model, study, trial, artifact_store
         )
+    record.update(_jsonable(dict(extra or {})))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
