@@ -9,9 +9,9 @@ configuration (:func:`save_best`, :func:`load_best`). ``XGBoostPruningCallback``
 (:mod:`optuna_recipes.adapters.torch`, with a Keras-style ``Model``) tunes PyTorch networks and
 their training. All share the library-agnostic core :mod:`optuna_recipes.adapters._core`.
 
-Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are imported on
-first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]`` (or
-``[lightgbm]``, ``[torch]``) when the library is missing.
+Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are
+imported on first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]``
+(or ``[lightgbm]``, ``[torch]``) when the library is missing.
 
 Example:
     .. code-block:: python
