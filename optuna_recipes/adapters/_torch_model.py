@@ -353,39 +353,33 @@ class Model:
         val_bs = validation_batch_size or batch_size
         train = self._source(x, y, "x")
         val = None if validation_data is None else self._validation_source(validation_data)
+        run = TrainingRun(
+            self, train, val, batch_size=batch_size, val_batch_size=val_bs, shuffle=shuffle
+        )
         callbacks = list(callbacks or [])
-        self._log_keys = {"loss", "lr", *(m.name for m in self.metrics)}
-        if val is not None:
-            self._log_keys |= {"val_loss", *(f"val_{m.name}" for m in self.metrics)}
         history = History()
         self.history = history
         self.stop_training = False
         for cb in callbacks:
             cb.set_model(self)
-        with self._rng() as (gen, cpu_gen):
+        for cb in callbacks:
+            cb.on_train_begin()
+        for epoch in range(epochs):
             for cb in callbacks:
-                cb.on_train_begin()
-            for epoch in range(epochs):
-                for cb in callbacks:
-                    cb.on_epoch_begin(epoch)
-                logs = self._train_epoch(train, batch_size, shuffle, gen, cpu_gen)
-                if val is not None:
-                    logs.update(
-                        {f"val_{k}": v for k, v in self._evaluate_source(val, val_bs).items()}
-                    )
-                self._step_scheduler(logs)
-                history.append(epoch, logs)
-                if verbose:
-                    print(
-                        f"epoch {epoch + 1}/{epochs} "
-                        + " ".join(f"{k}={v:.4g}" for k, v in logs.items())
-                    )
-                for cb in callbacks:
-                    cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+                cb.on_epoch_begin(epoch)
+            logs = run.step()
+            history.append(epoch, logs)
+            if verbose:
+                print(
+                    f"epoch {epoch + 1}/{epochs} "
+                    + " ".join(f"{k}={v:.4g}" for k, v in logs.items())
+                )
             for cb in callbacks:
-                cb.on_train_end()
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in callbacks:
+            cb.on_train_end()
         return history
 
     def _validation_source(self, data: Any) -> Source:
@@ -397,19 +391,6 @@ class Model:
                 )
             return self._source(data[0], data[1], "validation_data")
         return self._source(data, None, "validation_data")
-
-    @contextlib.contextmanager
-    def _rng(self) -> Any:
-        """Seeded generators for shuffling, and a forked global RNG for dropout."""
-        if self.seed is None:
-            yield None, None
-            return
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed)
-            gen = torch.Generator(device=self.device).manual_seed(self.seed)
-            cpu_gen = torch.Generator().manual_seed(self.seed)
-            yield gen, cpu_gen
 
     def _autocast(self) -> Any:
         if self.amp_dtype is None:
@@ -423,11 +404,13 @@ class Model:
         shuffle: bool,
         gen: torch.Generator | None,
         cpu_gen: torch.Generator | None,
+        train_metrics: bool = True,
     ) -> Logs:
         loss_spec = self._require_compiled()
         optimizer = self.optimizer
         assert optimizer is not None
-        module, loss_fn, metrics = self.module, loss_spec.fn, self.metrics
+        module, loss_fn = self.module, loss_spec.fn
+        metrics = self.metrics if train_metrics else []
         scaler = self._scaler()
         for m in metrics:
             m.reset()
@@ -520,3 +503,91 @@ class Model:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Load weights into the wrapped module (from ``state_dict`` or ``torch.load``)."""
         self.module.load_state_dict(state)
+
+
+class TrainingRun:
+    """One training run, stepped an epoch at a time: ``Model.fit`` loops over it, and
+    ``TorchObjective`` steps several folds in lockstep.
+
+    The data sources are prepared (and moved to the device) once. With a seed, the run owns its
+    shuffling generators and its own stream of the global RNG (dropout), swapped in for each
+    epoch, so interleaved runs stay deterministic and the caller's RNG state is untouched.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        train: Source,
+        val: Source | None,
+        *,
+        batch_size: int,
+        val_batch_size: int,
+        shuffle: bool = True,
+        train_metrics: bool = True,
+    ) -> None:
+        self.model = model
+        self.train = train
+        self.val = val
+        self.batch_size = batch_size
+        self.val_batch_size = val_batch_size
+        self.shuffle = shuffle
+        self.train_metrics = train_metrics
+        self.epoch = 0
+        metrics = model.metrics if train_metrics else []
+        model._log_keys = {"loss", "lr", *(m.name for m in metrics)}
+        if val is not None:
+            model._log_keys |= {"val_loss", *(f"val_{m.name}" for m in model.metrics)}
+        self.gen: torch.Generator | None = None
+        self.cpu_gen: torch.Generator | None = None
+        self._rng_states: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        if model.seed is not None:
+            self.gen = torch.Generator(device=model.device).manual_seed(model.seed)
+            self.cpu_gen = torch.Generator().manual_seed(model.seed)
+
+    @contextlib.contextmanager
+    def _rng(self) -> Any:
+        seed = self.model.seed
+        if seed is None:
+            yield
+            return
+        device = self.model.device
+        cuda = device.type == "cuda"
+        index = (
+            device.index
+            if device.index is not None
+            else torch.cuda.current_device()
+            if cuda
+            else 0
+        )
+        with torch.random.fork_rng(devices=[index] if cuda else []):
+            if self._rng_states is None:
+                torch.manual_seed(seed)
+            else:
+                cpu_state, cuda_state = self._rng_states
+                torch.set_rng_state(cpu_state)
+                if cuda_state is not None:
+                    torch.cuda.set_rng_state(cuda_state, index)
+            yield
+            self._rng_states = (
+                torch.get_rng_state(),
+                torch.cuda.get_rng_state(index) if cuda else None,
+            )
+
+    def step(self) -> Logs:
+        """Train one epoch (then validate); returns the epoch's logs."""
+        model = self.model
+        with self._rng():
+            logs = model._train_epoch(
+                self.train,
+                self.batch_size,
+                self.shuffle,
+                self.gen,
+                self.cpu_gen,
+                train_metrics=self.train_metrics,
+            )
+            if self.val is not None:
+                val_logs = model._evaluate_source(self.val, self.val_batch_size)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        model._step_scheduler(logs)
+        self.epoch += 1
+        return logs
