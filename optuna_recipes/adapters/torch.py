@@ -3,6 +3,9 @@
 - :class:`Model`: ``compile`` / ``fit`` / ``evaluate`` / ``predict`` around any ``nn.Module``,
   with callbacks (:class:`EarlyStopping`, :class:`TerminateOnNaN`, :class:`PruningCallback`).
   Usable without Optuna.
+- :class:`TorchObjective`: an Optuna objective tuning a network (``build_model(trial)``) and its
+  training (optimizer, learning rate, batch size, weight decay, schedule), with per-epoch
+  reporting for pruners, early stopping, ``refit`` and ``save_best``.
 - :func:`mlp`: a multilayer perceptron whose architecture is suggested by a trial.
 
 Needs PyTorch: ``pip install optuna-recipes[torch]``.
@@ -22,8 +25,11 @@ from optuna_recipes.adapters._torch_callbacks import TerminateOnNaN  # noqa: E40
 from optuna_recipes.adapters._torch_metrics import Metric  # noqa: E402
 from optuna_recipes.adapters._torch_mlp import mlp  # noqa: E402
 from optuna_recipes.adapters._torch_model import Model  # noqa: E402
+from optuna_recipes.adapters._torch_objective import DEFAULT_SPACE  # noqa: E402
+from optuna_recipes.adapters._torch_objective import TorchObjective  # noqa: E402
 
 __all__ = [
+    "DEFAULT_SPACE",
     "Callback",
     "EarlyStopping",
     "History",
@@ -31,5 +37,6 @@ __all__ = [
     "Model",
     "PruningCallback",
     "TerminateOnNaN",
+    "TorchObjective",
     "mlp",
 ]

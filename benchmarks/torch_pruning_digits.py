@@ -1,0 +1,105 @@
+"""Pruning savings of ``TorchObjective`` on scikit-learn's digits.
+
+Two 30-trial studies with the same sampler seed, objective seed, data split, network builder
+(``mlp``) and epoch budget; one with ``MedianPruner``, one without. Reports the best validation
+accuracy, the wall time of each study and the ratio (target: pruned >= 0.97 accuracy and at
+most 60% of the unpruned wall time).
+
+    python benchmarks/torch_pruning_digits.py --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+import optuna
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+import torch
+
+from optuna_recipes.adapters.torch import TorchObjective
+from optuna_recipes.adapters.torch import mlp
+
+
+def run(pruner: optuna.pruners.BasePruner, args: argparse.Namespace) -> tuple[optuna.Study, float]:
+    x, y = load_digits(return_X_y=True)
+    xt, xv, yt, yv = train_test_split(x / 16.0, y, test_size=0.25, stratify=y, random_state=0)
+    objective = TorchObjective(
+        lambda trial: mlp(trial, 64, 10),
+        (xt, yt),
+        (xv, yv),
+        loss="cross_entropy",
+        metric="accuracy",
+        epochs=args.epochs,
+        patience=args.patience,
+        seed=0,
+    )
+    study = optuna.create_study(
+        direction=objective.direction,
+        sampler=optuna.samplers.TPESampler(seed=args.seed),
+        pruner=pruner,
+    )
+    start = time.perf_counter()
+    study.optimize(objective, n_trials=args.trials)
+    return study, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="TPE sampler seed")
+    parser.add_argument("--startup", type=int, default=5, help="MedianPruner n_startup_trials")
+    parser.add_argument("--warmup", type=int, default=2, help="MedianPruner n_warmup_steps")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    print(f"Command: `python benchmarks/torch_pruning_digits.py {' '.join(sys.argv[1:])}`\n")
+    print(
+        f"torch {torch.__version__} on CPU ({platform.machine()}), "
+        f"torch.set_num_threads({args.threads}); optuna {optuna.__version__}; digits "
+        f"(1347 train / 450 validation, stratified); build_model = mlp(trial, 64, 10); "
+        f"default training space; {args.trials} trials, TPESampler(seed={args.seed}), "
+        f"objective seed 0, up to {args.epochs} epochs, patience {args.patience}.\n"
+    )
+    rows = []
+    for name, pruner in [
+        ("no pruning (NopPruner)", optuna.pruners.NopPruner()),
+        (
+            f"MedianPruner(n_startup_trials={args.startup}, n_warmup_steps={args.warmup})",
+            optuna.pruners.MedianPruner(n_startup_trials=args.startup, n_warmup_steps=args.warmup),
+        ),
+    ]:
+        study, wall = run(pruner, args)
+        states = [t.state for t in study.trials]
+        epochs = sum(len(t.intermediate_values) for t in study.trials)
+        rows.append((name, study.best_value, wall, epochs, states))
+        sys.stderr.write(f"{name}: best {study.best_value:.4f} in {wall:.1f}s\n")
+    base = rows[0][2]
+    print(
+        "| study | best val. accuracy | wall time (s) | ratio | epochs trained | pruned | failed |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, best, wall, epochs, states in rows:
+        pruned = sum(s == optuna.trial.TrialState.PRUNED for s in states)
+        failed = sum(s == optuna.trial.TrialState.FAIL for s in states)
+        print(
+            f"| {name} | {best:.4f} | {wall:.1f} | {wall / base:.2f} | {epochs} | {pruned} | "
+            f"{failed} |"
+        )
+    best, ratio = rows[1][1], rows[1][2] / base
+    print(
+        f"\nTarget (pruned best >= 0.97 and wall-time ratio <= 0.60): "
+        f"{'met' if best >= 0.97 and ratio <= 0.60 else 'NOT met'} "
+        f"(best {best:.4f}, ratio {ratio:.2f})."
+    )
+
+
+if __name__ == "__main__":
+    main()
