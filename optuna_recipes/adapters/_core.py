@@ -295,7 +295,7 @@ DEFAULT_METRICS = {
     "binary": "log_loss",
     "multiclass": "log_loss",
     "regression": "rmse",
-    "ranking": "ndcg",
+    "ranking": "ndcg@10",
 }
 
 
