@@ -262,3 +262,16 @@ def test_device_auto_falls_back_to_cpu(digits: tuple[np.ndarray, ...]) -> None:
     study.optimize(objective, n_trials=1)
     assert study.trials[0].state == TrialState.COMPLETE
     assert objective.describe()["device"] == str(objective.device)
+
+
+@pytest.mark.slow
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Keras-style PyTorch, tuned end to end", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert study.best_value >= 0.95  # type: ignore[attr-defined]
+    assert (tmp_path / "best.json").exists() and (tmp_path / "best.pt").exists()

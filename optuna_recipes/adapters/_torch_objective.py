@@ -14,8 +14,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.distributions import CategoricalDistribution
-from optuna.distributions import FloatDistribution
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -42,20 +40,14 @@ from optuna_recipes.adapters._torch_metrics import resolve_loss
 from optuna_recipes.adapters._torch_model import Model
 from optuna_recipes.adapters._torch_model import TrainingRun
 from optuna_recipes.adapters._torch_model import resolve_device
+from optuna_recipes.adapters.spaces import TORCH_SPACE
+from optuna_recipes.adapters.spaces import torch_space
 
 BuildModel = Callable[[optuna.Trial], nn.Module]
 
-# Training hyperparameters searched by default (the architecture comes from `build_model`).
-# Ranges follow common practice for Adam-family and momentum-SGD training of MLPs/CNNs
-# (e.g. Bengio 2012 "Practical recommendations", the Keras Tuner and Ray Tune examples).
-DEFAULT_SPACE: dict[str, BaseDistribution] = {
-    "optimizer": CategoricalDistribution(["adam", "adamw", "sgd"]),
-    "lr": FloatDistribution(1e-4, 1e-1, log=True),
-    "batch_size": CategoricalDistribution([32, 64, 128, 256]),
-    "weight_decay": FloatDistribution(1e-6, 1e-2, log=True),
-    "momentum": FloatDistribution(0.8, 0.99),  # sampled only when optimizer == "sgd"
-    "lr_schedule": CategoricalDistribution(["constant", "cosine", "exponential"]),
-}
+# Training hyperparameters searched by default (kept as data with the other adapters' spaces;
+# the architecture comes from `build_model`).
+DEFAULT_SPACE: dict[str, BaseDistribution] = TORCH_SPACE
 DEFAULT_PARAMS: dict[str, Any] = {
     "optimizer": "adam",
     "lr": 1e-3,
@@ -139,7 +131,8 @@ class TorchObjective(BaseObjective):
         epochs: Maximum epochs per trial (``>= 1``). Default ``50``.
         patience: Early stopping: epochs without improvement of the validation metric before a
             trial stops (``>= 1``, or ``None`` to train all epochs). Default ``5``.
-        space: Overrides of :data:`DEFAULT_SPACE` (``optimizer``, ``lr``, ``batch_size``,
+        space: Overrides of the default training space (``DEFAULT_SPACE``, i.e.
+            ``optuna_recipes.adapters.spaces.TORCH_SPACE``: ``optimizer``, ``lr``, ``batch_size``,
             ``weight_decay``, ``momentum`` (SGD only), ``lr_schedule``): name -> Optuna
             distribution, or ``None`` to stop searching it (its default is then used).
         fixed_params: Training parameters used in every trial, e.g. ``{"batch_size": 128}``.
@@ -315,7 +308,7 @@ class TorchObjective(BaseObjective):
         return space
 
     def _default_space(self, task: str) -> dict[str, BaseDistribution]:
-        return dict(DEFAULT_SPACE)
+        return torch_space(task)
 
     def _known_params(self) -> Collection[str]:
         return set(DEFAULT_PARAMS)
