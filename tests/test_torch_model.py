@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import optuna
@@ -355,3 +356,13 @@ def test_importing_adapters_does_not_import_torch_and_missing_torch_names_the_ex
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install optuna-recipes[torch]" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "obj", [Model, EarlyStopping, TerminateOnNaN, PruningCallback, mlp], ids=lambda o: o.__name__
+)
+def test_docstring_examples_run(obj: object, capsys: pytest.CaptureFixture[str]) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    doc = obj.__doc__ or ""
+    code = doc.split(".. code-block:: python\n", 1)[1].split("\n    Args:")[0]
+    exec(compile(textwrap.dedent(code), f"{obj.__name__}.__doc__", "exec"), {})

@@ -59,8 +59,13 @@ class History:
     Example:
         .. code-block:: python
 
+            import torch
+            from optuna_recipes.adapters.torch import Model
+
+            x, y = torch.randn(256, 8), torch.randn(256, 1)
+            model = Model(torch.nn.Linear(8, 1)).compile("sgd", "mse")
             history = model.fit(x, y, epochs=5)
-            history.history["loss"]  # five floats
+            history.history["loss"]  # five floats, one per epoch
     """
 
     def __init__(self) -> None:
@@ -90,11 +95,18 @@ class EarlyStopping(Callback):
     Example:
         .. code-block:: python
 
-            from optuna_recipes.adapters.torch import EarlyStopping
+            import torch
+            from optuna_recipes.adapters.torch import EarlyStopping, Model
 
-            stop = EarlyStopping("val_accuracy", patience=3, restore_best_weights=True)
-            model.fit(x, y, epochs=100, validation_data=(xv, yv), callbacks=[stop])
-            stop.best_epoch, stop.best
+            x, y = torch.randn(600, 8), torch.randint(0, 2, (600,))
+            net = torch.nn.Sequential(
+                torch.nn.Linear(8, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2)
+            )
+            model = Model(net).compile("adam", "cross_entropy", metrics=["accuracy"])
+            stop = EarlyStopping("val_loss", patience=3, restore_best_weights=True)
+            model.fit(x[:500], y[:500], epochs=100, validation_data=(x[500:], y[500:]),
+                      callbacks=[stop])
+            stop.best_epoch, stop.best  # the weights are those of best_epoch
 
     Args:
         monitor: Log key to watch, e.g. ``"val_loss"`` (default) or ``"val_accuracy"``.
@@ -198,9 +210,15 @@ class TerminateOnNaN(Callback):
     Example:
         .. code-block:: python
 
-            from optuna_recipes.adapters.torch import TerminateOnNaN
+            import torch
+            from optuna_recipes.adapters.torch import Model, TerminateOnNaN
 
-            model.fit(x, y, epochs=10, callbacks=[TerminateOnNaN()])
+            x, y = torch.randn(64, 4), torch.randn(64, 1)
+            x[0, 0] = float("nan")
+            model = Model(torch.nn.Linear(4, 1)).compile("sgd", "mse")
+            guard = TerminateOnNaN()
+            model.fit(x, y, epochs=10, callbacks=[guard])
+            guard.stopped_epoch  # 0
     """
 
     def __init__(self) -> None:
@@ -222,16 +240,26 @@ class PruningCallback(Callback):
         .. code-block:: python
 
             import optuna
-            from optuna_recipes.adapters.torch import PruningCallback
+            import torch
+            from optuna_recipes.adapters.torch import Model, PruningCallback
+
+            x, y = torch.randn(600, 8), (torch.randn(600, 8).sum(1) > 0).long()
 
 
             def objective(trial):
-                model = ...  # a compiled Model
+                lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+                model = Model(torch.nn.Linear(8, 2)).compile(
+                    lambda p: torch.optim.SGD(p, lr=lr), "cross_entropy", metrics=["accuracy"]
+                )
                 history = model.fit(
-                    x, y, epochs=20, validation_data=(xv, yv),
+                    x[:500], y[:500], epochs=10, validation_data=(x[500:], y[500:]),
                     callbacks=[PruningCallback(trial, "val_accuracy")],
                 )
                 return history["val_accuracy"][-1]
+
+
+            study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner())
+            study.optimize(objective, n_trials=10)
 
     Args:
         trial: The running ``optuna.Trial``.

@@ -447,7 +447,10 @@ class Model:
         if self.amp_dtype != torch.float16:
             return None
         if not hasattr(self, "_grad_scaler"):
-            self._grad_scaler = torch.amp.GradScaler(self.device.type)
+            if hasattr(torch.amp, "GradScaler"):  # torch >= 2.3
+                self._grad_scaler = torch.amp.GradScaler(self.device.type)
+            else:
+                self._grad_scaler = torch.cuda.amp.GradScaler()
         return self._grad_scaler
 
     def _step_scheduler(self, logs: Logs) -> None:

@@ -187,6 +187,11 @@ class TorchObjective(BaseObjective):
         validation = None
         if valid_data is not None:
             validation = self._unpack(valid_data, "valid_data")
+            if (self._dataset is None) != (self._valid_dataset is None):
+                raise ValueError(
+                    "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
+                    "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
+                )
         if loss is not None:
             spec = resolve_loss(loss)
             if task is None and spec.kind == REGRESSION:
