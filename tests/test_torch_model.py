@@ -366,3 +366,28 @@ def test_docstring_examples_run(obj: object, capsys: pytest.CaptureFixture[str])
     doc = obj.__doc__ or ""
     code = doc.split(".. code-block:: python\n", 1)[1].split("\n    Args:")[0]
     exec(compile(textwrap.dedent(code), f"{obj.__name__}.__doc__", "exec"), {})
+
+
+def test_interleaved_training_runs_match_separate_runs(digits: tuple[np.ndarray, ...]) -> None:
+    """Folds trained in lockstep (TorchObjective with cv=k) get the same networks as alone."""
+    from optuna_recipes.adapters._torch_model import TrainingRun
+
+    xt, _, yt, _ = digits
+
+    def run(seed: int, data: slice) -> TrainingRun:
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 10))
+        model = Model(net, seed=seed).compile("adam", "cross_entropy")
+        return TrainingRun(model, model._source(xt[data], yt[data], "x"), None, batch_size=32,
+                           val_batch_size=32)  # fmt: skip
+
+    alone = []
+    for seed, data in ((1, slice(0, 600)), (2, slice(600, None))):
+        r = run(seed, data)
+        alone.append([r.step()["loss"] for _ in range(3)])
+    a, b = run(1, slice(0, 600)), run(2, slice(600, None))
+    together: list[list[float]] = [[], []]
+    for _ in range(3):
+        together[0].append(a.step()["loss"])
+        together[1].append(b.step()["loss"])
+    assert together == alone
