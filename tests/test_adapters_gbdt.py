@@ -304,6 +304,10 @@ def test_xgboost_callback_with_train_cv_and_sklearn(cancer: Any) -> None:
     assert trial.storage.get_trial(trial._trial_id).intermediate_values[4] == pytest.approx(
         res["test-auc-mean"].iloc[4]
     )
+    reused = XGBoostPruningCallback(trial, "valid-auc")
+    xgb.train(params, dtrain, 2, evals=[(dvalid, "valid")], callbacks=[reused])
+    with pytest.warns(UserWarning, match="fresh callback per fit"):
+        xgb.train(params, dtrain, 2, evals=[(dvalid, "valid")], callbacks=[reused])
     with pytest.raises(ValueError, match="not in XGBoost's evaluation log"):
         xgb.train(
             params,
@@ -377,3 +381,14 @@ def test_readme_example_runs_and_tunes() -> None:
     study, booster = namespace["study"], namespace["booster"]
     assert study.best_value > 0.99  # cross-validated ROC AUC on breast_cancer
     assert isinstance(booster, xgb.Booster)
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
+def test_objective_pickles_for_multiprocess_studies(cls: Any, cancer: Any) -> None:
+    import pickle
+
+    X, _, y, _ = cancer
+    obj = cls(X, y, cv=3, **FAST)
+    before = obj.evaluate({"learning_rate": 0.1})  # fills the per-fold data cache
+    clone = pickle.loads(pickle.dumps(obj))
+    assert clone.evaluate({"learning_rate": 0.1})["value"] == pytest.approx(before["value"])

@@ -618,6 +618,24 @@ class BaseObjective(abc.ABC):
     fold's value at the best round), ``best_value`` and ``metric``; a failed one carries
     ``fail_reason``.
 
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from sklearn.datasets import load_diabetes
+            from optuna_recipes.adapters import BaseObjective
+            from optuna_recipes.adapters.lightgbm import LightGBMObjective
+
+            X, y = load_diabetes(return_X_y=True)
+            objective = LightGBMObjective(X, y, metric="mae", num_boost_round=100, cv=3)
+            assert isinstance(objective, BaseObjective) and objective.direction == "minimize"
+            study = optuna.create_study(direction=objective.direction)
+            study.optimize(objective, n_trials=5)
+            print(study.best_trial.user_attrs["fold_scores"])
+
+        A complete minimal adapter (gradient descent in numpy) is ``GDObjective`` in
+        ``tests/test_adapters_core.py``.
+
     Args:
         X: Training features (what the library adapter accepts).
         y: Labels; ``None`` when ``X`` is a library data object that carries them.

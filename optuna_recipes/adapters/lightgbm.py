@@ -246,6 +246,12 @@ class LightGBMObjective(BaseObjective):
         )
         self.num_boost_round = self.max_rounds
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Library data objects do not pickle; they are rebuilt on first use in the new process.
+        state = self.__dict__.copy()
+        state["_fold_cache"] = {}
+        return state
+
     # ------------------------------------------------------------------------- data handling
     @staticmethod
     def _categorical(X: Any) -> bool:
