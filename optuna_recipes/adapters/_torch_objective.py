@@ -39,6 +39,7 @@ from optuna_recipes.adapters._torch_metrics import LossFn
 from optuna_recipes.adapters._torch_metrics import resolve_loss
 from optuna_recipes.adapters._torch_model import Model
 from optuna_recipes.adapters._torch_model import TrainingRun
+from optuna_recipes.adapters._torch_model import _amp_dtype
 from optuna_recipes.adapters._torch_model import resolve_device
 from optuna_recipes.adapters.spaces import TORCH_SPACE
 from optuna_recipes.adapters.spaces import torch_space
@@ -178,7 +179,8 @@ class TorchObjective(BaseObjective):
             )
         self.build_model = build_model
         self.device = resolve_device(device)
-        self.amp = amp
+        # Validated (and warned about on CPU) once here, not once per trial.
+        self.amp = amp if _amp_dtype(amp, self.device) is not None else False
         self.validation_batch_size = validation_batch_size
         self._loss_arg = loss
         self._dataset: Dataset | None = None
@@ -208,7 +210,7 @@ class TorchObjective(BaseObjective):
             cv=cv,
             validation_data=validation,
             fixed_params=fixed_params,
-            space=self._checked_space(space),
+            space=space,
             max_rounds=epochs,
             early_stopping_rounds=patience,
             seed=seed,
@@ -225,7 +227,7 @@ class TorchObjective(BaseObjective):
                 f"{sorted(DEFAULT_PARAMS)} (architecture parameters belong in `build_model`)."
             )
         self._check_params(self._library_params({}), "fixed_params")
-        # In-memory data goes to the device once; folds are index views taken there.
+        # In-memory data goes to the device once; fold subsets are gathered there.
         self._x: torch.Tensor | None = None
         if self._dataset is None:
             self._x = self._to_device(x)
@@ -302,16 +304,6 @@ class TorchObjective(BaseObjective):
                 )
 
     # ----------------------------------------------------------------------------- space
-    @staticmethod
-    def _checked_space(
-        space: Mapping[str, BaseDistribution | None] | None,
-    ) -> Mapping[str, BaseDistribution | None] | None:
-        if space is None:
-            return None
-        if not isinstance(space, Mapping):
-            raise ValueError(f"`space` must be a dict; got {type(space).__name__}.")
-        return space
-
     def _default_space(self, task: str) -> dict[str, BaseDistribution]:
         return torch_space(task)
 
