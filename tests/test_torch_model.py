@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 torch = pytest.importorskip("torch")
 
 from optuna_recipes.adapters.torch import EarlyStopping  # noqa: E402
+from optuna_recipes.adapters.torch import Metric  # noqa: E402
 from optuna_recipes.adapters.torch import Model  # noqa: E402
 from optuna_recipes.adapters.torch import PruningCallback  # noqa: E402
 from optuna_recipes.adapters.torch import TerminateOnNaN  # noqa: E402
@@ -359,7 +360,9 @@ def test_importing_adapters_does_not_import_torch_and_missing_torch_names_the_ex
 
 
 @pytest.mark.parametrize(
-    "obj", [Model, EarlyStopping, TerminateOnNaN, PruningCallback, mlp], ids=lambda o: o.__name__
+    "obj",
+    [Model, Metric, EarlyStopping, TerminateOnNaN, PruningCallback, mlp],
+    ids=lambda o: o.__name__,
 )
 def test_docstring_examples_run(obj: object, capsys: pytest.CaptureFixture[str]) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -76,8 +76,33 @@ def resolve_loss(loss: str | LossFn) -> LossSpec:
 class Metric:
     """A metric accumulated on the device: ``update`` per batch, ``result`` once per epoch.
 
-    Subclasses keep running sums in ``self.state`` (a 1-D tensor on the device) and the number
-    of samples (or elements) on the host.
+    Subclass it for a metric that is not a batch mean: ``update`` adds running sums to the
+    device state with ``self._add(sums, count)`` (no host synchronisation), ``result`` turns
+    the sums, read once per epoch, into the value. For a batch-mean metric, passing a function
+    ``fn(pred, target) -> tensor`` to ``compile(metrics=...)`` is enough.
+
+    Example:
+        .. code-block:: python
+
+            import torch
+            from optuna_recipes.adapters.torch import Metric, Model
+
+
+            class MaxError(Metric):
+                name = "max_error"
+
+                def update(self, pred, target):
+                    err = (pred - target).abs().max().reshape(1)
+                    self.state = err if self.state is None else torch.maximum(self.state, err)
+                    self.count += pred.shape[0]
+
+                def result(self, state):
+                    return state[0]
+
+
+            x = torch.randn(100, 3)
+            model = Model(torch.nn.Linear(3, 1)).compile("sgd", "mse", metrics=[MaxError()])
+            model.evaluate(x, x.sum(1, keepdim=True))  # {'loss': ..., 'max_error': ...}
     """
 
     name: str = ""
