@@ -269,10 +269,12 @@ class TorchObjective(BaseObjective):
         xt = as_tensor(X, "x")
         if xt.ndim == 0 or xt.shape[0] == 0:
             raise ValueError(f"`x` is empty or has no sample axis; got shape {tuple(xt.shape)}.")
-        yt = as_tensor(y, "y") if y is not None else None
-        if yt is not None and yt.ndim == 2 and yt.shape[1] == 1:
+        if y is None:
+            raise ValueError("Targets are required: pass the data as a pair (x, y).")
+        yt = as_tensor(y, "y")
+        if yt.ndim == 2 and yt.shape[1] == 1:
             yt = yt.reshape(-1)
-        return (None if yt is None else yt.cpu().numpy()), tuple(xt.shape)
+        return yt.cpu().numpy(), tuple(xt.shape)
 
     def _to_device(self, x: Any) -> torch.Tensor:
         return cast_input(as_tensor(x, "x"), torch.float32).to(self.device)
