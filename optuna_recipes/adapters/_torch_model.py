@@ -564,7 +564,12 @@ class TrainingRun:
         )
         with torch.random.fork_rng(devices=[index] if cuda else []):
             if self._rng_states is None:
-                torch.manual_seed(seed)
+                # Seed only the streams this run uses (torch.manual_seed would reseed every
+                # CUDA device, outside what fork_rng restores).
+                torch.default_generator.manual_seed(seed)
+                if cuda:
+                    with torch.cuda.device(index):
+                        torch.cuda.manual_seed(seed)
             else:
                 cpu_state, cuda_state = self._rng_states
                 torch.set_rng_state(cpu_state)

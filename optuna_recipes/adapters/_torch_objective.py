@@ -364,7 +364,9 @@ class TorchObjective(BaseObjective):
     # ----------------------------------------------------------------------------- training
     def _build(self, trial: optuna.Trial | optuna.trial.FixedTrial) -> nn.Module:
         """Build the network with seeded initialisation (same params + seed -> same weights)."""
-        with torch.random.fork_rng(devices=[]):
+        # Fork every CUDA device too: torch.manual_seed reseeds them all.
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
             module = self.build_model(trial)  # type: ignore[arg-type]
