@@ -283,6 +283,8 @@ class LightGBMObjective(BaseObjective):
         ds = {k: v for k, v in params.items() if k in _DATASET_PARAMS}
         ds.setdefault("feature_pre_filter", False)
         ds["verbose"] = -1
+        if self.n_jobs is not None:  # binning threads too, not only training threads
+            ds["num_threads"] = self.n_jobs
         return ds
 
     def _dataset(

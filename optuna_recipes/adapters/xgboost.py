@@ -282,7 +282,11 @@ class XGBoostObjective(BaseObjective):
         if not hasattr(data, "shape"):
             data = np.asarray(data)
         return xgb.DMatrix(
-            data, label=label, qid=qid, enable_categorical=self.has_categorical, nthread=-1
+            data,
+            label=label,
+            qid=qid,
+            enable_categorical=self.has_categorical,
+            nthread=self.n_jobs or -1,
         )
 
     def _fold_data(self, fold: Fold) -> tuple[Any, Any]:
