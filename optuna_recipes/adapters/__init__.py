@@ -5,12 +5,13 @@
 Optuna objective with literature-backed default search spaces (:mod:`.spaces`), per-round
 reporting (so every Optuna pruner works), early stopping, refit and JSON export of the best
 configuration (:func:`save_best`, :func:`load_best`). ``XGBoostPruningCallback`` and
-``LightGBMPruningCallback`` prune the user's own training loops. All share the library-agnostic
-core :mod:`optuna_recipes.adapters._core`.
+``LightGBMPruningCallback`` prune the user's own training loops. ``TorchObjective``
+(:mod:`optuna_recipes.adapters.torch`, with a Keras-style ``Model``) tunes PyTorch networks and
+their training. All share the library-agnostic core :mod:`optuna_recipes.adapters._core`.
 
-Importing this package does not import XGBoost or LightGBM: the library modules are imported on
-first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]`` (or
-``[lightgbm]``) when the library is missing.
+Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are
+imported on first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]``
+(or ``[lightgbm]``, ``[torch]``) when the library is missing.
 
 Example:
     .. code-block:: python
@@ -40,6 +41,7 @@ _LAZY: dict[str, str] = {
     "XGBoostPruningCallback": "optuna_recipes.adapters.xgboost",
     "LightGBMObjective": "optuna_recipes.adapters.lightgbm",
     "LightGBMPruningCallback": "optuna_recipes.adapters.lightgbm",
+    "TorchObjective": "optuna_recipes.adapters.torch",
 }
 
 __all__ = ["BaseObjective", "load_best", "save_best", *_LAZY]

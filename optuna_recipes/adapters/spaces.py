@@ -111,3 +111,27 @@ def lightgbm_space(task: str, has_categorical: bool = False) -> dict[str, BaseDi
     if has_categorical:
         space.update(LIGHTGBM_CATEGORICAL_SPACE)
     return space
+
+
+#: Default training space of :class:`optuna_recipes.adapters.torch.TorchObjective` (the network
+#: itself comes from ``build_model(trial)``). Ranges follow the LCBench / Auto-PyTorch Tabular
+#: space (Zimmer, Lindauer & Hutter, "Auto-PyTorch Tabular: Multi-Fidelity MetaLearning for
+#: Efficient and Robust AutoDL", TPAMI 2021): learning rate in ``[1e-4, 1e-1]`` (log), Adam /
+#: AdamW / SGD with momentum, cosine annealing. Deviations: batch sizes are the powers of two
+#: 32-256 (what fits small tabular sets and keeps CPU epochs short); weight decay is searched on
+#: a log scale in ``[1e-6, 1e-2]`` (its effect is multiplicative); ``momentum`` is searched only
+#: when the optimizer is SGD; ``"exponential"`` decays the rate to 1% of its start over the
+#: epoch budget.
+TORCH_SPACE: dict[str, BaseDistribution] = {
+    "optimizer": CategoricalDistribution(["adam", "adamw", "sgd"]),
+    "lr": FloatDistribution(1e-4, 1e-1, log=True),
+    "batch_size": CategoricalDistribution([32, 64, 128, 256]),
+    "weight_decay": FloatDistribution(1e-6, 1e-2, log=True),
+    "momentum": FloatDistribution(0.8, 0.99),
+    "lr_schedule": CategoricalDistribution(["constant", "cosine", "exponential"]),
+}
+
+
+def torch_space(task: str) -> dict[str, BaseDistribution]:
+    """Default PyTorch training space for ``task`` (a fresh dict; the same for every task)."""
+    return dict(TORCH_SPACE)
