@@ -147,9 +147,7 @@ class WarmStartPruner(BasePruner):
         self._source_weight = float(source_weight)
         self._n_calibration_trials = n_calibration_trials
         self._curves: dict[StudyDirection, list[_Curves | None]] = {}
-        if not any(
-            t.intermediate_values for s in self._sources for t in s.trials if _complete(t)
-        ):
+        if not any(t.intermediate_values for s in self._sources for t in s.trials if _complete(t)):
             optuna.logging.get_logger("optuna_recipes.pruners").warning(
                 "No source trial has intermediate values; WarmStartPruner prunes only once the "
                 "new study has its own complete learning curves."

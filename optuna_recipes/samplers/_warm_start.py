@@ -30,7 +30,7 @@ from optuna_recipes._sources import SourceStudy
 from optuna_recipes._sources import as_sources
 from optuna_recipes.samplers import _warm_start_core as core
 
-_logger = logging.getLogger(__name__)
+_logger = logging.getLogger("optuna_recipes.samplers")
 
 _NS = "optuna_recipes.warm_start"
 PROPOSAL_KEY = f"{_NS}:proposal"
@@ -155,6 +155,12 @@ class WarmStartSampler(BaseSampler):
         self._source_space = self._collect_source_space()
         self._encoded: dict[str, list[core.SourceData]] = {}
         self._warned: set[str] = set()
+        self._last_proposal: tuple[Any, int, dict[str, Any]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_last_proposal"] = None  # holds a storage handle
+        return state
 
     def __repr__(self) -> str:
         names = [s.name for s in self._sources]
@@ -249,29 +255,25 @@ class WarmStartSampler(BaseSampler):
 
     def _fit(
         self, study: optuna.Study, space: dict[str, BaseDistribution]
-    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray] | None:
-        """Fit the density ratio on ``space``; ``None`` if the sources have faded or are
-        incompatible with it (then the caller hands over to TPE)."""
+    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray, np.ndarray]:
+        """Fit the density ratio on ``space``; also return each source's relatedness and
+        current worth (in target trials)."""
         sources = self._encode_sources(space, study.direction)
-        usable = [i for i, s in enumerate(sources) if len(s.y) > 0]
-        if not usable:
-            return None
         tx, ty = self._target_data(study, space)
         n_choices = SearchSpaceEncoder(space).n_choices
         rel, _ = core.relatedness(sources, tx, ty, n_choices, self._config)
-        rel[[i for i in range(len(sources)) if i not in usable]] = 0.0
+        rel[[len(s.y) == 0 for s in sources]] = 0.0
         masses = core.source_masses(rel, len(ty), self._config)
-        if masses.sum() < 0.5:
-            return None
         min_bw = np.array([_min_bandwidth(d) for d in space.values()])
         lower, upper = core.build_density_ratio(
             sources, masses, tx, ty, n_choices, min_bw, self._config
         )
-        return lower, upper, rel
+        return lower, upper, rel, masses
 
     def _record_weights(self, study: optuna.Study, trial: FrozenTrial, rel: np.ndarray) -> None:
-        weights = {s.name: round(float(r), 4) for s, r in zip(self._sources, rel, strict=True)}
-        study._storage.set_trial_system_attr(trial._trial_id, WEIGHTS_KEY, weights)
+        study._storage.set_trial_system_attr(
+            trial._trial_id, WEIGHTS_KEY, _weights(self._sources, rel)
+        )
 
     # -- sampling -------------------------------------------------------------------------
 
@@ -292,17 +294,21 @@ class WarmStartSampler(BaseSampler):
         self._check_single_objective(study)
         if not search_space:
             return {}
-        fitted = self._fit(study, search_space)
-        if fitted is None:
+        lower, upper, rel, masses = self._fit(study, search_space)
+        if masses.sum() < 0.5:
+            # Every source has faded (or none fits this space): hand over to multivariate
+            # TPE once it has its startup trials; until then our model is target-only TPE.
             if not any(n in self._source_space for n in search_space):
                 self._warn_once(
                     "no-compatible",
                     f"No source study shares a parameter with the search space "
                     f"{sorted(search_space)}; WarmStartSampler behaves as TPESampler.",
                 )
-            return self._tpe.sample_relative(study, trial, search_space)
-        lower, upper, rel = fitted
-        self._record_weights(study, trial, rel)
+            params = self._tpe.sample_relative(study, trial, search_space)
+            if set(params) == set(search_space):
+                return params
+        else:
+            self._record_weights(study, trial, rel)
         row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         return SearchSpaceEncoder(search_space).decode(row)
 
@@ -321,23 +327,30 @@ class WarmStartSampler(BaseSampler):
         return {n: d for n, d in sorted(space.items())}
 
     def _proposal(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        # The proposal lives in the trial's system attrs; the last one is also kept here so
+        # that the trial's later parameters do not each re-read the storage.
+        last = self._last_proposal
+        if last is not None and last[0] is study._storage and last[1] == trial._trial_id:
+            return last[2]
         attrs = trial.system_attrs
         if PROPOSAL_KEY not in attrs:
             attrs = study._storage.get_trial_system_attrs(trial._trial_id)
         if PROPOSAL_KEY in attrs:
-            return attrs[PROPOSAL_KEY]
+            return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
-        proposal: dict[str, Any] = {}
-        fitted = self._fit(study, space)
-        if fitted is not None:
-            lower, upper, rel = fitted
-            self._record_weights(study, trial, rel)
-            row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
-            proposal = {
-                name: [float(u), distribution_to_json(dist)]
-                for (name, dist), u in zip(space.items(), row, strict=True)
-            }
-        study._storage.set_trial_system_attr(trial._trial_id, PROPOSAL_KEY, proposal)
+        lower, upper, rel, _ = self._fit(study, space)
+        row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        proposal = {
+            name: [float(u), distribution_to_json(dist)]
+            for (name, dist), u in zip(space.items(), row, strict=True)
+        }
+        # One write: the joint proposal and the source weights behind it.
+        study._storage.set_trial_system_attr(
+            trial._trial_id,
+            PROPOSAL_KEY,
+            {"params": proposal, "source_weights": _weights(self._sources, rel)},
+        )
+        self._last_proposal = (study._storage, trial._trial_id, proposal)
         return proposal
 
     def sample_independent(
@@ -369,7 +382,7 @@ class WarmStartSampler(BaseSampler):
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
-            optuna.logging.get_logger("optuna_recipes.samplers").warning(message)
+            _logger.warning(message)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._independent.before_trial(study, trial)
@@ -385,6 +398,10 @@ class WarmStartSampler(BaseSampler):
 
 
 _NO_FIT: Any = object()
+
+
+def _weights(sources: list[SourceStudy], rel: np.ndarray) -> dict[str, float]:
+    return {s.name: round(float(r), 4) for s, r in zip(sources, rel, strict=True)}
 
 
 def _fit_into(value: Any, dist: BaseDistribution) -> Any:

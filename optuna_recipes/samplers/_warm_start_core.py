@@ -130,20 +130,24 @@ class ParzenMixture:
         return out
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of rows ``x`` (no NaN), shape ``(m,)``."""
+        """Log density of rows ``x``, shape ``(m,)``; a ``NaN`` coordinate is marginalised
+        out (that column does not count)."""
         m = len(x)
         n = len(self.centers)
         logk = np.zeros((m, n))
+        log_prior = np.zeros(m)
         num_j = 0
         for j in range(len(self.n_choices)):
             c = self.centers[:, j]
             missing = np.isnan(c)
+            absent = np.isnan(x[:, j])[:, None]
             k = self.n_choices[j]
             if k > 0:
                 same = x[:, j][:, None] == c[None, :]
                 eps = self.eps[j]
                 lp = np.where(same, math.log(1.0 - eps), math.log(eps / max(k - 1, 1)))
                 lp = np.where(missing[None, :], -math.log(k), lp)
+                log_prior -= np.where(absent[:, 0], 0.0, math.log(k))
             else:
                 sd = self.bandwidth[j]
                 z = (x[:, j][:, None] - c[None, :]) / sd
@@ -151,10 +155,9 @@ class ParzenMixture:
                 lp = lp - self._log_norm[:, num_j][None, :]
                 lp = np.where(missing[None, :], 0.0, lp)
                 num_j += 1
-            logk += lp
+            logk += np.where(absent, 0.0, lp)
         # Uniform prior: density 1 on numerical columns, 1/k on categorical ones.
-        log_prior = -float(np.sum(np.log(self.n_choices[self.n_choices > 0])))
-        all_terms = np.concatenate([np.full((m, 1), log_prior), logk], axis=1) + self._log_w
+        all_terms = np.concatenate([log_prior[:, None], logk], axis=1) + self._log_w
         top = all_terms.max(axis=1, keepdims=True)
         return top[:, 0] + np.log(np.exp(all_terms - top).sum(axis=1))
 
@@ -246,6 +249,20 @@ def predict_quantiles(
     return (k @ src_q) / k.sum(axis=1)
 
 
+def source_scores(
+    src: SourceData, at: np.ndarray, n_choices: np.ndarray, config: WarmStartConfig
+) -> np.ndarray:
+    """A source's prediction at rows ``at`` (lower = better): ``-(log l - log g)`` of the
+    source's own TPE-style density ratio, the same view of the source the sampler uses."""
+    q = rank_quantiles(src.y)
+    good = q <= config.source_gamma
+    min_bw = np.full(len(n_choices), 0.02)
+    ones = np.ones(len(q))
+    lower = _fit_mixture(src.x[good], ones[good], n_choices, min_bw, config.prior_weight)
+    upper = _fit_mixture(src.x[~good], ones[~good], n_choices, min_bw, config.prior_weight)
+    return upper.log_pdf(at) - lower.log_pdf(at)
+
+
 def relatedness(
     sources: list[SourceData],
     target_x: np.ndarray,
@@ -259,10 +276,7 @@ def relatedness(
     rel = np.ones(len(sources))
     for i, src in enumerate(sources):
         if n_t >= 3 and len(src.y) >= 2:
-            pred = predict_quantiles(
-                src.x, rank_quantiles(src.y), target_x, n_choices, config.agreement_bandwidth
-            )
-            taus[i] = kendall_tau(pred, target_y)
+            taus[i] = kendall_tau(source_scores(src, target_x, n_choices, config), target_y)
         shrunk = (config.n0 * config.tau0 + n_t * taus[i]) / (config.n0 + n_t)
         rel[i] = float(np.clip(shrunk / config.tau0, 0.0, 1.0))
     return rel, taus
