@@ -67,8 +67,11 @@ class SourceStudy:
 
     def best_value(self) -> float | None:
         """Best complete value in the source's own direction (``None`` if none)."""
-        values = [t.value for t in self.trials if t.state == TrialState.COMPLETE]
-        values = [v for v in values if v is not None]
+        values = [
+            float(t.value)
+            for t in self.trials
+            if t.state == TrialState.COMPLETE and t.value is not None
+        ]
         if not values:
             return None
         return max(values) if self.direction == StudyDirection.MAXIMIZE else min(values)

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, KeyError, optuna.exceptions.DuplicatedStudyError) as err:
         print(f"optuna-recipes warmstart: error: {err}", file=sys.stderr)
         return 2
-    sources = study.sampler.sources  # type: ignore[attr-defined]
+    sources = study.sampler.sources  # type: ignore[union-attr]
     print(f"Warm-started study {study.study_name!r} ({args.direction}) in {args.storage}")
     print(f"from {len(sources)} source studies:")
     for src in sources:

@@ -125,7 +125,7 @@ def create_warm_started_study(
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,
-        direction=direction,
+        direction=direction,  # type: ignore[arg-type]
         sampler=sampler,
         pruner=pruner_obj,
         load_if_exists=load_if_exists,

@@ -68,8 +68,11 @@ class WarmStartSampler(BaseSampler):
     ranks the new study's evaluated points (Kendall's tau between its predictions and the
     observed values); a source that disagrees fades out, and once every source has faded the
     sampler hands over to a multivariate :class:`~optuna.samplers.TPESampler`, so a misleading
-    warm start costs only the first few trials. Source weights are recorded in each trial's
-    system attribute ``optuna_recipes.warm_start:source_weights``.
+    warm start costs only the first few trials. Each trial records the source weights behind
+    it in its system attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled
+    jointly over the new study's search space) or ``optuna_recipes.warm_start:proposal`` (the
+    joint proposal used for parameters outside that space, e.g. in the first trial, with its
+    ``source_weights``).
 
     Mixed and conditional spaces are supported: float and int (log, step) and categorical
     parameters; a parameter missing from a source, or a source value outside the new range,
@@ -340,7 +343,7 @@ class WarmStartSampler(BaseSampler):
         space = self._proposal_space(study)
         lower, upper, rel, _ = self._fit(study, space)
         row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
-        proposal = {
+        proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]
             for (name, dist), u in zip(space.items(), row, strict=True)
         }
