@@ -30,9 +30,7 @@ def _training(trial: optuna.Trial, sign: float = 1.0, **kw: float) -> float:
 
 def _source(n: int = 20, **kw: float) -> optuna.Study:
     direction = "maximize" if kw.get("sign", 1.0) < 0 else "minimize"
-    study = optuna.create_study(
-        direction=direction, sampler=optuna.samplers.RandomSampler(seed=0)
-    )
+    study = optuna.create_study(direction=direction, sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: _training(t, **kw), n_trials=n)
     return study
 
@@ -98,7 +96,7 @@ def test_target_curves_take_over_as_they_accumulate() -> None:
     pruner = WarmStartPruner([_source()], source_weight=2.0)
     study = optuna.create_study(pruner=pruner)
     _enqueue_run(study, [0.9] * 10)
-    values, weights = pruner.reference(study, 4)
+    _, weights = pruner.reference(study, 4)
     target_share = weights[:10].sum() / weights.sum()
     assert target_share == pytest.approx(10 / 12)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import optuna
@@ -25,7 +26,7 @@ def url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
     for month, shift in (("2026-09", 1.0), ("2026-10", 1.1)):
         study = optuna.create_study(study_name=f"churn-model-{month}", storage=url)
-        study.optimize(lambda t: _objective(t, shift), n_trials=15)
+        study.optimize(functools.partial(_objective, shift=shift), n_trials=15)
     optuna.create_study(study_name="unrelated", storage=url)
     return url
 
@@ -36,7 +37,8 @@ def test_create_then_load_from_another_worker(url: str) -> None:
     )
     assert isinstance(study.sampler, WarmStartSampler)
     assert isinstance(study.pruner, WarmStartPruner)
-    assert [s.name for s in study.sampler.sources] == ["churn-model-2026-09", "churn-model-2026-10"]
+    names = ["churn-model-2026-09", "churn-model-2026-10"]
+    assert [s.name for s in study.sampler.sources] == names
     study.optimize(lambda t: _objective(t, 1.2), n_trials=5)
     worker = optuna_recipes.load_warm_started_study(url, "churn-model-2026-11", seed=1)
     assert [s.name for s in worker.sampler.sources] == [  # type: ignore[attr-defined]
@@ -46,7 +48,9 @@ def test_create_then_load_from_another_worker(url: str) -> None:
     worker.optimize(lambda t: _objective(t, 1.2), n_trials=5)
     assert len(worker.trials) == 10
     # Reopening reuses the recorded sources; the new study never becomes its own source.
-    again = optuna_recipes.create_warm_started_study(url, "churn-model-2026-11", load_if_exists=True)
+    again = optuna_recipes.create_warm_started_study(
+        url, "churn-model-2026-11", load_if_exists=True
+    )
     assert len(again.sampler.sources) == 2  # type: ignore[attr-defined]
     assert min(t.value for t in again.trials[:3]) < 0.5  # warm start lands near x = 1.1
 
