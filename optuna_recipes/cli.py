@@ -26,7 +26,13 @@ if TYPE_CHECKING:
 
 
 # (name, module, one-line help)
-SUBCOMMANDS: list[tuple[str, str, str]] = []
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    (
+        "warmstart",
+        "optuna_recipes._warmstart_cli",
+        "Create a study warm-started from earlier studies in a storage (retraining workflow).",
+    ),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
