@@ -29,6 +29,9 @@ import warnings
 
 import numpy as np
 
+# Import this checkout's package (the script's folder, not the repo root, is on sys.path).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 BUDGETS = (100, 300, 1000)
 SAMPLERS = ("GA", "TPE", "CMA-ES", "NSGA-II", "Random")
 # Longest runs first so that the pool does not end on one long straggler.

@@ -19,7 +19,9 @@ from typing import Any
 from optuna_recipes._version import __version__
 
 # Public name -> module that defines it. Resolved on first attribute access.
-_LAZY_EXPORTS: dict[str, str] = {}
+_LAZY_EXPORTS: dict[str, str] = {
+    "GeneticSampler": "optuna_recipes.samplers",
+}
 
 __all__ = ["__version__", *_LAZY_EXPORTS]
 

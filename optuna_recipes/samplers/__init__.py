@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from optuna_recipes.samplers._genetic import GeneticSampler
+
+__all__: list[str] = ["GeneticSampler"]
