@@ -36,7 +36,8 @@ BUDGETS = (100, 300, 1000)
 SAMPLERS = ("GA", "TPE", "CMA-ES", "NSGA-II", "Random")
 # Longest runs first so that the pool does not end on one long straggler.
 COST_ORDER = ("TPE", "CMA-ES", "NSGA-II", "GA", "Random")
-DEFAULT_CACHE = os.path.join(os.path.dirname(__file__), "results", "genetic_bbob_mixint_runs.jsonl")
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+DEFAULT_CACHE = os.path.join(RESULTS, "genetic_bbob_mixint_runs.jsonl")
 
 
 def make_sampler(name: str, seed: int) -> Any:

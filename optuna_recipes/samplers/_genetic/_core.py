@@ -75,7 +75,8 @@ def grid_keys(rows: np.ndarray, spec: GeneSpec) -> list[bytes]:
     keys = np.round(rows, 9)
     discrete = spec.cell > 0
     if discrete.any():
-        keys[:, discrete] = np.floor(np.clip(rows[:, discrete], 0.0, 1.0 - 1e-12) / spec.cell[discrete])
+        cells = np.clip(rows[:, discrete], 0.0, 1.0 - 1e-12) / spec.cell[discrete]
+        keys[:, discrete] = np.floor(cells)
     if spec.is_categorical.any():
         keys[:, spec.is_categorical] = np.round(rows[:, spec.is_categorical])
     return [k.tobytes() for k in keys]
@@ -94,32 +95,58 @@ def success_step_factor(successes: np.ndarray) -> float:
     return float(np.exp(1.5 * (rate - SUCCESS_TARGET) / SUCCESS_TARGET))
 
 
-def current_epoch(fitness: np.ndarray, patience: int, tol: float = 1e-8) -> tuple[int, int]:
-    """Where the current restart epoch starts, and how many restarts happened before it.
+@dataclass(frozen=True)
+class EpochState:
+    """Progress of the restart rule after scanning trials up to some trial number.
 
-    Args:
-        fitness: scalar fitness of completed trials in trial-number order (lower is better).
-        patience: completed trials without improvement that end the first epoch; it doubles
-            with every restart (the population doubles too).
-        tol: relative improvement that counts as progress.
-
-    Returns:
-        ``(start, n_restarts)``: the index in ``fitness`` where the current epoch starts.
+    Attributes:
+        start: first trial number of the current epoch.
+        restarts: restarts so far (the current epoch's index).
+        best: best fitness in the current epoch.
+        since: completed trials since the epoch's best last improved.
+        limit: patience of the current epoch (0 = not started: use the initial patience).
     """
-    start, restarts = 0, 0
-    best = math.inf
-    since = 0
-    limit = patience
-    for i, f in enumerate(fitness.tolist()):
+
+    start: int = 0
+    restarts: int = 0
+    best: float = math.inf
+    since: int = 0
+    limit: int = 0
+
+
+def scan_epochs(
+    numbers: np.ndarray,
+    fitness: np.ndarray,
+    patience: int,
+    state: EpochState | None = None,
+    tol: float = 1e-8,
+) -> EpochState:
+    """Advance the restart rule over completed trials given in trial-number order.
+
+    An epoch ends when its best fitness (lower is better) has not improved by a relative
+    ``tol`` for ``limit`` completed trials; the next epoch starts at the following trial
+    number with a patience twice as long. Scanning in chunks gives the same result as
+    scanning everything at once, which lets the sampler scan only new trials.
+    """
+    state = state or EpochState()
+    start, restarts, best, since = state.start, state.restarts, state.best, state.since
+    limit = state.limit or patience
+    for number, f in zip(numbers.tolist(), fitness.tolist(), strict=True):
         threshold = best - tol * max(1.0, abs(best)) if math.isfinite(best) else best
         if f < threshold:
             best, since = f, 0
         else:
             since += 1
             if since >= limit:
-                start, restarts = i + 1, restarts + 1
+                start, restarts = number + 1, restarts + 1
                 best, since, limit = math.inf, 0, limit * 2
-    return start, restarts
+    return EpochState(start, restarts, best, since, limit)
+
+
+def current_epoch(fitness: np.ndarray, patience: int) -> tuple[int, int]:
+    """``(start index, restarts)`` of the current epoch for fitness listed in trial order."""
+    state = scan_epochs(np.arange(len(fitness)), np.asarray(fitness, dtype=float), patience)
+    return state.start, state.restarts
 
 
 def _reflect(v: np.ndarray) -> np.ndarray:
@@ -155,7 +182,7 @@ def _mutate(
         n = int(spec.n_choices[j])
         if n > 1:
             other = int(rng.integers(n - 1))
-            current = int(round(child[j]))
+            current = round(float(child[j]))
             child[j] = float(other if other < current else other + 1)
     return child
 
@@ -189,7 +216,7 @@ def make_offspring(
         raise ValueError(f"Population of shape {population.shape} does not match {d} genes.")
     target = int(rng.choice(mu, p=rank_weights(mu)))
     x = population[target]
-    n_best = max(1, int(math.ceil(p_best * mu)))
+    n_best = max(1, math.ceil(p_best * mu))
     guide = population[int(rng.integers(n_best))]
     numeric = ~spec.is_categorical
     spread = population.std(axis=0) if mu > 1 else np.full(d, 0.2)

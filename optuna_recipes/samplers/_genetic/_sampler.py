@@ -44,6 +44,10 @@ def _check_int(name: str, value: int | None, minimum: int) -> None:
         )
 
 
+def _fresh_seed() -> int:
+    return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
+
+
 def _unit_cell(dist: BaseDistribution) -> float:
     """Width in unit space of the narrowest grid cell of a discrete numerical distribution."""
     if isinstance(dist, IntDistribution):
@@ -71,25 +75,98 @@ def _key_value(value: Any) -> Hashable:
     return value
 
 
-class _Entry:
-    """What the sampler needs from one completed trial; completed trials never change."""
+def _fitness_of(trial: FrozenTrial, sign: float) -> tuple[float, float]:
+    """(total constraint violation, signed value): lexicographically smaller is better."""
+    violation = sum(max(0.0, c) for c in trial.constraints.values())
+    return violation, sign * float(trial.value)  # type: ignore[arg-type]
 
-    __slots__ = ("number", "violation", "value", "success")
 
-    def __init__(self, trial: FrozenTrial, sign: float) -> None:
-        self.number = trial.number
-        self.violation = sum(max(0.0, c) for c in trial.constraints.values())
-        self.value = sign * float(trial.value)  # type: ignore[arg-type]
-        origin = trial.system_attrs.get(ORIGIN_ATTR)
-        self.success: bool | None = None
-        if isinstance(origin, dict) and origin.get("parent_fitness") is not None:
-            parent_violation, parent_value = origin["parent_fitness"]
-            self.success = (self.violation, self.value) < (parent_violation, parent_value)
+class _Archive:
+    """Completed trials of one study as growing numpy arrays, filled incrementally.
 
-    @property
-    def fitness(self) -> float:
-        """Scalar for the restart rule: infeasible trials never count as progress."""
-        return self.value if self.violation == 0.0 else math.inf
+    Completed trials never change, so everything here is a pure function of the storage
+    contents; the archive only saves re-reading and re-encoding them on every call.
+    """
+
+    def __init__(self, storage: Any, study_id: int, sign: float) -> None:
+        self.storage, self.study_id, self.sign = storage, study_id, sign
+        self.index: dict[int, int] = {}  # trial id -> row in the arrays
+        self.settled = 0  # trials before this position in the study's list are all finished
+        self.trials: list[FrozenTrial] = []
+        self.number = np.empty(0, dtype=np.int64)
+        self.value = np.empty(0)
+        self.violation = np.empty(0)
+        self.success = np.empty(0)  # 1 / 0 for offspring, NaN for other trials
+        self.signature: tuple[tuple[str, str], ...] | None = None
+        self.rows = np.empty((0, 0))
+        self.keys: set[tuple[Hashable, ...]] = set()
+        self.names: list[str] = []
+        # Restart scan state, valid for the completed trials numbered up to `scanned`.
+        self.scanned = -1
+        self.patience = 0
+        self.scan = _core.EpochState()
+
+    def matches(self, study: Study, sign: float) -> bool:
+        return (
+            self.storage is study._storage
+            and self.study_id == study._study_id
+            and (self.sign == sign)
+        )
+
+    def add(self, new: list[FrozenTrial]) -> None:
+        n0 = len(self.trials)
+        if any(t.number < self.scanned for t in new):
+            self.scanned = -1  # a lower-numbered trial finished late: rescan epochs
+        self.trials.extend(new)
+        for i, t in enumerate(new):
+            self.index[t._trial_id] = n0 + i
+        fit = [_fitness_of(t, self.sign) for t in new]
+        self.number = np.concatenate([self.number, [t.number for t in new]])
+        self.violation = np.concatenate([self.violation, [f[0] for f in fit]])
+        self.value = np.concatenate([self.value, [f[1] for f in fit]])
+        succ = []
+        for t, f in zip(new, fit, strict=True):
+            origin = t.system_attrs.get(ORIGIN_ATTR)
+            parent = origin.get("parent_fitness") if isinstance(origin, dict) else None
+            succ.append(np.nan if parent is None else float(f < tuple(parent)))
+        self.success = np.concatenate([self.success, succ])
+        if self.signature is not None:
+            self._encode(new)
+
+    def _encode(self, new: list[FrozenTrial]) -> None:
+        self.rows = np.concatenate([self.rows, self.encoder.encode_trials(new)])
+        self.keys.update(_param_key(t.params, self.names) for t in new)
+
+    def set_space(self, search_space: dict[str, BaseDistribution]) -> None:
+        signature = tuple((name, repr(dist)) for name, dist in search_space.items())
+        if signature == self.signature:
+            return
+        self.signature = signature
+        self.encoder = SearchSpaceEncoder(search_space)
+        self.spec = _gene_spec(self.encoder)
+        self.names = self.encoder.names
+        self.rows = np.empty((0, len(search_space)))
+        self.keys = set()
+        self._encode(self.trials)
+
+    def epoch(self, patience: int) -> tuple[int, int]:
+        """(first trial number of the current epoch, number of restarts so far)."""
+        if patience != self.patience:
+            self.patience, self.scanned = patience, -1
+        if self.scanned < 0:
+            self.scan = _core.EpochState()
+        fresh = self.number > self.scanned
+        if fresh.any():
+            order = np.argsort(self.number[fresh], kind="stable")
+            numbers = self.number[fresh][order]
+            fitness = np.where(self.violation == 0.0, self.value, np.inf)[fresh][order]
+            self.scan = _core.scan_epochs(numbers, fitness, patience, self.scan)
+            self.scanned = int(numbers[-1])
+        return self.scan.start, self.scan.restarts
+
+
+def _param_key(params: dict[str, Any], names: list[str]) -> tuple[Hashable, ...]:
+    return tuple(_key_value(params.get(n)) for n in names)
 
 
 class GeneticSampler(BaseSampler):
@@ -178,17 +255,14 @@ class GeneticSampler(BaseSampler):
         self._population_size = population_size
         self._n_startup_trials = int(n_startup_trials)
         self._restart_patience = restart_patience
-        self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+        self._seed = int(seed) if seed is not None else _fresh_seed()
         self._init_caches()
 
     def _init_caches(self) -> None:
         # Caches are pure functions of storage contents (keyed by trial id); safe to drop.
         self._lock = threading.Lock()
         self._search_space = IntersectionSearchSpace()
-        self._entries: dict[int, _Entry] = {}
-        self._rows: dict[int, np.ndarray] = {}
-        self._keys: dict[int, tuple[Hashable, ...]] = {}
-        self._space_signature: tuple[tuple[str, str], ...] | None = None
+        self._archive: _Archive | None = None
         self._parents: dict[int, FrozenTrial] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -211,7 +285,7 @@ class GeneticSampler(BaseSampler):
         )
 
     def reseed_rng(self) -> None:
-        self._seed = int(np.random.SeedSequence().entropy % 2**32)
+        self._seed = _fresh_seed()
 
     # ------------------------------------------------------------------ Optuna API
 
@@ -227,63 +301,52 @@ class GeneticSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         self._raise_if_multi_objective(study)
-        trials = study._get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING), use_cache=True
-        )
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        complete.sort(key=lambda t: t.number)
-        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        with self._lock:
-            entries = [self._entry(t, sign) for t in complete]
+        trials = study._get_trials(deepcopy=False, use_cache=True)
         d = len(search_space)
-        patience = self._restart_patience or max(150, 30 * d)
-        start, restarts = _core.current_epoch(
-            np.array([e.fitness for e in entries], dtype=float), patience
-        )
-        epoch = complete[start:]
-        startup = self._n_startup_trials if restarts == 0 else self._mu(d) * 2**restarts
         rng = np.random.default_rng([self._seed, trial.number, 1])
-        if len(epoch) < startup:
-            return self._fresh(search_space, trial, rng, restarts)
-
-        epoch_entries = entries[start:]
-        order = np.lexsort(
-            (
-                np.array([e.value for e in epoch_entries]),
-                np.array([e.violation for e in epoch_entries]),
-            )
-        )
-        mu = self._mu(d) * 2**restarts
-        if d == 0:
-            ranked = order[:mu]
-            target = int(ranked[int(rng.choice(len(ranked), p=_core.rank_weights(len(ranked))))])
-            self._remember(trial, study, epoch[target], epoch_entries[target], restarts, "inherit")
-            return {}
-
-        encoder, spec = self._space(search_space)
         with self._lock:
-            rows = [self._row(t, encoder) for t in epoch]
-        rows_arr = np.array(rows)
-        valid = ~np.isnan(rows_arr).any(axis=1)
-        order = order[valid[order]][:mu]
-        if order.size == 0:
-            return self._fresh(search_space, trial, rng, restarts)
-        population = np.clip(rows_arr[order], 0.0, None)
+            archive, running = self._sync(study, trials)
+            start, restarts = archive.epoch(self._restart_patience or max(150, 30 * d))
+            in_epoch = np.flatnonzero(archive.number >= start)
+            startup = self._n_startup_trials if restarts == 0 else self._mu(d) * 2**restarts
+            if in_epoch.size < startup:
+                return self._fresh(search_space, trial, rng, restarts)
+            mu = self._mu(d) * 2**restarts
+            if d > 0:
+                archive.set_space(search_space)
+                in_epoch = in_epoch[~np.isnan(archive.rows[in_epoch]).any(axis=1)]
+                if in_epoch.size == 0:
+                    return self._fresh(search_space, trial, rng, restarts)
+            order = in_epoch[
+                np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))[:mu]
+            ]
+            success = archive.success[in_epoch]
+            recent = success[~np.isnan(success)][-_SUCCESS_WINDOW:]
+            if d == 0:
+                target = int(rng.choice(order.size, p=_core.rank_weights(order.size)))
+                self._remember(study, trial, archive, int(order[target]), restarts, "inherit")
+                return {}
+            encoder, spec = archive.encoder, archive.spec
+            population = archive.rows[order].copy()
+            known = archive.keys
         numeric = ~spec.is_categorical
-        population[:, numeric] = np.minimum(population[:, numeric], 1.0)
-
-        recent = [e.success for e in epoch_entries if e.success is not None][-_SUCCESS_WINDOW:]
-        step = _core.success_step_factor(np.array(recent, dtype=bool))
-        known = self._known_keys(trials, complete, encoder)
+        population[:, numeric] = np.clip(population[:, numeric], 0.0, 1.0)
+        names = encoder.names
+        busy = {_param_key(t.params, names) for t in running}
 
         def is_known(row: np.ndarray) -> bool:
-            return self._param_key(encoder.decode(row), encoder.names) in known
+            key = _param_key(encoder.decode(row), names)
+            return key in known or key in busy
 
         child, target = _core.make_offspring(
-            rng, population, spec, step_factor=step, is_known=is_known
+            rng,
+            population,
+            spec,
+            step_factor=_core.success_step_factor(recent.astype(bool)),
+            is_known=is_known,
         )
-        parent = int(order[target])
-        self._remember(trial, study, epoch[parent], epoch_entries[parent], restarts, "de")
+        with self._lock:
+            self._remember(study, trial, archive, int(order[target]), restarts, "de")
         return encoder.decode(child)
 
     def sample_independent(
@@ -300,7 +363,8 @@ class GeneticSampler(BaseSampler):
             value = parent.params[param_name]
             dist = parent.distributions[param_name]
             if isinstance(param_distribution, CategoricalDistribution):
-                if isinstance(dist, CategoricalDistribution) and value in param_distribution.choices:
+                choices = param_distribution.choices
+                if isinstance(dist, CategoricalDistribution) and value in choices:
                     return value
             elif not isinstance(dist, CategoricalDistribution):
                 u = to_unit(param_distribution, value)
@@ -361,74 +425,58 @@ class GeneticSampler(BaseSampler):
 
     def _remember(
         self,
-        trial: FrozenTrial,
         study: Study,
-        parent: FrozenTrial,
-        entry: _Entry,
+        trial: FrozenTrial,
+        archive: _Archive,
+        parent: int,
         restarts: int,
         operator: str,
     ) -> None:
-        with self._lock:
-            if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
-                self._parents.clear()
-            self._parents[trial._trial_id] = parent
-        fitness = (
-            [entry.violation, entry.value]
-            if math.isfinite(entry.value) and math.isfinite(entry.violation)
-            else None
-        )
+        """Keep the target parent for ``sample_independent`` and record the origin."""
+        if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
+            self._parents.clear()
+        self._parents[trial._trial_id] = archive.trials[parent]
+        violation, value = float(archive.violation[parent]), float(archive.value[parent])
         origin = {
-            "parent": parent.number,
-            "parent_fitness": fitness,
+            "parent": archive.trials[parent].number,
+            "parent_fitness": [violation, value]
+            if math.isfinite(value) and math.isfinite(violation)
+            else None,
             "epoch": restarts,
             "operator": operator,
         }
         study._storage.set_trial_system_attr(trial._trial_id, ORIGIN_ATTR, origin)
 
-    def _entry(self, trial: FrozenTrial, sign: float) -> _Entry:
-        entry = self._entries.get(trial._trial_id)
-        if entry is None:
-            entry = self._entries[trial._trial_id] = _Entry(trial, sign)
-        return entry
+    def _sync(self, study: Study, trials: list[FrozenTrial]) -> tuple[_Archive, list[FrozenTrial]]:
+        """Update the archive of ``study`` with newly completed trials; return running ones.
 
-    def _space(
-        self, search_space: dict[str, BaseDistribution]
-    ) -> tuple[SearchSpaceEncoder, _core.GeneSpec]:
-        signature = tuple((name, repr(dist)) for name, dist in search_space.items())
-        with self._lock:
-            if signature != self._space_signature:
-                self._space_signature = signature
-                self._rows.clear()
-                self._keys.clear()
-                self._encoder = SearchSpaceEncoder(search_space)
-                self._spec = _gene_spec(self._encoder)
-            return self._encoder, self._spec
-
-    def _row(self, trial: FrozenTrial, encoder: SearchSpaceEncoder) -> np.ndarray:
-        row = self._rows.get(trial._trial_id)
-        if row is None:
-            row = self._rows[trial._trial_id] = encoder.encode_trials([trial])[0]
-        return row
-
-    @staticmethod
-    def _param_key(params: dict[str, Any], names: list[str]) -> tuple[Hashable, ...]:
-        return tuple(_key_value(params.get(n)) for n in names)
-
-    def _known_keys(
-        self,
-        trials: list[FrozenTrial],
-        complete: list[FrozenTrial],
-        encoder: SearchSpaceEncoder,
-    ) -> set[tuple[Hashable, ...]]:
-        names = encoder.names
-        with self._lock:
-            keys = set()
-            for t in complete:
-                key = self._keys.get(t._trial_id)
-                if key is None:
-                    key = self._keys[t._trial_id] = self._param_key(t.params, names)
-                keys.add(key)
-        keys.update(
-            self._param_key(t.params, names) for t in trials if t.state == TrialState.RUNNING
-        )
-        return keys
+        Finished trials never change, so only the trials from the first unfinished one on
+        (``archive.settled``, in trial-number order) are looked at: O(1) per call in a sequential
+        run instead of O(n).
+        """
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        archive = self._archive
+        if archive is None or not archive.matches(study, sign):
+            archive = self._archive = _Archive(study._storage, study._study_id, sign)
+        index = archive.index
+        start = archive.settled
+        if start > len(trials) or (start > 0 and trials[start - 1].number != start - 1):
+            start = 0  # not the list we scanned before: look at everything again
+        new, running = [], []
+        settled = start
+        for i in range(start, len(trials)):
+            t = trials[i]
+            state = t.state
+            if state is TrialState.COMPLETE:
+                if t._trial_id not in index:
+                    new.append(t)
+            elif state is TrialState.RUNNING or state is TrialState.WAITING:
+                if state is TrialState.RUNNING:
+                    running.append(t)
+                continue
+            if settled == i:
+                settled = i + 1
+        archive.settled = settled
+        if new:
+            archive.add(new)
+        return archive, running
