@@ -121,12 +121,16 @@ def run_all(args: argparse.Namespace) -> None:
     done = load_cache(args.cache)
     todo = [
         (s, d, f, seed)
-        for s in sorted(args.samplers, key=COST_ORDER.index)
-        for d in sorted(args.dims, reverse=True)
+        for d in sorted(args.dims)
         for f in args.functions
         for seed in args.seeds
+        for s in sorted(args.samplers, key=COST_ORDER.index)
         if (s, d, f, seed) not in done
     ]
+    # Case by case, cheapest cases first (TPE dominates), so that complete (dim, function)
+    # cases accumulate steadily and a report from a partial cache is still meaningful.
+    tpe_left = {(d, f) for s, d, f, _ in todo if s == "TPE"}
+    todo.sort(key=lambda t: ((t[1], t[2]) in tpe_left, t[1], t[2], COST_ORDER.index(t[0])))
     print(f"{len(done)} runs cached, {len(todo)} to run", file=sys.stderr)
     os.makedirs(os.path.dirname(os.path.abspath(args.cache)), exist_ok=True)
     with ProcessPoolExecutor(args.workers) as pool:

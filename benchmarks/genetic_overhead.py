@@ -26,7 +26,7 @@ import optuna
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from optuna_recipes.samplers import GeneticSampler  # noqa: E402
+from optuna_recipes.samplers import GeneticSampler
 
 _TIMED = (
     "infer_relative_search_space",

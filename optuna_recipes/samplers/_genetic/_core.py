@@ -150,9 +150,9 @@ def current_epoch(fitness: np.ndarray, patience: int) -> tuple[int, int]:
 
 
 def _reflect(v: np.ndarray) -> np.ndarray:
-    v = np.where(v < 0.0, -v, v)
-    v = np.where(v > 1.0, 2.0 - v, v)
-    return np.clip(v, 0.0, 1.0)
+    """Fold values back into ``[0, 1]`` like a mirror on both edges (any distance)."""
+    v = np.mod(v, 2.0)
+    return np.where(v > 1.0, 2.0 - v, v)
 
 
 def _mutate(
@@ -177,6 +177,10 @@ def _mutate(
         delta[discrete] = np.sign(delta[discrete] + 1e-300) * np.maximum(
             np.abs(delta[discrete]), spec.cell[discrete]
         )
+        # A discrete gene pushed off an edge steps the other way (reflecting it could land it
+        # back in its own cell).
+        off = discrete & ((child + delta < 0.0) | (child + delta > 1.0))
+        delta[off] = -delta[off]
         child[numeric] = _reflect(child[numeric] + delta[numeric])
     for j in np.flatnonzero(mask & spec.is_categorical):
         n = int(spec.n_choices[j])
@@ -220,7 +224,13 @@ def make_offspring(
     guide = population[int(rng.integers(n_best))]
     numeric = ~spec.is_categorical
     spread = population.std(axis=0) if mu > 1 else np.full(d, 0.2)
-    sigma = step_factor * np.maximum(spread, np.maximum(0.5 * spec.cell, 1e-3))
+    # Per-gene spread, floored by the mean spread of the numerical genes so that a gene the
+    # elites have collapsed on can still move (the elites are the best-ever trials, which
+    # converge fast), and by half a grid cell for discrete genes.
+    mean_spread = float(spread[numeric].mean()) if numeric.any() else 0.0
+    sigma = step_factor * np.maximum(
+        np.sqrt(spread * mean_spread), np.maximum(0.5 * spec.cell, 1e-6)
+    )
 
     child = x.copy()
     if mu >= 3:

@@ -227,9 +227,9 @@ class GeneticSampler(BaseSampler):
     Args:
         population_size:
             Number of elites parents are drawn from, at least 3. ``None`` (default) uses
-            ``max(20, 4 * d)`` for ``d`` jointly evolved parameters.
+            ``max(10, 2 * d)`` for ``d`` jointly evolved parameters.
         n_startup_trials:
-            Number of Latin hypercube trials before breeding starts, at least 1. Default 20.
+            Number of Latin hypercube trials before breeding starts, at least 1. Default 10.
         restart_patience:
             Completed trials without improvement of the epoch's best that trigger a restart, at
             least 1. ``None`` (default) uses ``max(150, 30 * d)``.
@@ -241,7 +241,7 @@ class GeneticSampler(BaseSampler):
         self,
         *,
         population_size: int | None = None,
-        n_startup_trials: int = 20,
+        n_startup_trials: int = 10,
         restart_patience: int | None = None,
         seed: int | None = None,
     ) -> None:
@@ -398,7 +398,7 @@ class GeneticSampler(BaseSampler):
             )
 
     def _mu(self, d: int) -> int:
-        return self._population_size or max(20, 4 * d)
+        return self._population_size or max(10, 2 * d)
 
     @staticmethod
     def _decode_one(dist: BaseDistribution, u: float) -> Any:
