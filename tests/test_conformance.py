@@ -29,9 +29,12 @@ from optuna.testing.pytest_samplers import SingleOnlySamplerTestCase
 import pytest
 
 import optuna_recipes.samplers
+from optuna_recipes.samplers import GeneticSampler
 
 # name -> (factory, supports multi-objective)
-SAMPLER_FACTORIES: dict[str, tuple[Callable[[], BaseSampler], bool]] = {}
+SAMPLER_FACTORIES: dict[str, tuple[Callable[[], BaseSampler], bool]] = {
+    "GeneticSampler": (lambda: GeneticSampler(seed=0), False),
+}
 
 SINGLE_ONLY = sorted(n for n, (_, mo) in SAMPLER_FACTORIES.items() if not mo)
 MULTI = sorted(n for n, (_, mo) in SAMPLER_FACTORIES.items() if mo)
