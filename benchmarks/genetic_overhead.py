@@ -101,7 +101,8 @@ def main() -> None:
     tpe = timed_run(optuna.samplers.TPESampler(seed=args.seed), args.trials)
 
     print("# Time inside the sampler per trial: GeneticSampler vs TPESampler\n")
-    print(f"Command: `python benchmarks/genetic_overhead.py {' '.join(sys.argv[1:])}`".strip())
+    command = " ".join(["python benchmarks/genetic_overhead.py", *sys.argv[1:]])
+    print(f"Command: `{command}`")
     print(
         f"\nOptuna {optuna.__version__}, in-memory storage, 10 parameters, free objective, "
         f"seed {args.seed}. Median over each window of 100 trials (row N = trials N-99..N).\n"
