@@ -273,18 +273,35 @@ def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 16
 
 
+def quadratic(trial: optuna.Trial) -> float:
+    """4-D mixed bowl, optimum 0 at x=0.3, y=-1, n=7, act='b'."""
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_float("y", -5.0, 5.0)
+    n = trial.suggest_int("n", 0, 20)
+    act = trial.suggest_categorical("act", ["a", "b", "c"])
+    return (x - 0.3) ** 2 + (y + 1.0) ** 2 + 0.1 * (n - 7) ** 2 + 0.5 * (act != "b")
+
+
 @pytest.mark.slow
 def test_four_processes_on_shared_storage(shared_storage_spec: StorageSpec) -> None:
     n_trials = 80
     study = optimize_in_processes(
-        shared_storage_spec, mixed, _sampler_factory, n_workers=4, n_trials=n_trials
+        shared_storage_spec, quadratic, _sampler_factory, n_workers=4, n_trials=n_trials
     )
     trials = study.trials
     assert len(trials) == n_trials
     assert sorted(t.number for t in trials) == list(range(n_trials))
     assert all(t.state == TrialState.COMPLETE for t in trials)
-    sequential = [_best(GeneticSampler(seed=s), n_trials) for s in range(3)]
-    random = [_best(optuna.samplers.RandomSampler(seed=s), n_trials) for s in range(3)]
-    # Within noise of sequential runs, and clearly better than random search.
-    assert study.best_value < max(2.0 * max(sequential), 1.0), (study.best_value, sequential)
+    assert sum(ORIGIN_ATTR in t.system_attrs for t in trials) >= n_trials // 2
+
+    def best(sampler: optuna.samplers.BaseSampler) -> float:
+        seq = optuna.create_study(sampler=sampler)
+        seq.optimize(quadratic, n_trials=n_trials)
+        return seq.best_value
+
+    # Sequential GA with 80 trials ends in [0.01, 0.53] over 10 seeds; random search's median
+    # is about 1.3.
+    sequential = [best(GeneticSampler(seed=s)) for s in range(5)]
+    random = [best(optuna.samplers.RandomSampler(seed=s)) for s in range(5)]
+    assert study.best_value < max(2.0 * max(sequential), 0.5), (study.best_value, sequential)
     assert study.best_value < np.median(random), (study.best_value, random)
