@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 
 # (name, module, one-line help)
-SUBCOMMANDS: list[tuple[str, str, str]] = []
+SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("bench", "optuna_recipes.bench.cli", "Benchmark search strategies on suites of problems."),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
