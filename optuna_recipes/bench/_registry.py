@@ -41,7 +41,7 @@ def unknown_name(what: str, name: str, known: Iterable[str]) -> UnknownNameError
     close = difflib.get_close_matches(name, known, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return UnknownNameError(
-        f"Unknown {what} {name!r}.{hint} Known {what}s: {', '.join(known)}; "
+        f"Unknown {what} {name!r}.{hint} Valid {what} names: {', '.join(known)}; "
         "or give an import path `package.module:Name`."
     )
 

@@ -90,7 +90,9 @@ def at_budgets(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataF
 def _blocks(final: pd.DataFrame, budget: float, value: str = "loss") -> pd.DataFrame:
     """Blocks (problem, seed) x strategies table of ``value`` at ``budget``."""
     sub = final[final["budget"] == budget]
-    return sub.pivot_table(index=BLOCK, columns="strategy", values=value, aggfunc="first")
+    return sub.pivot_table(
+        index=BLOCK, columns="strategy", values=value, aggfunc="first", dropna=False
+    )
 
 
 def mean_ranks(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataFrame:

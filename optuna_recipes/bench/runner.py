@@ -246,6 +246,30 @@ class RunOutcome:
         return dict(self.__dict__)
 
 
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads() -> None:
+    """One thread per run for native libraries (OpenMP, BLAS, PyTorch).
+
+    Runs execute side by side, one per core; letting each objective (e.g. scikit-learn's
+    HistGradientBoosting) start a thread per core oversubscribes the machine, which measured 20x
+    slower per trial on a loaded 2-core machine, and makes timings depend on the neighbours.
+    """
+    for var in _THREAD_VARS:
+        os.environ.setdefault(var, "1")
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     """Execute one run (in any process): skip it if finished, redo it if partial.
 
@@ -255,6 +279,7 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    limit_threads()
     start = time.perf_counter()
     storage = open_storage(storage_url)
     status = run_status(storage, run)
@@ -452,7 +477,9 @@ def execute_all(
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=limit_threads
+    ) as pool:
         try:
             for phase in (first, second):
                 futures = [pool.submit(execute_run, r, storage_url) for r in phase]

@@ -22,6 +22,12 @@ A suite file (copy one from ``optuna_recipes/bench/suites/`` and edit it)::
     trials = 30                  # optional
     strategies = ["tpe", "tpe-mv"]   # optional
 
+    [[problems]]                 # `matrix`: one problem per combination of the listed values
+    name = "bbob"                # named bbob-function1-dimension5, ...
+    type = "coco"
+    options = { suite = "bbob" }
+    matrix = { function = [1, 2, 3], dimension = [5, 10] }
+
 Errors name the file, the line and the valid choices.
 
 Example:
@@ -61,7 +67,7 @@ SUITE_KEYS = {
     "source_trials",
     "source_strategy",
 }
-PROBLEM_KEYS = {"name", "type", "options", "group", "trials", "strategies"}
+PROBLEM_KEYS = {"name", "type", "options", "matrix", "group", "trials", "strategies"}
 STRATEGY_KEYS = {
     "sampler",
     "pruner",
@@ -325,41 +331,30 @@ def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
                 "or an import path `package.module:factory`.",
                 "[[problems]]",
             )
-        options = table.get("options", {})
-        pname = str(table.get("name", ptype))
-        line = _line_of(text, f'"{pname}"') or _line_of(text, f'"{ptype}"')
-        if not isinstance(options, dict):
-            raise _fail(path, text, f"problem {pname!r}: `options` must be a table.", pname)
-        if pname in seen:
-            raise _fail(path, text, f"duplicate problem name {pname!r}.", f'"{pname}"')
-        seen.add(pname)
-        spec = ProblemSpec(pname, ptype, dict(options))
-        try:
-            built = spec.build()
-        except (ValueError, TypeError, ImportError) as err:
-            where = f"{path}, line {line}" if line else path
-            raise SuiteError(f"{where}: problem {pname!r}: {err}") from err
-        strategies = strategy_list(
-            table.get("strategies", default_strategies), f"problem {pname!r}", f'"{pname}"'
-        )
-        needs = [s for s in strategies if parse_strategy(s, defined).needs_sources]
-        if needs and not built.source_tasks():
+        base_options = table.get("options", {})
+        base_name = str(table.get("name", ptype))
+        line = _line_of(text, f'"{base_name}"') or _line_of(text, f'"{ptype}"')
+        if not isinstance(base_options, dict):
             raise _fail(
-                path,
-                text,
-                f"problem {pname!r}: strategies {needs} need source tasks, but the problem has "
-                "no task family; set `sources = N` in its options.",
-                f'"{pname}"',
+                path, text, f"problem {base_name!r}: `options` must be a table.", base_name
             )
-        problems.append(
-            SuiteProblem(
-                spec=spec,
-                group=str(table.get("group", "main")),
-                trials=_positive_int(table.get("trials", trials), "trials", path, text),
-                strategies=strategies,
-                line=line,
+        for pname, options in _expand(table.get("matrix"), base_name, base_options, path, text):
+            problems.append(
+                _problem(
+                    table,
+                    pname,
+                    ptype,
+                    options,
+                    line,
+                    seen,
+                    defined,
+                    default_strategies,
+                    trials,
+                    path,
+                    text,
+                    strategy_list,
+                )
             )
-        )
     return Suite(
         name=name,
         path=path,
@@ -371,4 +366,72 @@ def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
         defined=defined,
         source_trials=source_trials,
         source_strategy=source_strategy,
+    )
+
+
+def _expand(
+    matrix: Any, name: str, options: dict[str, Any], path: str, text: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """One (name, options) per combination of the matrix values (or just the problem)."""
+    import itertools
+
+    if matrix is None:
+        return [(name, dict(options))]
+    if not isinstance(matrix, dict) or not all(isinstance(v, list) and v for v in matrix.values()):
+        raise _fail(
+            path,
+            text,
+            f"problem {name!r}: `matrix` must map options to non-empty lists.",
+            "matrix",
+        )
+    out = []
+    for combo in itertools.product(*matrix.values()):
+        extra = dict(zip(matrix, combo, strict=True))
+        suffix = "-".join(f"{k}{v}" for k, v in extra.items())
+        out.append((f"{name}-{suffix}", {**options, **extra}))
+    return out
+
+
+def _problem(
+    table: dict[str, Any],
+    pname: str,
+    ptype: str,
+    options: dict[str, Any],
+    line: int,
+    seen: set[str],
+    defined: dict[str, Strategy],
+    default_strategies: list[str],
+    trials: int,
+    path: str,
+    text: str,
+    strategy_list: Any,
+) -> SuiteProblem:
+    """Validate one problem entry: unique name, buildable, strategies that fit it."""
+    if pname in seen:
+        raise _fail(path, text, f"duplicate problem name {pname!r}.", f'"{pname}"')
+    seen.add(pname)
+    spec = ProblemSpec(pname, ptype, dict(options))
+    try:
+        built = spec.build()
+    except (ValueError, TypeError, ImportError) as err:
+        where = f"{path}, line {line}" if line else path
+        raise SuiteError(f"{where}: problem {pname!r}: {err}") from err
+    strategies = strategy_list(
+        table.get("strategies", default_strategies), f"problem {pname!r}", f'"{pname}"'
+    )
+    needs = [s for s in strategies if parse_strategy(s, defined).needs_sources]
+    if needs and not built.source_tasks():
+        raise _fail(
+            path,
+            text,
+            f"problem {pname!r}: strategies {needs} need source tasks, but the problem has "
+            "no task family; set `sources = N` in its options.",
+            f'"{pname}"',
+        )
+    return SuiteProblem(
+        spec=spec,
+        group=str(table.get("group", "main")),
+        trials=_positive_int(table.get("trials", trials), "trials", path, text),
+        strategies=strategies,
+        line=line,
     )

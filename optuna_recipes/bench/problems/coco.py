@@ -22,10 +22,11 @@ _DIMENSIONS = {"bbob": (2, 3, 5, 10, 20, 40), "bbob-mixint": (5, 10, 20, 40, 80,
 def _coco_problem(suite: str, function: int, dimension: int, instance: int) -> Any:
     cocoex = optional_import("cocoex", extra="bench", feature="The COCO benchmark problems")
     options = f"dimensions: {dimension} function_indices: {function} instance_indices: {instance}"
-    problems = list(cocoex.Suite(suite, "", options))
-    if len(problems) != 1:
-        raise ValueError(f"COCO suite {suite!r} has no problem for {options!r}.")
-    return problems[0]
+    coco_suite = cocoex.Suite(suite, "", options)
+    # Problems met while iterating a suite are freed by the next step; get_problem_* returns one
+    # that lives as long as it and its suite are referenced.
+    problem = coco_suite.get_problem_by_function_dimension_instance(function, dimension, instance)
+    return coco_suite, problem
 
 
 class CocoProblem(Problem):
@@ -80,7 +81,9 @@ class CocoProblem(Problem):
         self.instance = _check_int("instance", instance, 1)
         self.task = _check_int("task", task, 0)
         self.sources = _check_int("sources", sources, 0)
-        self._problem = _coco_problem(suite, function, dimension, self.instance + self.task)
+        self._suite, self._problem = _coco_problem(
+            suite, function, dimension, self.instance + self.task
+        )
 
     def search_space(self) -> dict[str, BaseDistribution]:
         p = self._problem

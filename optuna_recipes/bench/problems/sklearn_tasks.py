@@ -116,7 +116,7 @@ class SklearnProblem(Problem):
             kind = "Classifier" if classification else "Regressor"
             criteria = ["gini", "entropy"] if classification else ["squared_error", "friedman_mse"]
             return getattr(ensemble, f"RandomForest{kind}")(
-                n_estimators=trial.suggest_int("n_estimators", 10, 80, log=True),
+                n_estimators=trial.suggest_int("n_estimators", 10, 50, log=True),
                 max_depth=trial.suggest_int("max_depth", 2, 16),
                 max_features=trial.suggest_float("max_features", 0.1, 1.0),
                 min_samples_leaf=trial.suggest_int("min_samples_leaf", 1, 32, log=True),
