@@ -270,6 +270,14 @@ def limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+def _init_worker() -> None:
+    """Pool workers leave Ctrl-C to the main process, which stops them (see ``execute_all``)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_threads()
+
+
 def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     """Execute one run (in any process): skip it if finished, redo it if partial.
 
@@ -318,6 +326,11 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     except Exception as err:  # the strategy itself broke: report it, go on with other runs
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         return RunOutcome(run.study_name, "error", time.perf_counter() - start, last)
+    except BaseException:
+        # Interrupted anywhere, maybe halfway through replaying the journal: never reuse this
+        # process's view of the storage.
+        _STORAGES.pop(storage_url, None)
+        raise
     return RunOutcome(run.study_name, "done", time.perf_counter() - start)
 
 
@@ -478,7 +491,7 @@ def execute_all(
 
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=limit_threads
+        max_workers=workers, mp_context=ctx, initializer=_init_worker
     ) as pool:
         try:
             for phase in (first, second):
@@ -486,7 +499,11 @@ def execute_all(
                 for future in cf.as_completed(futures):
                     done(future.result())
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Ctrl-C or an error: stop now. Runs cut short are not marked finished, so the next
+            # invocation redoes them from their seed.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
             raise
     return outcomes
 

@@ -55,8 +55,8 @@ def _base_function(name: str, z: np.ndarray) -> float:
         return float(10.0 * n + np.sum(z**2 - 10.0 * np.cos(2.0 * np.pi * z)))
     if name == "styblinski":
         # Styblinski-Tang moved so that its minimum (at -2.9035 per coordinate) sits at z = 0.
-        y = z - 2.903534
-        return float(0.5 * np.sum(y**4 - 16.0 * y**2 + 5.0 * y) + 39.16617 * n)
+        y = z - 2.903534018185960
+        return float(0.5 * np.sum(y**4 - 16.0 * y**2 + 5.0 * y) + 39.16616570377142 * n)
     raise ValueError(f"`function` must be one of {FUNCTIONS}, got {name!r}.")
 
 
