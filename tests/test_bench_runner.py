@@ -197,6 +197,7 @@ def test_postgresql_storage(tmp_path: Path) -> None:
             storage=spec.location,
             seeds=1,
             trials=2,
+            workers=1,
             progress=False,
             report=False,
         )
@@ -274,7 +275,7 @@ def test_output_folder_is_never_silently_reused(tmp_path: Path) -> None:
 def test_a_study_with_other_settings_in_a_shared_storage_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     suite = _suite(tmp_path)
-    kw = {"storage": url, "seeds": 1, "strategies": ["random"], "progress": False}
+    kw = {"storage": url, "seeds": 1, "strategies": ["random"], "workers": 1, "progress": False}
     run_suite(suite, tmp_path / "a", trials=1, report=False, **kw)
     with pytest.raises(RunConflictError, match="other settings"):
         run_suite(suite, tmp_path / "b", trials=2, report=False, **kw)
