@@ -9,7 +9,9 @@ import path ``package.module:Class`` (e.g. ``tpe``, ``random+median``,
     sampler_options = { multivariate = true, n_startup_trials = 5 }
     pruner = "median"
 
-Samplers receive ``seed=`` when their constructor accepts it. The ``grid`` sampler is built from
+Samplers receive ``seed=`` when their constructor accepts it; ``qmc`` is scrambled (Optuna's
+default sequence would be the same for every seed) and ``percentile`` prunes below the 25th
+percentile, unless options say otherwise. The ``grid`` sampler is built from
 the problem's static search space. Samplers and pruners flagged as needing sources
 (``warmstart``, or ``sampler_needs_sources = true`` in a suite) receive
 ``source_studies=[...]``: the studies the runner made on the problem's related tasks.
@@ -71,6 +73,9 @@ PRUNERS: dict[str, str] = {
 # Registered names whose classes take the related tasks' studies as ``source_studies``.
 SOURCE_SAMPLERS = frozenset({"warmstart"})
 SOURCE_PRUNERS = frozenset({"warmstart"})
+# Defaults that differ from the class's own: an unscrambled QMC sequence is the same for every
+# seed, which would make seeds meaningless; PercentilePruner has no default percentile.
+_DEFAULT_SAMPLER_OPTIONS: dict[str, dict[str, Any]] = {"qmc": {"scramble": True}}
 _DEFAULT_PRUNER_OPTIONS: dict[str, dict[str, Any]] = {"percentile": {"percentile": 25.0}}
 
 
@@ -231,7 +236,7 @@ class Strategy:
             sources: Source studies for samplers that take them.
         """
         cls = _resolve(self.sampler, SAMPLERS, "sampler")
-        kwargs = dict(self.sampler_options)
+        kwargs = {**_DEFAULT_SAMPLER_OPTIONS.get(self.sampler, {}), **self.sampler_options}
         if self.sampler == "grid":
             if problem is None:
                 raise StrategyUnavailableError("the `grid` sampler needs the problem.")

@@ -1,0 +1,134 @@
+"""Harness overhead per trial, next to Optuna's own per-trial cost (same sampler, objective).
+
+For each configuration, the same runs (problem x seeds, RandomSampler or TPESampler, a cheap
+synthetic objective) are executed three ways, in this process, one after the other:
+
+- `optuna (fsync journal)`: plain `study.optimize` on Optuna's `JournalFileBackend` (the
+  default file storage, which fsyncs every write);
+- `optuna (journal, no fsync)`: plain `study.optimize` on the journal file backend the harness
+  uses by default (same format, no fsync);
+- `harness`: `run_suite(..., workers=1, report=False)` on its default storage, which adds the
+  sampler timing wrapper, one storage write per trial for the timings, the resume checks,
+  the results collection and the CSV files.
+
+Per trial: wall time of the whole thing divided by the number of trials; the time inside the
+sampler and the objective (from the harness's own records, the same work in all three since the
+seeds are the same) is subtracted to give "Optuna's own cost" and the harness overhead is the
+difference between `harness` and `optuna (journal, no fsync)`. Median of 3 repetitions.
+
+Usage: python benchmarks/harness_overhead.py > benchmarks/results/harness_overhead.md
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import statistics
+import sys
+import tempfile
+import time
+
+import optuna
+
+# `python benchmarks/harness_overhead.py` puts benchmarks/ first on sys.path: use this checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from optuna_recipes.bench import run_suite  # noqa: E402
+from optuna_recipes.bench.problems import make_problem  # noqa: E402
+from optuna_recipes.bench.runner import _journal_file_backend  # noqa: E402
+from optuna_recipes.bench.strategies import parse_strategy  # noqa: E402
+
+N_TRIALS = 100
+SEEDS = 6
+REPEATS = 3
+SUITE = """
+[suite]
+trials = {trials}
+seeds = {seeds}
+strategies = ["{strategy}"]
+
+[[problems]]
+name = "sphere"
+type = "mixed"
+options = {{ function = "sphere", n_float = 3, n_int = 2, n_cat = 1 }}
+"""
+
+
+def plain(strategy: str, storage_factory, tmp: Path) -> float:
+    problem = make_problem("mixed", {"function": "sphere", "n_float": 3, "n_int": 2, "n_cat": 1})
+    storage = storage_factory(tmp)
+    start = time.perf_counter()
+    for seed in range(SEEDS):
+        study = optuna.create_study(
+            storage=storage,
+            sampler=parse_strategy(strategy).build_sampler(seed=seed),
+            pruner=optuna.pruners.NopPruner(),
+            study_name=f"s{seed}",
+        )
+        study.optimize(problem, n_trials=N_TRIALS)
+    return (time.perf_counter() - start) / (SEEDS * N_TRIALS)
+
+
+def harness(strategy: str, tmp: Path) -> tuple[float, float]:
+    suite = tmp / "overhead.toml"
+    suite.write_text(SUITE.format(trials=N_TRIALS, seeds=SEEDS, strategy=strategy))
+    start = time.perf_counter()
+    result = run_suite(str(suite), tmp / "out", workers=1, progress=False, report=False)
+    per_trial = (time.perf_counter() - start) / (SEEDS * N_TRIALS)
+    df = result.results
+    inside = float((df["sampler_time"] + df["objective_time"]).mean())
+    return per_trial, inside
+
+
+def main() -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    print("# Harness overhead per trial\n")
+    print("Command: `python benchmarks/harness_overhead.py`\n")
+    print(
+        f"{SEEDS} runs x {N_TRIALS} trials, cheap mixed-space objective, one process, "
+        f"median of {REPEATS} repetitions; machine: {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at start (shared with other jobs). Times in ms per trial.\n"
+    )
+    print(
+        "| sampler | optuna (fsync journal) | optuna (journal, no fsync) | harness | "
+        "sampler + objective | Optuna's own cost (no fsync) | harness overhead | "
+        "overhead / Optuna's own cost |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for strategy in ("random", "tpe"):
+        fsync, nosync, ours, inside = [], [], [], []
+        for _ in range(REPEATS):
+            with tempfile.TemporaryDirectory() as d:
+                tmp = Path(d)
+                fsync.append(
+                    plain(
+                        strategy,
+                        lambda t: optuna.storages.JournalStorage(
+                            optuna.storages.journal.JournalFileBackend(str(t / "a.journal"))
+                        ),
+                        tmp,
+                    )
+                )
+                nosync.append(
+                    plain(
+                        strategy,
+                        lambda t: optuna.storages.JournalStorage(
+                            _journal_file_backend(str(t / "b.journal"))
+                        ),
+                        tmp,
+                    )
+                )
+                h, i = harness(strategy, tmp)
+                ours.append(h)
+                inside.append(i)
+        f, n, h, i = (statistics.median(x) * 1e3 for x in (fsync, nosync, ours, inside))
+        own = n - i
+        print(
+            f"| {strategy} | {f:.2f} | {n:.2f} | {h:.2f} | {i:.2f} | {own:.2f} | {h - n:.2f} | "
+            f"{(h - n) / own:.2f} |"
+        )
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Scaling of the runner: `--workers 2` against `--workers 1` on a suite of many runs.
+
+The suite: 4 mixed-space problems x 2 strategies (TPE, CMA-ES) x 4 seeds = 32 runs of 80
+trials, CPU-bound (sampler and objective), run through the command line as a user would
+(`python -m optuna_recipes bench run SUITE --workers N --no-report`), each time into a fresh
+output folder. Wall-clock times include the process start, the worker start and the results
+collection. The results of both runs must be identical (same seeds): checked.
+
+Usage: python benchmarks/harness_scaling.py > benchmarks/results/harness_scaling.md
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+import sys
+import tempfile
+import time
+
+import pandas as pd
+
+SUITE = """
+[suite]
+trials = 80
+seeds = 4
+strategies = ["tpe", "cmaes"]
+
+[[problems]]
+name = "sphere"
+type = "mixed"
+options = { function = "sphere", instance = 1 }
+
+[[problems]]
+name = "rastrigin"
+type = "mixed"
+options = { function = "rastrigin", instance = 2 }
+
+[[problems]]
+name = "rosenbrock"
+type = "mixed"
+options = { function = "rosenbrock", n_float = 4, n_int = 0, instance = 3 }
+
+[[problems]]
+name = "conditional"
+type = "conditional"
+options = { instance = 4 }
+"""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed_run(suite: Path, out: Path, workers: int) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "optuna_recipes",
+            "bench",
+            "run",
+            str(suite),
+            "--out",
+            str(out),
+            "--workers",
+            str(workers),
+            "--no-progress",
+            "--no-report",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    print("# Runner scaling: --workers 2 vs --workers 1\n")
+    print("Command: `python benchmarks/harness_scaling.py`\n")
+    print(
+        "Suite: 4 problems x 2 strategies (tpe, cmaes) x 4 seeds = 32 runs x 80 trials, run "
+        "with `python -m optuna_recipes bench run SUITE --workers N --no-report` into a fresh "
+        f"folder. Machine: {os.cpu_count()} cores, shared with other jobs.\n"
+    )
+    print("| repetition | load avg at start | workers 1 (s) | workers 2 (s) | speedup |")
+    print("|---|---|---|---|---|")
+    speedups = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        suite = tmp / "scaling.toml"
+        suite.write_text(SUITE)
+        for rep in range(2):
+            load = os.getloadavg()[0]
+            one = timed_run(suite, tmp / f"one{rep}", 1)
+            two = timed_run(suite, tmp / f"two{rep}", 2)
+            a = pd.read_csv(tmp / f"one{rep}" / "results.csv")
+            b = pd.read_csv(tmp / f"two{rep}" / "results.csv")
+            key = ["problem", "strategy", "seed", "trial"]
+            same = (
+                a.sort_values(key)[[*key, "value"]]
+                .reset_index(drop=True)
+                .equals(b.sort_values(key)[[*key, "value"]].reset_index(drop=True))
+            )
+            assert same, "workers 1 and 2 gave different results"
+            speedups.append(one / two)
+            print(f"| {rep + 1} | {load:.1f} | {one:.1f} | {two:.1f} | {one / two:.2f}x |")
+            sys.stdout.flush()
+    print(
+        f"\nMedian speedup {sorted(speedups)[len(speedups) // 2]:.2f}x; results of both runs "
+        "identical (same seeds)."
+    )
+
+
+if __name__ == "__main__":
+    main()
