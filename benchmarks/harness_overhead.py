@@ -33,10 +33,10 @@ import optuna
 # `python benchmarks/harness_overhead.py` puts benchmarks/ first on sys.path: use this checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optuna_recipes.bench import run_suite  # noqa: E402
-from optuna_recipes.bench.problems import make_problem  # noqa: E402
-from optuna_recipes.bench.runner import _journal_file_backend  # noqa: E402
-from optuna_recipes.bench.strategies import parse_strategy  # noqa: E402
+from optuna_recipes.bench import run_suite
+from optuna_recipes.bench.problems import make_problem
+from optuna_recipes.bench.runner import _journal_file_backend
+from optuna_recipes.bench.strategies import parse_strategy
 
 N_TRIALS = 100
 SEEDS = 6
