@@ -613,9 +613,7 @@ def run_suite(
     _, missing = available_strategies(names, suite)
     settings = {
         "suite": suite.name,
-        "suite_file": suite.name
-        if suite.path.endswith(f"suites/{suite.name}.toml")
-        else suite.path,
+        "suite_file": suite.name if _is_builtin(suite) else suite.path,
         "out": str(out_path),
         "seeds": seeds,
         "trials": trials,
@@ -681,6 +679,13 @@ def run_suite(
 
         report_path = write_report(out_path)
     return BenchResult(out_path, results, runs_table, report_path, missing)
+
+
+def _is_builtin(suite: Any) -> bool:
+    from optuna_recipes.bench.suite import builtin_suites
+
+    path = builtin_suites().get(suite.name)
+    return path is not None and Path(suite.path).resolve() == path.resolve()
 
 
 def datetime_now() -> str:

@@ -16,6 +16,17 @@ Built-in types:
   (:class:`~.sklearn_tasks.SGDCurveProblem`);
 - ``coco``: COCO ``bbob`` / ``bbob-mixint`` functions (:class:`~.coco.CocoProblem`).
 
+Any objective with ``__call__(trial) -> float`` (and optionally ``.direction``), such as the
+project's model adapters, becomes a problem type with a factory of a few lines, named in a suite
+as ``type = "mypkg.problems:xgb_breast_cancer"``::
+
+    def xgb_breast_cancer() -> Problem:
+        from sklearn.datasets import load_breast_cancer
+        from optuna_recipes.adapters.xgboost import XGBoostObjective
+
+        X, y = load_breast_cancer(return_X_y=True)
+        return FunctionProblem(XGBoostObjective(X, y), n_steps=None)
+
 Example:
     .. code-block:: python
 
