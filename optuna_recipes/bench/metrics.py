@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,7 @@ def mean_ranks(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataF
     column per budget.
     """
     final = at_budgets(df, budgets)
-    out = []
+    out: list[dict[Any, Any]] = []
     for group, sub in final.groupby("group"):
         row: dict[str, dict[float, float]] = {}
         for b in budgets:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 import re
 from typing import Any
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,8 @@ def plot_problem(df: pd.DataFrame, problem: str, path: Path) -> None:
             curves = _curve_on_grid(runs, x, y, grid)
             if not np.isfinite(curves).any():
                 continue
-            with np.errstate(all="ignore"), _quiet():
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 q1, med, q3 = np.nanpercentile(curves, [25, 50, 75], axis=0)
             xs = grid + 1 if x == "trial" else grid
             (line,) = ax.plot(xs, med, label=str(strategy), lw=1.5)
@@ -105,18 +107,6 @@ def plot_problem(df: pd.DataFrame, problem: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
 
 
 def format_leaderboard(board: pd.DataFrame) -> str:

@@ -311,7 +311,9 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
             sampler=timed,
             pruner=pruner,
             study_name=run.study_name,
-            direction=problem.direction,
+            direction=StudyDirection.MINIMIZE
+            if problem.direction == "minimize"
+            else StudyDirection.MAXIMIZE,
         )
         storage.set_study_system_attr(study._study_id, RUN_ATTR, _jsonable(run.fingerprint()))
         study.optimize(timed.wrap(problem), n_trials=run.n_trials, catch=(Exception,))

@@ -121,6 +121,8 @@ def _accepts(cls: Any, name: str) -> bool:
 def grid_space(problem: Problem, n_trials: int) -> dict[str, list[Any]]:
     """A grid over the problem's static search space with about ``n_trials`` points or more."""
     from optuna.distributions import CategoricalDistribution
+    from optuna.distributions import FloatDistribution
+    from optuna.distributions import IntDistribution
 
     space = problem.search_space()
     if not space:
@@ -138,11 +140,12 @@ def grid_space(problem: Problem, n_trials: int) -> dict[str, list[Any]]:
         if isinstance(dist, CategoricalDistribution):
             grid[name] = list(dist.choices)
             continue
+        assert isinstance(dist, (FloatDistribution, IntDistribution))
         low, high = float(dist.low), float(dist.high)
         points = np.geomspace(low, high, k) if dist.log else np.linspace(low, high, k)
         if hasattr(dist, "step") and dist.step is not None:
             points = low + np.round((points - low) / dist.step) * dist.step
-        if type(dist).__name__ == "IntDistribution":
+        if isinstance(dist, IntDistribution):
             grid[name] = sorted({round(p) for p in points})
         else:
             grid[name] = sorted({float(p) for p in np.clip(points, low, high)})

@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 import inspect
@@ -69,6 +70,7 @@ def make_problem(type_name: str, options: dict[str, Any] | None = None) -> Probl
     """
     factory = resolve(type_name, PROBLEM_TYPES, "problem type")
     options = dict(options or {})
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):

@@ -97,11 +97,11 @@ class CocoProblem(Problem):
         return space
 
     def __call__(self, trial: optuna.Trial) -> float:
-        x = []
+        x: list[float] = []
         for name, dist in self.search_space().items():
             if isinstance(dist, IntDistribution):
                 x.append(trial.suggest_int(name, dist.low, dist.high))
-            else:
+            elif isinstance(dist, FloatDistribution):
                 x.append(trial.suggest_float(name, dist.low, dist.high))
         return float(self._problem(x))
 

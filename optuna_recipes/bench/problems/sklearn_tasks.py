@@ -224,7 +224,7 @@ class SGDCurveProblem(Problem):
         error = 1.0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            for epoch in range(self.n_steps):
+            for epoch in range(int(self.n_steps or 0)):
                 clf.partial_fit(X_tr, y_tr, classes=classes)
                 error = float(1.0 - clf.score(X_va, y_va))
                 trial.report(error, epoch)

@@ -296,9 +296,10 @@ class CurveProblem(Problem):
         )
         speed = 0.04 * 10.0 ** (log_lr + 2.5) / (1.0 + 0.2 * depth)
         key = zlib.crc32(repr((self.family.instance, self.family.task, trial.params)).encode())
-        noise = np.random.default_rng(key).normal(0.0, self.noise, size=self.n_steps)
+        noise = np.random.default_rng(key).normal(0.0, self.noise, size=self.n_steps or 0)
         loss = final
-        for step in range(self.n_steps):
+        n_steps = int(self.n_steps or 0)
+        for step in range(n_steps):
             loss = final + (1.0 - final) * math.exp(-speed * (step + 1)) + float(noise[step])
             loss = self.family.value(loss)
             trial.report(loss, step)
