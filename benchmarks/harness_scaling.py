@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import resource
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,9 @@ options = { instance = 4 }
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed_run(suite: Path, out: Path, workers: int) -> float:
+def timed_run(suite: Path, out: Path, workers: int) -> tuple[float, float]:
+    """Wall-clock seconds, and CPU seconds used by the command and its worker processes."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [
@@ -70,7 +73,10 @@ def timed_run(suite: Path, out: Path, workers: int) -> float:
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -81,8 +87,16 @@ def main() -> None:
         "with `python -m optuna_recipes bench run SUITE --workers N --no-report` into a fresh "
         f"folder. Machine: {os.cpu_count()} cores, shared with other jobs.\n"
     )
-    print("| repetition | load avg at start | workers 1 (s) | workers 2 (s) | speedup |")
-    print("|---|---|---|---|---|")
+    print(
+        "`cores used` = CPU seconds of the command and its workers / wall seconds: what the "
+        "operating system gave the benchmark. On a machine shared with other jobs (load average "
+        "well above the 2 cores), two workers cannot get twice the CPU of one.\n"
+    )
+    print(
+        "| repetition | load avg at start | workers 1 (s) | cores used | workers 2 (s) | "
+        "cores used | speedup |"
+    )
+    print("|---|---|---|---|---|---|---|")
     speedups = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -90,8 +104,8 @@ def main() -> None:
         suite.write_text(SUITE)
         for rep in range(2):
             load = os.getloadavg()[0]
-            one = timed_run(suite, tmp / f"one{rep}", 1)
-            two = timed_run(suite, tmp / f"two{rep}", 2)
+            one, cpu_one = timed_run(suite, tmp / f"one{rep}", 1)
+            two, cpu_two = timed_run(suite, tmp / f"two{rep}", 2)
             a = pd.read_csv(tmp / f"one{rep}" / "results.csv")
             b = pd.read_csv(tmp / f"two{rep}" / "results.csv")
             key = ["problem", "strategy", "seed", "trial"]
@@ -102,7 +116,10 @@ def main() -> None:
             )
             assert same, "workers 1 and 2 gave different results"
             speedups.append(one / two)
-            print(f"| {rep + 1} | {load:.1f} | {one:.1f} | {two:.1f} | {one / two:.2f}x |")
+            print(
+                f"| {rep + 1} | {load:.1f} | {one:.1f} | {cpu_one / one:.2f} | {two:.1f} | "
+                f"{cpu_two / two:.2f} | {one / two:.2f}x |"
+            )
             sys.stdout.flush()
     print(
         f"\nMedian speedup {sorted(speedups)[len(speedups) // 2]:.2f}x; results of both runs "
