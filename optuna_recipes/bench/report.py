@@ -238,9 +238,10 @@ def write_report(out: str | Path) -> Path:
     lines += [
         "## Sampler overhead",
         "",
-        "Milliseconds per trial: inside the sampler (all its calls), inside the objective, and "
-        "the rest of the trial's duration in the storage (Optuna's and the harness's "
-        "bookkeeping).",
+        "Milliseconds per trial: inside the sampler (all its calls), inside the objective "
+        "(including its `trial.suggest_*` storage writes and, with a pruner, the "
+        "`trial.report`/`should_prune` calls: the pruner's cost shows here), and the rest of "
+        "the trial's duration in the storage (Optuna's and the harness's bookkeeping).",
         "",
         markdown_table(over),
     ]
