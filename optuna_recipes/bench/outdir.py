@@ -99,9 +99,10 @@ def prepare(out: Path, settings: dict[str, Any], suite_text: str, command: str) 
             )
         manifest["state"] = "running"
         manifest["resumed"] = manifest.get("resumed", 0) + 1
+        if old_suite is None:  # killed between the manifest and the suite copy
+            write_atomic(out / "suite.toml", suite_text)
     else:
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "suite.toml", suite_text)
         manifest = {
             "format": FORMAT,
             "settings": settings,
@@ -109,6 +110,10 @@ def prepare(out: Path, settings: dict[str, Any], suite_text: str, command: str) 
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "state": "running",
         }
+        # The manifest first: a folder with a manifest is ours and can be resumed.
+        write_manifest(out, manifest)
+        write_atomic(out / "suite.toml", suite_text)
+        return manifest
     write_manifest(out, manifest)
     return manifest
 
