@@ -9,7 +9,6 @@ import pytest
 
 from optuna_recipes.bench._registry import UnknownNameError
 from optuna_recipes.bench.problems import make_problem
-from optuna_recipes.bench.runner import TIMES_ATTR
 from optuna_recipes.bench.runner import TimedSampler
 from optuna_recipes.bench.strategies import PRUNERS
 from optuna_recipes.bench.strategies import SAMPLERS
@@ -87,8 +86,8 @@ def test_timed_sampler_records_times_per_trial() -> None:
     timed = TimedSampler(optuna.samplers.TPESampler(seed=0, n_startup_trials=2))
     study = optuna.create_study(sampler=timed)
     study.optimize(timed.wrap(make_problem("mixed", {})), n_trials=5)
-    for t in study.trials:
-        times = t.system_attrs[TIMES_ATTR]
+    assert sorted(timed.times) == [t.number for t in study.trials]
+    for times in timed.times.values():
         assert times["sampler"] > 0.0 and times["objective"] >= 0.0
     assert timed._sampler_s == {} and timed._objective_s == {}  # nothing leaks
 

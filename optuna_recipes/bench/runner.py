@@ -49,8 +49,10 @@ class TimedSampler(BaseSampler):
 
     Every call (``infer_relative_search_space``, ``sample_relative``, ``sample_independent``,
     ``before_trial``, ``after_trial``) is delegated to ``sampler`` and timed; in ``after_trial``
-    the total, and the objective time measured by :meth:`wrap`, are written to the trial's
-    system attribute ``optuna_recipes.bench:times`` (one storage write per trial).
+    the total, and the objective time measured by :meth:`wrap`, go to :attr:`times` (trial
+    number -> ``{"sampler": s, "objective": s}``). The runner stores them in the study once the
+    run is over (system attribute ``optuna_recipes.bench:times``): a run cut short is redone
+    anyway, and one write per run instead of one per trial keeps the harness's cost low.
 
     Example:
         .. code-block:: python
@@ -61,7 +63,7 @@ class TimedSampler(BaseSampler):
             timed = TimedSampler(optuna.samplers.TPESampler(seed=0))
             study = optuna.create_study(sampler=timed)
             study.optimize(timed.wrap(lambda t: t.suggest_float("x", 0, 1) ** 2), n_trials=5)
-            print(study.trials[-1].system_attrs["optuna_recipes.bench:times"])
+            print(timed.times[4])  # {'sampler': ..., 'objective': ...}
 
     Args:
         sampler: The sampler to measure.
@@ -71,6 +73,7 @@ class TimedSampler(BaseSampler):
         self.sampler = sampler
         self._sampler_s: dict[int, float] = {}
         self._objective_s: dict[int, float] = {}
+        self.times: dict[int, dict[str, float]] = {}
         self.errors: list[str] = []
 
     def _timed(self, trial_id: int, fn: Callable[..., Any], *args: Any) -> Any:
@@ -132,7 +135,7 @@ class TimedSampler(BaseSampler):
         }
         if math.isnan(times["objective"]):
             times.pop("objective")
-        study._storage.set_trial_system_attr(trial._trial_id, TIMES_ATTR, times)
+        self.times[trial.number] = times
 
     def reseed_rng(self) -> None:
         self.sampler.reseed_rng()
@@ -343,6 +346,9 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
         )
         storage.set_study_system_attr(study._study_id, RUN_ATTR, _jsonable(run.fingerprint()))
         study.optimize(timed.wrap(problem), n_trials=run.n_trials, catch=(Exception,))
+        storage.set_study_system_attr(
+            study._study_id, TIMES_ATTR, {str(n): t for n, t in timed.times.items()}
+        )
         if timed.errors:
             return RunOutcome(
                 run.study_name,
@@ -396,7 +402,12 @@ RESULT_COLUMNS = [
 ]
 
 
-def study_rows(run: RunSpec, trials: list[FrozenTrial], problem: Problem) -> list[dict[str, Any]]:
+def study_rows(
+    run: RunSpec,
+    trials: list[FrozenTrial],
+    problem: Problem,
+    times: dict[str, dict[str, float]] | None = None,
+) -> list[dict[str, Any]]:
     """One row per trial of a run's study (see ``RESULT_COLUMNS``)."""
     trials = sorted((t for t in trials if t.state.is_finished()), key=lambda t: t.number)
     minimize = problem.direction == "minimize"
@@ -409,7 +420,7 @@ def study_rows(run: RunSpec, trials: list[FrozenTrial], problem: Problem) -> lis
     rows: list[dict[str, Any]] = []
     cum_steps = 0.0
     for t, b in zip(trials, best, strict=True):
-        times = t.system_attrs.get(TIMES_ATTR, {})
+        trial_times = (times or {}).get(str(t.number), {})
         steps = float(len(t.intermediate_values)) if problem.n_steps else math.nan
         cum_steps += 0.0 if math.isnan(steps) else steps
         regret = math.nan
@@ -433,8 +444,8 @@ def study_rows(run: RunSpec, trials: list[FrozenTrial], problem: Problem) -> lis
                 "regret": regret,
                 "wall_time": (end - t0).total_seconds() if end and t0 else math.nan,
                 "duration": t.duration.total_seconds() if t.duration else math.nan,
-                "sampler_time": times.get("sampler", math.nan),
-                "objective_time": times.get("objective", math.nan),
+                "sampler_time": trial_times.get("sampler", math.nan),
+                "objective_time": trial_times.get("objective", math.nan),
                 "steps": steps,
                 "cum_steps": cum_steps if problem.n_steps else math.nan,
                 "direction": problem.direction,
@@ -459,7 +470,8 @@ def collect_results(
             study_id = storage.get_study_id_from_name(run.study_name)
         except KeyError:
             continue
-        if not storage.get_study_system_attrs(study_id).get(DONE_ATTR):
+        attrs = storage.get_study_system_attrs(study_id)
+        if not attrs.get(DONE_ATTR):
             continue
         if run.problem not in problems:
             problems[run.problem] = run.problem.build()
@@ -467,7 +479,8 @@ def collect_results(
         direction = storage.get_study_directions(study_id)[0]
         if (direction == StudyDirection.MINIMIZE) != (problem.direction == "minimize"):
             raise RunConflictError(f"Study {run.study_name!r} has another direction.")
-        rows += study_rows(run, storage.get_all_trials(study_id, deepcopy=False), problem)
+        trials = storage.get_all_trials(study_id, deepcopy=False)
+        rows += study_rows(run, trials, problem, attrs.get(TIMES_ATTR))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
