@@ -19,7 +19,14 @@ from typing import Any
 from optuna_recipes._version import __version__
 
 # Public name -> module that defines it. Resolved on first attribute access.
-_LAZY_EXPORTS: dict[str, str] = {}
+_LAZY_EXPORTS: dict[str, str] = {
+    "WarmStartSampler": "optuna_recipes.samplers",
+    "WarmStartPruner": "optuna_recipes.pruners",
+    "SourceStudy": "optuna_recipes._sources",
+    "load_sources": "optuna_recipes._sources",
+    "create_warm_started_study": "optuna_recipes._workflow",
+    "load_warm_started_study": "optuna_recipes._workflow",
+}
 
 __all__ = ["__version__", *_LAZY_EXPORTS]
 

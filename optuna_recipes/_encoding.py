@@ -169,9 +169,18 @@ class SearchSpaceEncoder:
             out[:, j] = to_unit_array(dist, (p.get(name, MISSING) for p in params_list))
         return out
 
-    def encode_trials(self, trials: Iterable[FrozenTrial]) -> np.ndarray:
+    def encode_trials(
+        self, trials: Iterable[FrozenTrial], *, out_of_range: str = "keep"
+    ) -> np.ndarray:
         """Encode the params of trials; a parameter whose recorded distribution is
-        incompatible with this space (e.g. another type) gives ``NaN``."""
+        incompatible with this space (e.g. another type) gives ``NaN``.
+
+        ``out_of_range="nan"`` also blanks numerical values outside this space's range (e.g.
+        trials of an earlier study with other bounds); the default ``"keep"`` leaves them
+        outside ``[0, 1]``.
+        """
+        if out_of_range not in ("keep", "nan"):
+            raise ValueError(f"`out_of_range` must be 'keep' or 'nan', got {out_of_range!r}.")
         trials = list(trials)
         out = np.empty((len(trials), self.dim))
         for j, (name, dist) in enumerate(self.search_space.items()):
@@ -181,6 +190,11 @@ class SearchSpaceEncoder:
                 ok = d is not None and (is_categorical(d) == is_categorical(dist))
                 vals.append(t.params[name] if ok else MISSING)
             out[:, j] = to_unit_array(dist, vals)
+        if out_of_range == "nan":
+            num = out[:, ~self.is_categorical]
+            with np.errstate(invalid="ignore"):
+                num[(num < 0.0) | (num > 1.0)] = np.nan
+            out[:, ~self.is_categorical] = num
         return out
 
     def decode(self, row: np.ndarray) -> dict[str, Any]:

@@ -30,8 +30,23 @@ import pytest
 
 import optuna_recipes.samplers
 
+
+def _warm_start_sampler() -> BaseSampler:
+    # A small in-memory source study whose "x" and "y" overlap the suite's parameter names.
+    source = optuna.study.create_study(
+        storage=optuna.storages.InMemoryStorage(),
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    source.optimize(
+        lambda t: t.suggest_float("x", -10, 10) ** 2 + t.suggest_int("y", -10, 10), n_trials=10
+    )
+    return optuna_recipes.samplers.WarmStartSampler([source], seed=0)
+
+
 # name -> (factory, supports multi-objective)
-SAMPLER_FACTORIES: dict[str, tuple[Callable[[], BaseSampler], bool]] = {}
+SAMPLER_FACTORIES: dict[str, tuple[Callable[[], BaseSampler], bool]] = {
+    "WarmStartSampler": (_warm_start_sampler, False),
+}
 
 SINGLE_ONLY = sorted(n for n, (_, mo) in SAMPLER_FACTORIES.items() if not mo)
 MULTI = sorted(n for n, (_, mo) in SAMPLER_FACTORIES.items() if mo)

@@ -102,3 +102,24 @@ def test_encode_trials_drops_incompatible_types() -> None:
     X = SearchSpaceEncoder({"x": FloatDistribution(0, 10)}).encode_trials(study.trials)
     assert math.isnan(X[0, 0])
     assert X[1, 0] == pytest.approx(2.0)  # outside the current range: left to the caller
+
+
+def test_encode_trials_can_blank_values_outside_the_range() -> None:
+    import optuna
+
+    wide = optuna.trial.create_trial(
+        params={"x": 50.0, "c": "b"},
+        distributions={
+            "x": FloatDistribution(-100, 100),
+            "c": CategoricalDistribution(["a", "b"]),
+        },
+        value=0.0,
+    )
+    enc = SearchSpaceEncoder(
+        {"x": FloatDistribution(0, 10), "c": CategoricalDistribution(["a", "b"])}
+    )
+    assert enc.encode_trials([wide])[0, 0] == pytest.approx(5.0)
+    blanked = enc.encode_trials([wide], out_of_range="nan")[0]
+    assert math.isnan(blanked[0]) and blanked[1] == 1.0
+    with pytest.raises(ValueError, match="`out_of_range` must be"):
+        enc.encode_trials([wide], out_of_range="clip")

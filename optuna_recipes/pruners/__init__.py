@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from optuna_recipes.pruners._warm_start import WarmStartPruner
+
+__all__: list[str] = ["WarmStartPruner"]

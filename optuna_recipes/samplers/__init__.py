@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from optuna_recipes.samplers._warm_start import WarmStartSampler
+
+__all__: list[str] = ["WarmStartSampler"]

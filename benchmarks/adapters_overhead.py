@@ -1,0 +1,187 @@
+"""Overhead of an adapter objective call against the hand-written ``xgb.train``/``lgb.train``.
+
+Both sides train the same configuration on the same data: the objective gets a holdout
+``validation_data`` and the trial's parameters are enqueued, the hand-written code calls the
+library's own training function with the very parameter dict the objective builds
+(``objective._library_params``), an evaluation set, and the library's early stopping with the
+same patience. Data objects (DMatrix/Dataset) are built once beforehand on both sides, and each
+side runs once untimed first (the objective caches its per-fold data on its first call, XGBoost
+builds its histogram index on the first training; the objective's first-call cost, including
+building its data, is reported separately). The calls are alternated ``--repeats`` times; the
+reported ratio is the median of the per-pair ratios of one run. Target: <= 1.03.
+
+Usage: python benchmarks/adapters_overhead.py > benchmarks/results/adapters_overhead.md
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import optuna
+from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import make_classification
+from sklearn.model_selection import train_test_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+PARAMS = {
+    "xgboost": {
+        "learning_rate": 0.05,
+        "max_depth": 6,
+        "min_child_weight": 1.0,
+        "subsample": 0.8,
+        "colsample_bylevel": 0.8,
+        "colsample_bynode": 0.8,
+        "reg_alpha": 0.01,
+        "reg_lambda": 1.0,
+        "grow_policy": "depthwise",
+    },
+    "lightgbm": {
+        "learning_rate": 0.05,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "num_leaves": 63,
+        "min_data_in_leaf": 20,
+        "extra_trees": False,
+        "lambda_l1": 0.01,
+        "lambda_l2": 0.1,
+    },
+}
+
+
+def _datasets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {
+        "breast_cancer (569 x 30)": load_breast_cancer(return_X_y=True),
+        "synthetic (50000 x 20)": make_classification(
+            n_samples=50_000, n_features=20, n_informative=10, random_state=0
+        ),
+    }
+
+
+def _hand_written(library: str, params: dict[str, Any], data: Any, rounds: int, es: int) -> int:
+    if library == "xgboost":
+        import xgboost as xgb
+
+        dtrain, dvalid = data
+        booster = xgb.train(
+            params,
+            dtrain,
+            num_boost_round=rounds,
+            evals=[(dvalid, "valid")],
+            early_stopping_rounds=es,
+            verbose_eval=False,
+        )
+        return int(booster.num_boosted_rounds())
+    import lightgbm as lgb
+
+    dtrain, dvalid = data
+    booster = lgb.train(
+        params,
+        dtrain,
+        num_boost_round=rounds,
+        valid_sets=[dvalid],
+        callbacks=[lgb.early_stopping(es, verbose=False)],
+    )
+    return int(booster.current_iteration())
+
+
+def _library_data(library: str, X_tr: Any, y_tr: Any, X_va: Any, y_va: Any) -> Any:
+    if library == "xgboost":
+        import xgboost as xgb
+
+        return xgb.DMatrix(X_tr, label=y_tr), xgb.DMatrix(X_va, label=y_va)
+    import lightgbm as lgb
+
+    ds_params = {"feature_pre_filter": False, "verbose": -1}
+    dtrain = lgb.Dataset(X_tr, y_tr, params=ds_params, free_raw_data=False).construct()
+    dvalid = lgb.Dataset(X_va, y_va, reference=dtrain, params=ds_params).construct()
+    return dtrain, dvalid
+
+
+def _objective(library: str, X_tr: Any, y_tr: Any, X_va: Any, y_va: Any, args: Any) -> Any:
+    if library == "xgboost":
+        from optuna_recipes.adapters.xgboost import XGBoostObjective as cls
+    else:
+        from optuna_recipes.adapters.lightgbm import LightGBMObjective as cls
+    return cls(
+        X_tr,
+        y_tr,
+        validation_data=(X_va, y_va),
+        metric="log_loss",
+        num_boost_round=args.rounds,
+        early_stopping_rounds=args.early_stopping,
+        n_jobs=1,
+        seed=0,
+    )
+
+
+def _timed_call(objective: Any, params: dict[str, Any]) -> tuple[float, int]:
+    study = optuna.create_study(direction=objective.direction)
+    study.enqueue_trial(params)
+    trial = study.ask()
+    start = time.perf_counter()
+    value = objective(trial)
+    elapsed = time.perf_counter() - start
+    study.tell(trial, value)
+    return elapsed, int(study.trials[0].user_attrs["n_rounds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--early-stopping", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print("# Adapter overhead: objective call vs hand-written library training\n")
+    print(
+        "Command: `python " + " ".join(["benchmarks/adapters_overhead.py", *sys.argv[1:]]) + "`\n"
+    )
+    print(
+        f"Same parameters, same 80/20 holdout split, num_boost_round={args.rounds}, early "
+        f"stopping patience {args.early_stopping}, one thread; {args.repeats} alternated pairs, "
+        "median of per-pair ratios. The objective side includes Optuna's per-round "
+        "`trial.report` + `should_prune` (MedianPruner, in-memory storage).\n"
+    )
+    print(
+        "| library | data | rounds (ours / theirs) | ours s (median) | hand-written s (median) "
+        "| ratio (median of pairs) | first call incl. data build s |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for name, (X, y) in _datasets().items():
+        X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.2, random_state=0)
+        for library in ("xgboost", "lightgbm"):
+            start = time.perf_counter()
+            objective = _objective(library, X_tr, y_tr, X_va, y_va, args)
+            _, _ = _timed_call(objective, PARAMS[library])  # builds and caches the fold data
+            first = time.perf_counter() - start
+            lib_params = objective._library_params(PARAMS[library])
+            data = _library_data(library, X_tr, objective.y_, X_va, objective.y_valid_)
+            _hand_written(library, lib_params, data, args.rounds, args.early_stopping)  # warm-up
+            ours, theirs, ratios = [], [], []
+            for _ in range(args.repeats):
+                t_ours, r_ours = _timed_call(objective, PARAMS[library])
+                start = time.perf_counter()
+                r_theirs = _hand_written(
+                    library, lib_params, data, args.rounds, args.early_stopping
+                )
+                t_theirs = time.perf_counter() - start
+                ours.append(t_ours)
+                theirs.append(t_theirs)
+                ratios.append(t_ours / t_theirs)
+            print(
+                f"| {library} | {name} | {r_ours} / {r_theirs} | {statistics.median(ours):.3f} | "
+                f"{statistics.median(theirs):.3f} | {statistics.median(ratios):.3f} | "
+                f"{first:.3f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

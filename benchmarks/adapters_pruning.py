@@ -1,0 +1,154 @@
+"""Does pruning pay? 100-trial XGBoost/LightGBM studies with and without an Optuna pruner.
+
+For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm:
+``none`` (NopPruner: every trial trains until early stopping), ``median``
+(``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``) and ``hyperband``
+(``HyperbandPruner(min_resource=10, max_resource=num_boost_round, reduction_factor=3)``). The arms
+are interleaved per seed so that drifting machine load hits them alike. Reported per run: best
+value after all trials, wall and CPU seconds, pruned trials, boosting rounds trained (summed
+over trials, the cost axis). The summary compares each pruner with ``none``: best value (mean
+and standard deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
+
+Usage:
+    python benchmarks/adapters_pruning.py --dataset breast_cancer --library xgboost
+    python benchmarks/adapters_pruning.py --dataset synthetic --library lightgbm --cv 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import statistics
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import optuna
+from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_digits
+from sklearn.datasets import make_classification
+
+# Import the package of the checkout this script lives in, not another installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+def _data(name: str) -> tuple[np.ndarray, np.ndarray]:
+    if name == "breast_cancer":
+        return load_breast_cancer(return_X_y=True)
+    if name == "digits":
+        return load_digits(return_X_y=True)
+    if name == "synthetic":
+        return make_classification(
+            n_samples=100_000,
+            n_features=20,
+            n_informative=10,
+            n_redundant=4,
+            flip_y=0.05,
+            class_sep=0.8,
+            random_state=0,
+        )
+    raise SystemExit(f"unknown dataset {name!r}")
+
+
+def _objective(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    if args.library == "xgboost":
+        from optuna_recipes.adapters.xgboost import XGBoostObjective as cls
+    else:
+        from optuna_recipes.adapters.lightgbm import LightGBMObjective as cls
+    cv: Any = float(args.cv) if "." in args.cv else int(args.cv)
+    return cls(
+        X,
+        y,
+        metric=args.metric,
+        cv=cv,
+        num_boost_round=args.rounds,
+        early_stopping_rounds=args.early_stopping,
+        seed=seed,
+        n_jobs=1,
+    )
+
+
+def _pruner(name: str, rounds: int) -> optuna.pruners.BasePruner:
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=10, max_resource=rounds, reduction_factor=3
+        )
+    raise SystemExit(f"unknown pruner {name!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", default="breast_cancer")
+    parser.add_argument("--library", default="xgboost", choices=["xgboost", "lightgbm"])
+    parser.add_argument("--metric", default="log_loss")
+    parser.add_argument("--cv", default="3")
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--early-stopping", type=int, default=30)
+    parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--pruners", nargs="+", default=["none", "median", "hyperband"])
+    args = parser.parse_args()
+
+    X, y = _data(args.dataset)
+    print(f"# Pruning pays? {args.library}, {args.dataset}\n")
+    print(
+        "Command: `python " + " ".join(["benchmarks/adapters_pruning.py", *sys.argv[1:]]) + "`\n"
+    )
+    print(
+        f"Data: {X.shape[0]} rows x {X.shape[1]} features; metric {args.metric}; cv={args.cv}; "
+        f"num_boost_round={args.rounds}, early_stopping_rounds={args.early_stopping}; "
+        f"{args.trials} TPE trials per study; n_jobs=1; optuna {optuna.__version__}.\n"
+    )
+    print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    rows: dict[str, list[tuple[float, float, float, int, int]]] = {p: [] for p in args.pruners}
+    for seed in args.seeds:
+        objective = _objective(args, X, y, seed)
+        for name in args.pruners:
+            study = optuna.create_study(
+                direction=objective.direction,
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=_pruner(name, args.rounds),
+            )
+            wall, cpu = time.perf_counter(), time.process_time()
+            study.optimize(objective, n_trials=args.trials)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            states = [t.state for t in study.trials]
+            pruned = sum(s == optuna.trial.TrialState.PRUNED for s in states)
+            rounds = sum(len(t.intermediate_values) for t in study.trials)
+            rows[name].append((study.best_value, wall, cpu, pruned, rounds))
+            print(
+                f"| {seed} | {name} | {study.best_value:.5f} | {wall:.1f} | {cpu:.1f} | "
+                f"{pruned} | {rounds} |",
+                flush=True,
+            )
+    print("\n## Summary (mean over seeds; ratios against `none` of the same seed)\n")
+    print(
+        "| pruner | best value mean ± sd | wall s mean | wall ratio | CPU ratio | rounds ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    base = rows.get("none")
+    for name, runs in rows.items():
+        best = [r[0] for r in runs]
+        sd = statistics.stdev(best) if len(best) > 1 else 0.0
+        ratios = ["-", "-", "-"]
+        if base is not None:
+            ratios = [
+                f"{statistics.mean(r[k] / b[k] for r, b in zip(runs, base, strict=True)):.2f}"
+                for k in (1, 2, 4)
+            ]
+        print(
+            f"| {name} | {statistics.mean(best):.5f} ± {sd:.5f} | "
+            f"{statistics.mean(r[1] for r in runs):.1f} | {ratios[0]} | {ratios[1]} | "
+            f"{ratios[2]} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

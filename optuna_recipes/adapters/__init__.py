@@ -1,0 +1,60 @@
+"""Objective adapters: one call from training data to a tuned, pruned, reproducible model.
+
+``XGBoostObjective`` (:mod:`optuna_recipes.adapters.xgboost`) and ``LightGBMObjective``
+(:mod:`optuna_recipes.adapters.lightgbm`) turn data + task + metric + validation scheme into an
+Optuna objective with literature-backed default search spaces (:mod:`.spaces`), per-round
+reporting (so every Optuna pruner works), early stopping, refit and JSON export of the best
+configuration (:func:`save_best`, :func:`load_best`). ``XGBoostPruningCallback`` and
+``LightGBMPruningCallback`` prune the user's own training loops. ``TorchObjective``
+(:mod:`optuna_recipes.adapters.torch`, with a Keras-style ``Model``) tunes PyTorch networks and
+their training. All share the library-agnostic core :mod:`optuna_recipes.adapters._core`.
+
+Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are
+imported on first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]``
+(or ``[lightgbm]``, ``[torch]``) when the library is missing.
+
+Example:
+    .. code-block:: python
+
+        import optuna
+        from sklearn.datasets import load_breast_cancer
+        from optuna_recipes.adapters import XGBoostObjective
+
+        X, y = load_breast_cancer(return_X_y=True)
+        objective = XGBoostObjective(X, y, metric="roc_auc", num_boost_round=100, cv=3)
+        study = optuna.create_study(direction=objective.direction)
+        study.optimize(objective, n_trials=10)
+        booster = objective.refit(study)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from optuna_recipes.adapters._core import BaseObjective
+from optuna_recipes.adapters._core import load_best
+from optuna_recipes.adapters._core import save_best
+
+_LAZY: dict[str, str] = {
+    "XGBoostObjective": "optuna_recipes.adapters.xgboost",
+    "XGBoostPruningCallback": "optuna_recipes.adapters.xgboost",
+    "LightGBMObjective": "optuna_recipes.adapters.lightgbm",
+    "LightGBMPruningCallback": "optuna_recipes.adapters.lightgbm",
+    "TorchObjective": "optuna_recipes.adapters.torch",
+}
+
+__all__ = ["BaseObjective", "load_best", "save_best", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'optuna_recipes.adapters' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,247 @@
+"""Training data for the Keras-style PyTorch model: arrays, tensors, ``Dataset``, ``DataLoader``.
+
+In-memory data (numpy arrays, tensors, pandas frames, a two-tensor ``TensorDataset``) moves to
+the device once; batches are then slices of device tensors, shuffled with ``torch.randperm``
+on the device. A ``DataLoader`` per batch costs several times more on a GPU for small models
+(see the project's field notes), so it is only used for datasets that need it (custom
+``Dataset`` classes, user loaders), with non-blocking copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset
+from torch.utils.data import TensorDataset
+
+from optuna_recipes.adapters._torch_metrics import BINARY
+from optuna_recipes.adapters._torch_metrics import MULTICLASS
+from optuna_recipes.adapters._torch_metrics import REGRESSION
+
+Batch = tuple[Any, torch.Tensor]
+
+
+def as_tensor(data: Any, name: str) -> torch.Tensor:
+    """Convert an array-like (numpy, pandas, list, tensor) to a CPU or device tensor, no copy
+    where possible. Raises ``ValueError`` naming ``name`` for non-numeric data."""
+    if isinstance(data, torch.Tensor):
+        return data
+    if hasattr(data, "to_numpy"):
+        data = data.to_numpy()
+    arr = np.asarray(data)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"`{name}` must hold numbers; got an array of dtype {arr.dtype}.")
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def cast_input(x: torch.Tensor, float_dtype: torch.dtype) -> torch.Tensor:
+    """Floating inputs take the model's floating dtype (numpy's float64 -> float32)."""
+    return x.to(float_dtype) if x.is_floating_point() and x.dtype != float_dtype else x
+
+
+def cast_target(y: torch.Tensor, kind: str, name: str) -> torch.Tensor:
+    """Give targets the dtype their loss needs, or raise ``ValueError`` saying how to fix them."""
+    if kind == MULTICLASS:
+        if y.ndim == 1:
+            if y.is_floating_point() or y.dtype == torch.bool:
+                raise ValueError(
+                    f"`{name}` must hold integer class labels for a classification loss; got "
+                    f"dtype {y.dtype}. Convert it, e.g. `y.astype('int64')`."
+                )
+            return y.long()
+        if y.ndim == 2 and y.is_floating_point():
+            return y.float() if y.dtype == torch.float64 else y
+        raise ValueError(
+            f"`{name}` for a classification loss must be class labels of shape (n,) or class "
+            f"probabilities of shape (n, n_classes); got shape {tuple(y.shape)}, dtype {y.dtype}."
+        )
+    if kind in (BINARY, REGRESSION):
+        return y.float() if not y.is_floating_point() or y.dtype == torch.float64 else y
+    return y.float() if y.dtype == torch.float64 else y
+
+
+class TensorSource:
+    """In-memory data on the device, batched by slicing."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
+        self.x = x
+        self.y = y
+        self.n = x.shape[0]
+
+    def probe(self, size: int = 2) -> Batch:
+        assert self.y is not None
+        return self.x[:size], self.y[:size]
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator | None = None,
+        cpu_generator: torch.Generator | None = None,
+    ) -> Iterator[Batch]:
+        x, y = self.x, self.y
+        assert y is not None
+        if shuffle:
+            perm = torch.randperm(self.n, device=x.device, generator=generator)
+            for start in range(0, self.n, batch_size):
+                idx = perm[start : start + batch_size]
+                yield x[idx], y[idx]
+        else:
+            for start in range(0, self.n, batch_size):
+                yield x[start : start + batch_size], y[start : start + batch_size]
+
+    def inputs(self, batch_size: int) -> Iterator[Any]:
+        for start in range(0, self.n, batch_size):
+            yield self.x[start : start + batch_size]
+
+
+def _split_item(batch: Any, name: str) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ValueError(
+        f"Each batch of `{name}` must be an (x, y) pair; got {type(batch).__name__}"
+        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        + "."
+    )
+
+
+def _to_device(x: Any, device: torch.device) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.to(device, non_blocking=True)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to_device(v, device) for v in x)
+    return x
+
+
+class LoaderSource:
+    """A ``DataLoader`` (given, or built around a ``Dataset``) copied to the device per batch."""
+
+    def __init__(
+        self,
+        loader: DataLoader | None,
+        dataset: Dataset | None,
+        device: torch.device,
+        float_dtype: torch.dtype,
+        kind: str | None,
+        name: str,
+    ) -> None:
+        self.loader = loader
+        self.dataset = dataset
+        self.device = device
+        self.float_dtype = float_dtype
+        self.kind = kind
+        self.name = name
+        self.unsqueeze_target = False
+        source = dataset if dataset is not None else loader.dataset  # type: ignore[union-attr]
+        try:
+            self.n: int | None = len(source)  # type: ignore[arg-type]
+        except TypeError:
+            self.n = None
+
+    def _loader(
+        self, batch_size: int, shuffle: bool, cpu_generator: torch.Generator | None
+    ) -> DataLoader:
+        if self.loader is not None:
+            return self.loader
+        return DataLoader(
+            self.dataset,  # type: ignore[arg-type]
+            batch_size=batch_size,
+            shuffle=shuffle,
+            generator=cpu_generator if shuffle else None,
+        )
+
+    def _convert(self, batch: Any) -> Batch:
+        xb, yb = _split_item(batch, self.name)
+        xb = _to_device(xb, self.device)
+        if isinstance(xb, torch.Tensor):
+            xb = cast_input(xb, self.float_dtype)
+        yb = as_tensor(yb, f"{self.name} targets").to(self.device, non_blocking=True)
+        if self.kind is not None:
+            yb = cast_target(yb, self.kind, f"{self.name} targets")
+        if self.unsqueeze_target:
+            yb = yb.unsqueeze(1)
+        return xb, yb
+
+    def probe(self, size: int = 2) -> Batch:
+        return self._convert(next(iter(self._loader(size, False, None))))
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator | None = None,
+        cpu_generator: torch.Generator | None = None,
+    ) -> Iterator[Batch]:
+        for batch in self._loader(batch_size, shuffle, cpu_generator):
+            yield self._convert(batch)
+
+    def inputs(self, batch_size: int) -> Iterator[Any]:
+        for batch in self._loader(batch_size, False, None):
+            if isinstance(batch, (tuple, list)) and len(batch) == 2:
+                batch = batch[0]
+            xb = _to_device(batch, self.device)
+            yield cast_input(xb, self.float_dtype) if isinstance(xb, torch.Tensor) else xb
+
+
+Source = TensorSource | LoaderSource
+
+
+def make_source(
+    x: Any,
+    y: Any,
+    *,
+    device: torch.device,
+    float_dtype: torch.dtype,
+    kind: str | None,
+    name: str,
+) -> Source:
+    """Wrap user data as a batch source on ``device``; ``kind`` is the loss kind (or ``None``
+    when no targets are needed). Raises ``ValueError`` for empty or inconsistent data."""
+    if isinstance(x, TensorDataset) and len(x.tensors) == 2 and y is None:
+        x, y = x.tensors
+    if isinstance(x, (DataLoader, Dataset)):
+        if y is not None:
+            raise ValueError(
+                f"`{name}` is a {type(x).__name__} that yields (x, y) pairs; do not pass `y` too."
+            )
+        loader = x if isinstance(x, DataLoader) else None
+        dataset = None if isinstance(x, DataLoader) else x
+        source = LoaderSource(loader, dataset, device, float_dtype, kind, name)
+        if source.n == 0:
+            raise ValueError(f"`{name}` is empty; it needs at least one sample.")
+        return source
+    xt = as_tensor(x, f"{name} x")
+    if xt.ndim == 0:
+        raise ValueError(f"`{name}` x must have a sample axis; got a scalar.")
+    if xt.shape[0] == 0:
+        raise ValueError(f"`{name}` is empty; it needs at least one sample.")
+    yt = None
+    if kind is not None:
+        if y is None:
+            raise ValueError(f"`{name}` needs targets `y` with array inputs.")
+        yt = as_tensor(y, f"{name} y")
+        if yt.ndim == 0 or yt.shape[0] != xt.shape[0]:
+            raise ValueError(
+                f"`{name}` x and y must have the same number of samples; got x of shape "
+                f"{tuple(xt.shape)} and y of shape {tuple(yt.shape)}."
+            )
+        yt = cast_target(yt, kind, f"{name} y").to(device)
+    return TensorSource(cast_input(xt, float_dtype).to(device), yt)
+
+
+def check_labels(source: Source, n_classes: int, name: str) -> None:
+    """Class labels of in-memory data must lie in ``[0, n_classes)`` (one sync, before training:
+    on CUDA an out-of-range label would otherwise be a device-side assert)."""
+    if isinstance(source, TensorSource) and source.y is not None and source.y.ndim == 1:
+        low, high = int(source.y.min()), int(source.y.max())
+        if low < 0 or high >= n_classes:
+            raise ValueError(
+                f"`{name}` has class labels in [{low}, {high}] but the model outputs "
+                f"{n_classes} classes; labels must lie in [0, {n_classes - 1}]."
+            )

@@ -1,0 +1,568 @@
+"""``TorchObjective``: tune a PyTorch network and its training on the shared adapter core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Mapping
+import copy
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torch.utils.data import Dataset
+from torch.utils.data import Subset
+from torch.utils.data import TensorDataset
+
+from optuna_recipes.adapters._core import BaseObjective
+from optuna_recipes.adapters._core import Fold
+from optuna_recipes.adapters._core import load_best
+from optuna_recipes.adapters._core import save_best
+from optuna_recipes.adapters._core import suggest_params
+from optuna_recipes.adapters._core import upload_model_artifact
+from optuna_recipes.adapters._torch_data import Source
+from optuna_recipes.adapters._torch_data import TensorSource
+from optuna_recipes.adapters._torch_data import as_tensor
+from optuna_recipes.adapters._torch_data import cast_input
+from optuna_recipes.adapters._torch_data import make_source
+from optuna_recipes.adapters._torch_metrics import BINARY
+from optuna_recipes.adapters._torch_metrics import MULTICLASS
+from optuna_recipes.adapters._torch_metrics import REGRESSION
+from optuna_recipes.adapters._torch_metrics import LossFn
+from optuna_recipes.adapters._torch_metrics import resolve_loss
+from optuna_recipes.adapters._torch_model import Model
+from optuna_recipes.adapters._torch_model import TrainingRun
+from optuna_recipes.adapters._torch_model import _amp_dtype
+from optuna_recipes.adapters._torch_model import resolve_device
+from optuna_recipes.adapters.spaces import TORCH_SPACE
+from optuna_recipes.adapters.spaces import torch_space
+
+BuildModel = Callable[[optuna.Trial], nn.Module]
+
+# Training hyperparameters searched by default (kept as data with the other adapters' spaces;
+# the architecture comes from `build_model`).
+DEFAULT_SPACE: dict[str, BaseDistribution] = TORCH_SPACE
+DEFAULT_PARAMS: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "batch_size": 64,
+    "weight_decay": 0.0,
+    "momentum": 0.9,
+    "lr_schedule": "constant",
+}
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_SCHEDULES = ("constant", "cosine", "exponential")
+# Key under which `_suggest` hands the freshly built module to `_start_fold` (never recorded).
+_MODULE = "__module__"
+
+
+def _labels_of(dataset: Dataset) -> np.ndarray:
+    """Targets of a map-style dataset of (x, y) pairs, read once by indexing."""
+    ys = []
+    for i in range(len(dataset)):  # type: ignore[arg-type]
+        item = dataset[i]
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ValueError("`train_data` as a Dataset must yield (x, y) pairs.")
+        y = item[1]
+        ys.append(y.item() if isinstance(y, torch.Tensor) else y)
+    return np.asarray(ys)
+
+
+class TorchObjective(BaseObjective):
+    """Optuna objective that trains a PyTorch network per trial, tuning its architecture (via
+    ``build_model``) and its training (optimizer, learning rate, batch size, weight decay,
+    learning-rate schedule).
+
+    Choose it to tune a network on data that fits the ``(x, y)`` or ``Dataset`` mould with one
+    call, with any Optuna sampler and pruner. Each epoch's validation metric is reported to the
+    trial (mean over folds with ``cv=k``, folds trained in lockstep), so every pruner works;
+    training stops early after ``patience`` epochs without improvement and the trial's value
+    is the best epoch's. Divergence (a NaN/inf loss or metric) fails only that trial, with the
+    reason in its user attr ``fail_reason``; bad input (shapes, dtypes, labels, names) raises
+    ``ValueError`` before any training. The shared core
+    (:class:`optuna_recipes.adapters._core.BaseObjective`) supplies validation splits, the
+    direction, ``space`` merging, ``refit`` and JSON export; :meth:`save_best` also writes the
+    refit model's ``state_dict``.
+
+    In-memory data is moved to ``device`` once; batches are device slices (see :class:`Model`).
+    With a seed, training on CPU is deterministic: ``refit(study)`` with ``valid_data`` given
+    reproduces the best trial's network exactly.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from sklearn.datasets import load_digits
+            from optuna_recipes.adapters.torch import TorchObjective, mlp
+
+            x, y = load_digits(return_X_y=True)
+            objective = TorchObjective(
+                lambda trial: mlp(trial, 64, 10), (x / 16.0, y),
+                loss="cross_entropy", metric="accuracy", epochs=20,
+            )
+            study = optuna.create_study(
+                direction=objective.direction, pruner=optuna.pruners.MedianPruner()
+            )
+            study.optimize(objective, n_trials=20)
+            model = objective.refit(study)  # a trained Model: model.predict(x)
+
+    Args:
+        build_model: ``build_model(trial) -> nn.Module`` returning logits (or regression
+            outputs); it may suggest architecture parameters (see :func:`mlp`).
+        train_data: ``(x, y)`` (numpy arrays, tensors, pandas), a two-tensor
+            ``TensorDataset``, or a map-style ``Dataset`` of ``(x, y)`` pairs with integer
+            class labels ``0..K-1`` or float targets (labels are read once).
+        valid_data: Validation data in the same forms; default ``None`` validates on a
+            holdout of ``cv`` (stratified for classification).
+        loss: ``"cross_entropy"``, ``"bce_with_logits"``, ``"mse"``, ``"mae"``, ``"huber"``,
+            ``"nll"`` (see :class:`Model`) or a callable; default: ``"cross_entropy"`` for
+            class labels, ``"mse"`` for a regression target.
+        metric: Validation metric: ``"accuracy"``, ``"log_loss"``, ``"roc_auc"``, ``"f1"``
+            (classification), ``"rmse"``, ``"mae"``, ``"r2"``, ``"mse"`` (regression) or
+            ``"loss"``; default ``"log_loss"`` / ``"rmse"``. Accuracy, losses and regression
+            errors accumulate on the device; ``roc_auc`` and ``f1`` need the predictions on the
+            host once per epoch. The study direction follows (``.direction``).
+        epochs: Maximum epochs per trial (``>= 1``). Default ``50``.
+        patience: Early stopping: epochs without improvement of the validation metric before a
+            trial stops (``>= 1``, or ``None`` to train all epochs). Default ``5``.
+        space: Overrides of the default training space (``DEFAULT_SPACE``, i.e.
+            ``optuna_recipes.adapters.spaces.TORCH_SPACE``: ``optimizer``, ``lr``, ``batch_size``,
+            ``weight_decay``, ``momentum`` (SGD only), ``lr_schedule``): name -> Optuna
+            distribution, or ``None`` to stop searching it (its default is then used).
+        fixed_params: Training parameters used in every trial, e.g. ``{"batch_size": 128}``.
+        cv: Without ``valid_data``: a holdout fraction (default ``0.2``), a number of folds
+            ``k >= 2`` or a scikit-learn splitter.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred from the loss and
+            the labels by default.
+        device: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when available).
+        amp: Mixed precision on CUDA (see :class:`Model`). Default ``False``.
+        seed: Seeds model initialisation, shuffling, dropout and the splits. Default ``0``.
+        validation_batch_size: Batch size for validation. Default ``1024``.
+    """
+
+    library = "torch"
+    extra = "torch"
+
+    def __init__(
+        self,
+        build_model: BuildModel,
+        train_data: Any,
+        valid_data: Any = None,
+        *,
+        loss: str | LossFn | None = None,
+        metric: str | None = None,
+        epochs: int = 50,
+        patience: int | None = 5,
+        space: Mapping[str, BaseDistribution | None] | None = None,
+        fixed_params: Mapping[str, Any] | None = None,
+        cv: Any = None,
+        task: str | None = None,
+        device: str | torch.device = "cpu",
+        amp: bool | str = False,
+        seed: int | None = 0,
+        validation_batch_size: int = 1024,
+    ) -> None:
+        if not callable(build_model):
+            raise ValueError(
+                f"`build_model` must be a callable trial -> nn.Module; got {build_model!r}."
+            )
+        if not isinstance(validation_batch_size, int) or validation_batch_size < 1:
+            raise ValueError(
+                f"`validation_batch_size` must be an int >= 1; got {validation_batch_size!r}."
+            )
+        self.build_model = build_model
+        self.device = resolve_device(device)
+        # Validated (and warned about on CPU) once here, not once per trial.
+        self.amp = amp if _amp_dtype(amp, self.device) is not None else False
+        self.validation_batch_size = validation_batch_size
+        self._loss_arg = loss
+        self._dataset: Dataset | None = None
+        self._valid_dataset: Dataset | None = None
+        x, y = self._unpack(train_data, "train_data")
+        validation = None
+        if valid_data is not None:
+            validation = self._unpack(valid_data, "valid_data")
+            if (self._dataset is None) != (self._valid_dataset is None):
+                raise ValueError(
+                    "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
+                    "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
+                )
+        if loss is not None:
+            spec = resolve_loss(loss)
+            if task is None and spec.kind == REGRESSION:
+                task = "regression"
+            if task is None and spec.kind == BINARY:
+                task = "binary"
+        if cv is None and valid_data is None:
+            cv = 0.2
+        super().__init__(
+            x,
+            y,
+            task=task,
+            metric=metric,
+            cv=cv,
+            validation_data=validation,
+            fixed_params=fixed_params,
+            space=space,
+            max_rounds=epochs,
+            early_stopping_rounds=patience,
+            seed=seed,
+        )
+        if self.task == "ranking":
+            raise ValueError("`TorchObjective` does not support ranking; use a ranking library.")
+        default_loss = "mse" if self.task == "regression" else "cross_entropy"
+        self.loss_spec = resolve_loss(default_loss if loss is None else loss)
+        self._check_loss_fits_task()
+        unknown = set(self.fixed_params) - set(DEFAULT_PARAMS)
+        if unknown:
+            raise ValueError(
+                f"`fixed_params` has unknown training parameters {sorted(unknown)}; valid: "
+                f"{sorted(DEFAULT_PARAMS)} (architecture parameters belong in `build_model`)."
+            )
+        self._check_params(self._library_params({}), "fixed_params")
+        # In-memory data goes to the device once; fold subsets are gathered there.
+        self._x: torch.Tensor | None = None
+        if self._dataset is None:
+            self._x = self._to_device(x)
+            self._y = self._targets(self.y_)
+            if validation is not None:
+                self._xv = self._to_device(validation[0])
+                self._yv = self._targets(self.y_valid_)
+
+    # ----------------------------------------------------------------------------- data
+    def _unpack(self, data: Any, name: str) -> tuple[Any, Any]:
+        if isinstance(data, DataLoader):
+            raise ValueError(
+                f"`{name}` is a DataLoader, but the objective tunes the batch size; pass its "
+                "Dataset (`loader.dataset`) instead."
+            )
+        if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+            return data.tensors[0], data.tensors[1]
+        if isinstance(data, Dataset):
+            if name == "train_data":
+                self._dataset = data
+            else:
+                self._valid_dataset = data
+            return data, None
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            return data[0], data[1]
+        raise ValueError(
+            f"`{name}` must be a pair (x, y), a TensorDataset or a Dataset of (x, y) pairs; got "
+            f"{type(data).__name__}."
+        )
+
+    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+        if isinstance(X, Dataset):
+            n = len(X)  # type: ignore[arg-type]
+            if n == 0:
+                raise ValueError("The Dataset is empty; it needs at least one sample.")
+            first = X[0][0]
+            shape = tuple(first.shape) if hasattr(first, "shape") else ()
+            return _labels_of(X), (n, *shape)
+        xt = as_tensor(X, "x")
+        if xt.ndim == 0 or xt.shape[0] == 0:
+            raise ValueError(f"`x` is empty or has no sample axis; got shape {tuple(xt.shape)}.")
+        if y is None:
+            raise ValueError("Targets are required: pass the data as a pair (x, y).")
+        yt = as_tensor(y, "y")
+        if yt.ndim == 2 and yt.shape[1] == 1:
+            yt = yt.reshape(-1)
+        return yt.cpu().numpy(), tuple(xt.shape)
+
+    def _to_device(self, x: Any) -> torch.Tensor:
+        return cast_input(as_tensor(x, "x"), torch.float32).to(self.device)
+
+    def _targets(self, encoded: np.ndarray | None) -> torch.Tensor:
+        assert encoded is not None
+        y = torch.as_tensor(encoded)
+        y = y.long() if self.loss_spec.kind == MULTICLASS else y.float()
+        return y.to(self.device)
+
+    def _check_loss_fits_task(self) -> None:
+        kind = self.loss_spec.kind
+        fits = {
+            MULTICLASS: self.task in ("binary", "multiclass"),
+            BINARY: self.task == "binary",
+            REGRESSION: self.task == "regression",
+        }.get(kind, True)
+        if not fits:
+            raise ValueError(
+                f"`loss={self.loss_spec.name!r}` does not fit the {self.task} labels in `y`; "
+                "use 'cross_entropy' for class labels, 'bce_with_logits' for 0/1 labels, "
+                "'mse'/'mae'/'huber' for a regression target (or pass `task`)."
+            )
+        if self._dataset is not None and self.classes_ is not None:
+            if self.classes_ != list(range(len(self.classes_))):
+                raise ValueError(
+                    "A Dataset's class labels must be the integers 0..K-1 (the model's output "
+                    f"indices); got {self.classes_[:10]}."
+                )
+
+    # ----------------------------------------------------------------------------- space
+    def _default_space(self, task: str) -> dict[str, BaseDistribution]:
+        return torch_space(task)
+
+    def _known_params(self) -> Collection[str]:
+        return set(DEFAULT_PARAMS)
+
+    def _library_version(self) -> str:
+        return str(torch.__version__)
+
+    def _library_metrics(self, task: str) -> Mapping[str, str]:
+        if task == "regression":
+            return {"loss": "minimize", "mse": "minimize"}
+        return {"loss": "minimize"}
+
+    def _native_alias(self, name: str, task: str) -> str | None:
+        if name in ("accuracy", "rmse", "mae", "r2"):
+            return name
+        loss = resolve_loss(self._loss_arg) if self._loss_arg is not None else None
+        log_loss_native = loss is None or loss.name in ("cross_entropy", "bce_with_logits")
+        if name == "log_loss" and task != "regression" and log_loss_native:
+            return "loss"
+        return None
+
+    def _library_params(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
+        return {**DEFAULT_PARAMS, **self.fixed_params, **sampled}
+
+    @staticmethod
+    def _check_params(params: Mapping[str, Any], where: str) -> None:
+        if params["optimizer"] not in _OPTIMIZERS:
+            raise ValueError(
+                f"{where}: `optimizer` must be one of {sorted(_OPTIMIZERS)}; got "
+                f"{params['optimizer']!r}."
+            )
+        if params["lr_schedule"] not in _SCHEDULES:
+            raise ValueError(
+                f"{where}: `lr_schedule` must be one of {list(_SCHEDULES)}; got "
+                f"{params['lr_schedule']!r}."
+            )
+        bs = params["batch_size"]
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1:
+            raise ValueError(f"{where}: `batch_size` must be an int >= 1; got {bs!r}.")
+
+    def _suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        space = dict(self._space)
+        momentum = space.pop("momentum", None)
+        sampled = suggest_params(trial, space)
+        optimizer = sampled.get("optimizer", self._library_params({})["optimizer"])
+        if momentum is not None and optimizer == "sgd":
+            sampled.update(suggest_params(trial, {"momentum": momentum}))
+        self._check_params(self._library_params(sampled), "search space")
+        module = self._build(trial)
+        self._check_module(module)
+        sampled[_MODULE] = module
+        return sampled
+
+    # ----------------------------------------------------------------------------- training
+    def _build(self, trial: optuna.Trial | optuna.trial.FixedTrial) -> nn.Module:
+        """Build the network with seeded initialisation (same params + seed -> same weights)."""
+        # Fork every CUDA device too: torch.manual_seed reseeds them all.
+        cuda = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=cuda):
+            if self.seed is not None:
+                torch.manual_seed(self.seed)
+            module = self.build_model(trial)  # type: ignore[arg-type]
+        if not isinstance(module, nn.Module):
+            raise ValueError(
+                "`build_model` must return a torch.nn.Module; it returned "
+                f"{type(module).__name__}."
+            )
+        return module
+
+    def _model(self, module: nn.Module, params: Mapping[str, Any]) -> Model:
+        opt_cls = _OPTIMIZERS[params["optimizer"]]
+        kwargs: dict[str, Any] = {"lr": params["lr"], "weight_decay": params["weight_decay"]}
+        if params["optimizer"] == "sgd":
+            kwargs["momentum"] = params["momentum"]
+        epochs = self.max_rounds
+        schedule = params["lr_schedule"]
+
+        def scheduler(opt: torch.optim.Optimizer) -> Any:
+            if schedule == "cosine":
+                return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+            if schedule == "exponential":  # down to 1% of the initial rate at the last epoch
+                return torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.01 ** (1 / epochs))
+            return None
+
+        model = Model(module, device=self.device, amp=self.amp, seed=self.seed)
+        metric = self.metric.native if self.metric.native not in (None, "loss") else None
+        return model.compile(
+            lambda p: opt_cls(p, **kwargs),
+            self.loss_spec.fn,
+            metrics=[metric] if metric else [],
+            scheduler=None if schedule == "constant" else scheduler,
+        )
+
+    def _check_module(self, module: nn.Module) -> None:
+        """Probe the network on two training rows (shape/dtype/label mistakes -> ValueError)."""
+        model = Model(module, device=self.device).compile("sgd", self.loss_spec.fn)
+        source = self._sources(Fold(train=np.arange(min(2, self.data_shape[0])), valid=None))[0]
+        if self.loss_spec.kind == MULTICLASS:
+            module.eval()
+            try:
+                with torch.no_grad():
+                    width = module(source.probe(2)[0]).shape[1]
+            except Exception:  # the probe below explains it
+                width = self.n_classes
+            module.train()
+            if width != self.n_classes:
+                raise ValueError(
+                    f"`y` has {self.n_classes} classes but the network from `build_model` "
+                    f"outputs {width} logits; its output width must be the number of classes."
+                )
+        model._check_against_model(source, "train_data")
+
+    def _sources(self, fold: Fold) -> tuple[Source, Source | None]:
+        kind = self.loss_spec.kind
+        if self._dataset is not None:
+            train_ds: Dataset = Subset(self._dataset, fold.train.tolist())
+            valid_ds = (
+                self._valid_dataset
+                if fold.valid is None
+                else Subset(self._dataset, fold.valid.tolist())
+            )
+            mk = lambda ds, name: make_source(  # noqa: E731
+                ds, None, device=self.device, float_dtype=torch.float32, kind=kind, name=name
+            )
+            return mk(train_ds, "train_data"), None if valid_ds is None else mk(valid_ds, "valid")
+        assert self._x is not None
+        idx = torch.as_tensor(fold.train, device=self.device)
+        train = TensorSource(self._x[idx], self._y[idx])
+        if fold.valid is None:
+            valid = TensorSource(self._xv, self._yv) if self.y_valid_ is not None else None
+        else:
+            vidx = torch.as_tensor(fold.valid, device=self.device)
+            valid = TensorSource(self._x[vidx], self._y[vidx])
+        return train, valid
+
+    def _start_fold(self, params: dict[str, Any], fold: Fold) -> Any:
+        module = params.get(_MODULE)
+        module = copy.deepcopy(module) if module is not None else self._rebuild(params)
+        model = self._model(module, params)
+        train, valid = self._sources(fold)
+        for source, name in ((train, "train_data"), (valid, "valid_data")):
+            if source is not None:
+                model._check_against_model(source, name)  # aligns (n,) targets to (n, 1)
+        run = TrainingRun(
+            model,
+            train,
+            valid,
+            batch_size=int(params["batch_size"]),
+            val_batch_size=self.validation_batch_size,
+            train_metrics=False,
+        )
+        return model, run, valid
+
+    def _rebuild(self, params: Mapping[str, Any]) -> nn.Module:
+        arch = {k: v for k, v in params.items() if k != _MODULE}
+        return self._build(optuna.trial.FixedTrial(arch))
+
+    def _step_fold(self, state: Any, round_: int) -> float:
+        model, run, valid = state
+        logs = run.step()
+        if not math.isfinite(logs["loss"]):
+            raise FloatingPointError(
+                f"training loss is {logs['loss']} at epoch {round_} (lr={logs['lr']:.3g}); "
+                "training diverged."
+            )
+        if self.metric.native is not None:
+            return float(logs[f"val_{self.metric.native}"])
+        assert self.metric.score is not None and valid is not None
+        return self.metric.score(*self._proba(model, valid))
+
+    def _proba(self, model: Model, valid: Source) -> tuple[np.ndarray, np.ndarray]:
+        """Validation labels and predicted probabilities (binary: (n,), else (n, K))."""
+        outs, ys = [], []
+        model.module.eval()
+        with torch.no_grad(), model._autocast():
+            for xb, yb in valid.batches(self.validation_batch_size, shuffle=False):
+                outs.append(model.module(xb).float())
+                ys.append(yb)
+        model.module.train()
+        out, y = torch.cat(outs), torch.cat(ys)
+        if out.ndim == 2 and out.shape[1] > 1:
+            p = torch.softmax(out, dim=1)
+            if self.task == "binary":
+                p = p[:, 1]
+        elif self.task == "regression":
+            p = out.reshape(-1)
+        else:
+            p = torch.sigmoid(out.reshape(-1))
+        return y.reshape(-1).cpu().numpy(), p.cpu().numpy()
+
+    def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Model:
+        """Train on all training rows for ``n_rounds`` epochs (same seed: same init, same
+        batches as the trials that trained on all rows)."""
+        model = self._model(self._rebuild(params), params)
+        train, _ = self._sources(Fold(train=np.arange(self.data_shape[0]), valid=None))
+        model._check_against_model(train, "train_data")
+        run = TrainingRun(
+            model,
+            train,
+            None,
+            batch_size=int(params["batch_size"]),
+            val_batch_size=self.validation_batch_size,
+            train_metrics=False,
+        )
+        for _ in range(n_rounds):
+            run.step()
+        return model
+
+    def _save_model(self, model: Any, path: str) -> str:
+        target = f"{path}.pt"
+        torch.save(model.module.state_dict(), target)
+        return target
+
+    # ----------------------------------------------------------------------------- public API
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update({"loss": self.loss_spec.name, "device": str(self.device)})
+        return info
+
+    def save_best(
+        self,
+        study: optuna.Study,
+        path: str | os.PathLike[str],
+        *,
+        artifact_store: Any = None,
+    ) -> dict[str, Any]:
+        """Refit the best configuration, write its ``state_dict`` next to ``path`` (same name,
+        ``.pt``) and the JSON record of :func:`optuna_recipes.adapters.save_best` at ``path``;
+        returns the record. :meth:`load_model` reads both back.
+
+        Args:
+            study: The study this objective optimized.
+            path: JSON file to write (e.g. ``"best.json"``; weights go to ``"best.pt"``).
+            artifact_store: Also upload the weights as an Optuna artifact of the study.
+        """
+        model = self.refit(study)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        weights = target.with_suffix(".pt")
+        torch.save(model.module.state_dict(), weights)
+        extra: dict[str, Any] = {"state_dict": weights.name}
+        if artifact_store is not None:
+            extra["model_artifact_id"] = upload_model_artifact(
+                self, model, study, study.best_trial, artifact_store
+            )
+        return save_best(study, target, objective=self, extra=extra)
+
+    def load_model(self, path: str | os.PathLike[str]) -> Model:
+        """Rebuild the network saved by :meth:`save_best` (architecture from the JSON, weights
+        from the ``.pt`` file next to it), compiled with this objective's loss and metric."""
+        record = load_best(path)
+        if record.get("library") != self.library or "state_dict" not in record:
+            raise ValueError(f"{path} was not written by TorchObjective.save_best.")
+        params = self._library_params(record["params"])
+        model = self._model(self._rebuild(params), params)
+        state = torch.load(Path(path).parent / record["state_dict"], map_location=self.device)
+        model.module.load_state_dict(state)
+        return model

@@ -1,0 +1,483 @@
+"""XGBoost objective and pruning callback (xgboost >= 2.1, tested with 3.x).
+
+:class:`XGBoostObjective` turns training data into an Optuna objective with a literature-backed
+default search space; :class:`XGBoostPruningCallback` prunes a hand-written ``xgb.train``,
+``xgb.cv`` or ``XGBClassifier``/``XGBRegressor`` loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from collections.abc import Mapping
+import math
+import re
+from typing import Any
+import warnings
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+
+from optuna_recipes._imports import optional_import
+from optuna_recipes.adapters import _core
+from optuna_recipes.adapters._core import BaseObjective
+from optuna_recipes.adapters._core import Fold
+from optuna_recipes.adapters.spaces import xgboost_space
+
+xgb = optional_import("xgboost", extra="xgboost", feature="optuna_recipes.adapters.xgboost")
+
+_OBJECTIVES = {
+    "binary": "binary:logistic",
+    "multiclass": "multi:softprob",
+    "regression": "reg:squarederror",
+    "ranking": "rank:ndcg",
+}
+_MAXIMIZE = frozenset({"auc", "aucpr", "ndcg", "map", "pre"})
+_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("logloss", "error", "auc", "aucpr"),
+    "multiclass": ("mlogloss", "merror", "auc"),
+    "regression": (
+        "rmse",
+        "rmsle",
+        "mae",
+        "mape",
+        "mphe",
+        "poisson-nloglik",
+        "gamma-nloglik",
+        "gamma-deviance",
+        "tweedie-nloglik",
+    ),
+    "ranking": ("ndcg", "map", "pre", "auc", "aucpr"),
+}
+# Metric names with a parameter, e.g. ``ndcg@10``, ``map@5-``, ``error@0.7``.
+_PATTERNS = {
+    "binary": re.compile(r"^error@(0(\.\d+)?|1(\.0*)?)$"),
+    "ranking": re.compile(r"^(ndcg|map|pre)@\d+-?$"),
+}
+_ALIASES: dict[tuple[str, str], str] = {
+    ("roc_auc", "binary"): "auc",
+    ("log_loss", "binary"): "logloss",
+    ("log_loss", "multiclass"): "mlogloss",
+    ("rmse", "regression"): "rmse",
+    ("mae", "regression"): "mae",
+}
+# Learning-task and tree-booster parameters of XGBoost 2.x/3.x (for typos in ``space``).
+_KNOWN_PARAMS = frozenset(
+    """
+    booster device verbosity validate_parameters nthread n_jobs disable_default_eval_metric
+    eta learning_rate gamma min_split_loss max_depth min_child_weight max_delta_step subsample
+    sampling_method colsample_bytree colsample_bylevel colsample_bynode lambda reg_lambda alpha
+    reg_alpha tree_method scale_pos_weight updater refresh_leaf process_type grow_policy
+    max_leaves max_bin num_parallel_tree monotone_constraints interaction_constraints
+    multi_strategy max_cached_hist_node max_cat_to_onehot max_cat_threshold objective
+    base_score eval_metric seed random_state seed_per_iteration tweedie_variance_power
+    huber_slope quantile_alpha aft_loss_distribution lambdarank_pair_method
+    lambdarank_num_pair_per_sample lambdarank_normalization lambdarank_score_normalization
+    lambdarank_unbiased lambdarank_bias_norm ndcg_exp_gain num_class feature_selector top_k
+    updater_seq sketch_eps one_drop rate_drop skip_drop sample_type normalize_type
+    """.split()
+)
+
+
+class _MetricNames(Mapping[str, str]):
+    """XGBoost metric names valid for a task -> direction (accepts ``ndcg@10`` etc.)."""
+
+    def __init__(self, task: str) -> None:
+        self._task = task
+        self._names = {m: _direction(m) for m in _METRICS[task]}
+        self._pattern = _PATTERNS.get(task)
+
+    def __getitem__(self, key: str) -> str:
+        if key in self._names:
+            return self._names[key]
+        if self._pattern is not None and self._pattern.match(key):
+            return _direction(key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        extra = {"binary": ["error@t"], "ranking": ["ndcg@k", "map@k", "pre@k"]}
+        return iter([*self._names, *extra.get(self._task, [])])
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _direction(metric: str) -> str:
+    return "maximize" if metric.split("@")[0] in _MAXIMIZE else "minimize"
+
+
+def _is_categorical_frame(X: Any) -> bool:
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "iloc"):
+        return False
+    return any(str(dt) == "category" for dt in dtypes)
+
+
+def _take_rows(X: Any, idx: np.ndarray) -> Any:
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    return X[idx]
+
+
+class XGBoostObjective(BaseObjective):
+    """Optuna objective that cross-validates XGBoost with a default search space.
+
+    Build it from training data, create a study with ``objective.direction`` and optimize. Each
+    trial samples the parameters of ``objective.search_space`` (TabRepo/TabArena ranges, see
+    :mod:`optuna_recipes.adapters.spaces`), trains one booster per fold in lockstep with
+    ``tree_method="hist"``, reports the fold-mean validation metric of every boosting round to
+    the trial (so any Optuna pruner works), stops early when that mean stops improving and
+    returns its best value. ``objective.refit(study)`` then trains on all rows with the best
+    parameters for the best number of rounds and returns an ``xgboost.Booster``.
+
+    Choose it when you would otherwise write the split/CV loop, ranges, pruning callback, early
+    stopping and refit by hand; write your own objective with :class:`XGBoostPruningCallback`
+    when the training code must stay yours.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from sklearn.datasets import load_breast_cancer
+            from optuna_recipes.adapters.xgboost import XGBoostObjective
+
+            X, y = load_breast_cancer(return_X_y=True)
+            objective = XGBoostObjective(X, y, metric="roc_auc", num_boost_round=200, cv=3)
+            study = optuna.create_study(direction=objective.direction)
+            study.optimize(objective, n_trials=20)
+            booster = objective.refit(study)
+            proba = objective.predict(booster, X)
+
+    Args:
+        X: Features: numpy array, pandas DataFrame (``category`` columns use XGBoost's native
+            categorical support), scipy sparse matrix or ``xgboost.DMatrix`` (labels read from it
+            when ``y`` is None).
+        y: Labels. Classification labels may be of any type; they are encoded to ``0..K-1`` in
+            sorted order (``objective.classes_``).
+        task: ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"ranking"`` (needs
+            ``group``); inferred from ``y`` by default.
+        metric: An XGBoost metric for the task (``"logloss"``, ``"auc"``, ``"aucpr"``,
+            ``"error"``, ``"mlogloss"``, ``"merror"``, ``"rmse"``, ``"mae"``, ``"ndcg@10"``, ...)
+            or a scikit-learn name (``"roc_auc"``, ``"accuracy"``, ``"f1"``, ``"log_loss"``,
+            ``"rmse"``, ``"mae"``, ``"r2"``). Default: ``"log_loss"`` for classification,
+            ``"rmse"`` for regression, ``"ndcg@10"`` for ranking. The direction follows.
+        cv: ``None`` (5-fold, or ``validation_data`` when given), an int number of folds
+            (stratified for classification, grouped with ``groups``), a holdout fraction in
+            ``(0, 1)``, or any scikit-learn splitter.
+        validation_data: ``(X_valid, y_valid)`` to validate on (same kinds as ``X``/``y``).
+        groups: Per-row group labels for grouped cross-validation.
+        group: Query sizes for ranking (as ``DMatrix.set_group``).
+        fixed_params: XGBoost parameters used in every trial; they are removed from the space.
+        space: Changes to the default space: ``{name: distribution}`` replaces or adds a
+            parameter, ``{name: None}`` removes it; unknown XGBoost names raise ``ValueError``.
+        num_boost_round: Cap on boosting rounds (default ``1000``).
+        early_stopping_rounds: Stop after this many rounds without improvement of the fold-mean
+            metric (default ``50``; ``None`` disables).
+        seed: XGBoost ``seed`` and seed of the fold shuffling (default ``0``).
+        n_jobs: XGBoost ``nthread`` (default: XGBoost's choice, all cores).
+        device: XGBoost ``device``, e.g. ``"cuda"`` (default: XGBoost's, the CPU).
+    """
+
+    library = "xgboost"
+    extra = "xgboost"
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        task: str | None = None,
+        metric: str | None = None,
+        cv: Any = None,
+        validation_data: tuple[Any, Any] | None = None,
+        groups: Any = None,
+        group: Any = None,
+        fixed_params: Mapping[str, Any] | None = None,
+        space: Mapping[str, BaseDistribution | None] | None = None,
+        num_boost_round: int = 1000,
+        early_stopping_rounds: int | None = 50,
+        seed: int | None = 0,
+        n_jobs: int | None = None,
+        device: str | None = None,
+    ) -> None:
+        if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
+            raise ValueError(f"`n_jobs` must be a non-zero int or None; got {n_jobs!r}.")
+        if isinstance(X, xgb.QuantileDMatrix):
+            raise ValueError(
+                "`X` is an xgboost.QuantileDMatrix, which cannot be split into folds; pass the "
+                "raw data or a plain xgboost.DMatrix."
+            )
+        self.X = X.tocsr() if hasattr(X, "tocsr") else X
+        self.n_jobs = n_jobs
+        self.device = device
+        self.has_categorical = self._categorical(self.X)
+        self._fold_cache: dict[int, tuple[Any, Any]] = {}
+        self._full: Any = None
+        super().__init__(
+            self.X,
+            y,
+            task=task,
+            metric=metric,
+            cv=cv,
+            validation_data=validation_data,
+            groups=groups,
+            group=group,
+            fixed_params=fixed_params,
+            space=space,
+            max_rounds=num_boost_round,
+            early_stopping_rounds=early_stopping_rounds,
+            seed=seed,
+        )
+        self.num_boost_round = self.max_rounds
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Library data objects do not pickle; they are rebuilt on first use in the new process.
+        state = self.__dict__.copy()
+        state["_fold_cache"] = {}
+        state["_full"] = None
+        return state
+
+    # ------------------------------------------------------------------------- data handling
+    @staticmethod
+    def _categorical(X: Any) -> bool:
+        if isinstance(X, xgb.DMatrix):
+            return "c" in (X.feature_types or [])
+        return _is_categorical_frame(X)
+
+    def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
+        if isinstance(X, xgb.DMatrix):
+            if y is None:
+                y = X.get_label()
+                if y.size == 0:
+                    raise ValueError("`X` is a DMatrix without labels and `y` is None.")
+            return np.asarray(y), (X.num_row(), X.num_col())
+        shape = getattr(X, "shape", None)
+        if shape is None:
+            X = np.asarray(X)
+            shape = X.shape
+        if len(shape) != 2:
+            raise ValueError(f"`X` must be 2-dimensional (rows x features); got shape {shape}.")
+        if y is not None and hasattr(y, "to_numpy"):
+            y = y.to_numpy()
+        return (None if y is None else np.asarray(y)), tuple(int(s) for s in shape)
+
+    def _dmatrix(self, X: Any, label: np.ndarray, rows: np.ndarray | None = None) -> Any:
+        qid = None
+        if self.task == "ranking" and self.groups is not None:
+            qid = self.groups if rows is None else self.groups[rows]
+        if isinstance(X, xgb.DMatrix):
+            d = X.slice(np.arange(X.num_row()) if rows is None else rows)
+            d.set_label(label)
+            if qid is not None:
+                d.set_info(qid=qid)
+            return d
+        data = X if rows is None else _take_rows(X, rows)
+        if not hasattr(data, "shape"):
+            data = np.asarray(data)
+        return xgb.DMatrix(
+            data,
+            label=label,
+            qid=qid,
+            enable_categorical=self.has_categorical,
+            nthread=self.n_jobs or -1,
+        )
+
+    def _fold_data(self, fold: Fold) -> tuple[Any, Any]:
+        key = id(fold)
+        if key not in self._fold_cache:
+            dtrain = self._dmatrix(self.X, self.y_[fold.train], fold.train)
+            if fold.valid is None:
+                assert self.validation_data is not None and self.y_valid_ is not None
+                dvalid = self._dmatrix(self.validation_data[0], self.y_valid_)
+            else:
+                dvalid = self._dmatrix(self.X, self.y_[fold.valid], fold.valid)
+            self._fold_cache[key] = (dtrain, dvalid)
+        return self._fold_cache[key]
+
+    # ------------------------------------------------------------------------------- hooks
+    def _library_version(self) -> str:
+        return str(xgb.__version__)
+
+    def _library_metrics(self, task: str) -> Mapping[str, str]:
+        return _MetricNames(task)
+
+    def _native_alias(self, name: str, task: str) -> str | None:
+        return _ALIASES.get((name, task))
+
+    def _default_space(self, task: str) -> dict[str, BaseDistribution]:
+        return xgboost_space(task, has_categorical=self.has_categorical)
+
+    def _known_params(self) -> frozenset[str]:
+        return _KNOWN_PARAMS
+
+    def _library_params(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": _OBJECTIVES[self.task],
+            "tree_method": "hist",
+            "verbosity": 0,
+        }
+        if self.task == "multiclass":
+            params["num_class"] = self.n_classes
+        if self.metric.native is not None:
+            params["eval_metric"] = self.metric.native
+        else:
+            params["disable_default_eval_metric"] = 1
+        if self.seed is not None:
+            params["seed"] = self.seed
+        if self.n_jobs is not None:
+            params["nthread"] = self.n_jobs
+        if self.device is not None:
+            params["device"] = self.device
+        params.update(self.fixed_params)
+        params.update(sampled)
+        return params
+
+    def _start_fold(self, params: dict[str, Any], fold: Fold) -> Any:
+        dtrain, dvalid = self._fold_data(fold)
+        booster = xgb.Booster(params, [dtrain, dvalid])
+        labels = None if self.metric.score is None else dvalid.get_label()
+        return booster, dtrain, dvalid, labels
+
+    def _step_fold(self, state: Any, round_: int) -> float:
+        booster, dtrain, dvalid, labels = state
+        booster.update(dtrain, round_)
+        if self.metric.score is None:
+            text = booster.eval_set([(dvalid, "valid")], round_)
+            return float(text.rsplit(":", 1)[1])
+        return self.metric.score(labels, booster.predict(dvalid))
+
+    def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
+        if self._full is None:
+            self._full = self._dmatrix(self.X, self.y_)
+        return xgb.train(params, self._full, num_boost_round=n_rounds, verbose_eval=False)
+
+    def _save_model(self, model: Any, path: str) -> str:
+        model.save_model(path + ".json")
+        return path + ".json"
+
+    # ------------------------------------------------------------------------------ extras
+    def predict(self, model: Any, X: Any) -> np.ndarray:
+        """Predictions of a refit booster on ``X`` (probabilities for classification: shape
+        ``(n,)`` for binary, ``(n, K)`` in ``classes_`` order for multiclass)."""
+        if not isinstance(X, xgb.DMatrix):
+            X = xgb.DMatrix(X.tocsr() if hasattr(X, "tocsr") else X, enable_categorical=True)
+        return np.asarray(model.predict(X))
+
+
+class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc,name-defined]
+    """Report an evaluation metric of an XGBoost loop to a trial and prune it.
+
+    Works with ``xgb.train`` (evaluation names from ``evals``), ``xgb.cv`` (``"test-<metric>"``,
+    the mean over folds, so every fold counts) and the scikit-learn wrappers (pass it in the
+    constructor: ``XGBClassifier(callbacks=[...])``, names ``"validation_0-<metric>"``). A
+    callback keeps per-fit state: create a fresh one for every fit (a reused one warns).
+
+    When the trial is pruned, the best value seen so far and its round are stored in the trial's
+    user attrs ``best_value`` and ``best_iteration``.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            import xgboost as xgb
+            from sklearn.datasets import load_breast_cancer
+            from optuna_recipes.adapters.xgboost import XGBoostPruningCallback
+
+            X, y = load_breast_cancer(return_X_y=True)
+            dtrain = xgb.DMatrix(X[:400], label=y[:400])
+            dvalid = xgb.DMatrix(X[400:], label=y[400:])
+
+
+            def objective(trial: optuna.Trial) -> float:
+                params = {
+                    "objective": "binary:logistic",
+                    "eval_metric": "auc",
+                    "eta": trial.suggest_float("eta", 1e-3, 0.3, log=True),
+                }
+                pruning = XGBoostPruningCallback(trial, "valid-auc")
+                booster = xgb.train(
+                    params, dtrain, 200, evals=[(dvalid, "valid")], callbacks=[pruning]
+                )
+                return float(booster.eval(dvalid).rsplit(":", 1)[1])
+
+
+            study = optuna.create_study(direction="maximize")
+            study.optimize(objective, n_trials=10)
+
+    Args:
+        trial: The trial to report to.
+        observation_key: ``"<evaluation name>-<metric>"`` as in XGBoost's evaluation log, e.g.
+            ``"valid-auc"``, ``"test-logloss"`` (``xgb.cv``) or ``"validation_0-rmse"``
+            (scikit-learn API). Default ``None``: the last metric of the last evaluation set.
+    """
+
+    def __init__(self, trial: optuna.Trial, observation_key: str | None = None) -> None:
+        super().__init__()
+        if observation_key is not None and "-" not in observation_key:
+            raise ValueError(
+                f"`observation_key` must look like '<evaluation name>-<metric>' (e.g. "
+                f"'valid-auc'); got {observation_key!r}."
+            )
+        self.trial = trial
+        self.observation_key = observation_key
+        self._fits = 0
+        self._best: tuple[int, float] | None = None
+
+    def before_training(self, model: Any) -> Any:
+        self._fits += 1
+        if self._fits > 1:
+            warnings.warn(
+                "XGBoostPruningCallback reused for a second fit: its rounds restart at 0 and "
+                "Optuna ignores reports of steps it already has. Create a fresh callback per fit.",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._best = None
+        return model
+
+    def _score(self, evals_log: Mapping[str, Mapping[str, Any]]) -> float:
+        if not evals_log:
+            raise ValueError(
+                "XGBoostPruningCallback needs an evaluation set: pass `evals=[(dvalid, 'valid')]`"
+                " to xgb.train, use xgb.cv, or `eval_set=` in the scikit-learn API."
+            )
+        if self.observation_key is None:
+            data = list(evals_log)[-1]
+            metric = list(evals_log[data])[-1]
+        else:
+            data, metric = self._split_key(evals_log)
+        value = evals_log[data][metric][-1]
+        return float(value[0] if isinstance(value, tuple) else value)
+
+    def _split_key(self, evals_log: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
+        key = self.observation_key or ""
+        for data, metrics in evals_log.items():
+            if key.startswith(data + "-") and key[len(data) + 1 :] in metrics:
+                return data, key[len(data) + 1 :]
+        available = [f"{d}-{m}" for d, ms in evals_log.items() for m in ms]
+        raise ValueError(
+            f"`observation_key={key!r}` is not in XGBoost's evaluation log; available: "
+            f"{available}."
+        )
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        score = self._score(evals_log)
+        maximize = self.trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        if math.isfinite(score) and (
+            self._best is None or (score > self._best[1] if maximize else score < self._best[1])
+        ):
+            self._best = (epoch, score)
+        self.trial.report(score, step=epoch)
+        if self.trial.should_prune():
+            if self._best is not None:
+                self.trial.set_user_attr(_core.ATTR_BEST_ITERATION, self._best[0])
+                self.trial.set_user_attr(_core.ATTR_BEST_VALUE, self._best[1])
+            raise optuna.TrialPruned(f"Trial was pruned at iteration {epoch}.")
+        return False

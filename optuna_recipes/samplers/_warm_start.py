@@ -1,0 +1,420 @@
+"""``WarmStartSampler``: Optuna glue around the numpy transfer model of ``_warm_start_core``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+from optuna.distributions import distribution_to_json
+from optuna.distributions import json_to_distribution
+from optuna.samplers import BaseSampler
+from optuna.samplers import TPESampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_recipes._encoding import SearchSpaceEncoder
+from optuna_recipes._encoding import from_unit
+from optuna_recipes._encoding import is_categorical
+from optuna_recipes._encoding import to_unit
+from optuna_recipes._sources import SourceStudy
+from optuna_recipes._sources import as_sources
+from optuna_recipes.samplers import _warm_start_core as core
+
+_logger = logging.getLogger("optuna_recipes.samplers")
+
+_NS = "optuna_recipes.warm_start"
+PROPOSAL_KEY = f"{_NS}:proposal"
+WEIGHTS_KEY = f"{_NS}:source_weights"
+
+
+def _min_bandwidth(dist: BaseDistribution) -> float:
+    """Half a grid cell in unit space for discrete numerical parameters, else a small floor."""
+    if isinstance(dist, IntDistribution) and not dist.log:
+        n = (dist.high - dist.low) // dist.step + 1
+        return max(0.02, 0.5 / n)
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        n = round((dist.high - dist.low) / dist.step) + 1
+        return max(0.02, 0.5 / n)
+    return 0.02
+
+
+def _compatible(a: BaseDistribution, b: BaseDistribution) -> bool:
+    return is_categorical(a) == is_categorical(b)
+
+
+def _signed(value: float, direction: StudyDirection) -> float:
+    return value if direction == StudyDirection.MINIMIZE else -value
+
+
+class WarmStartSampler(BaseSampler):
+    """Start a new study from where earlier, similar studies found good configurations.
+
+    Choose it when you tune the same (or a similar) model again: after retraining on fresh
+    data, on a new dataset, for a new machine much like the old one. From the first trial on, it
+    samples where the *source* studies found good configurations, using a TPE-style density
+    ratio ``l(x) / g(x)`` fitted on the sources' trials (each source split into good and bad by
+    its own rank quantiles, so objective scales, offsets and directions may differ), and blends
+    in the new study's own trials as they accumulate. Each source is weighted by how well it
+    ranks the new study's evaluated points (Kendall's tau between its predictions and the
+    observed values); a source that disagrees fades out, and once every source has faded the
+    sampler hands over to a multivariate :class:`~optuna.samplers.TPESampler`, so a misleading
+    warm start costs only the first few trials. Each trial records the source weights behind
+    it in its system attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled
+    jointly over the new study's search space) or ``optuna_recipes.warm_start:proposal`` (the
+    joint proposal used for parameters outside that space, e.g. in the first trial, with its
+    ``source_weights``).
+
+    Mixed and conditional spaces are supported: float and int (log, step) and categorical
+    parameters; a parameter missing from a source, or a source value outside the new range,
+    leaves that source uninformative along that parameter; parameters no source has are sampled
+    by ``independent_sampler`` (a warning names them once). Everything is derived from the
+    study's storage and the source snapshots, so the sampler works with ``n_jobs>1`` and many
+    processes on one storage, and pickles (the sources are plain trial lists). Multi-objective
+    studies are not supported (``ValueError``).
+
+    Compared with ``CmaEsSampler(source_trials=...)`` (WS-CMA-ES, Nomura et al., 2021), it
+    accepts categorical parameters and has a guard against negative transfer.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_recipes.samplers import WarmStartSampler
+
+
+            def objective(trial, shift):
+                x = trial.suggest_float("x", -5, 5)
+                kind = trial.suggest_categorical("kind", ["a", "b"])
+                return (x - shift) ** 2 + (kind == "b")
+
+
+            old = optuna.create_study()
+            old.optimize(lambda t: objective(t, 1.0), n_trials=30)
+
+            study = optuna.create_study(sampler=WarmStartSampler([old], seed=0))
+            study.optimize(lambda t: objective(t, 1.2), n_trials=10)
+
+    Args:
+        source_studies: Earlier studies: a sequence of :class:`optuna.Study` objects, lists of
+            :class:`~optuna.trial.FrozenTrial` (taken to share the new study's direction), or
+            :class:`~optuna_recipes.SourceStudy` snapshots from
+            :func:`~optuna_recipes.load_sources`. Studies are snapshot at construction.
+        seed: Seed of the sampler's random number generator. Default ``None``.
+        source_weight: How many new-study trials one fully related source is worth at the
+            start; must be ``>= 0``. Default ``20.0``.
+        source_decay: Number of new-study trials after which a source's worth has halved
+            (``source_weight / (1 + n / source_decay)``); must be ``> 0``. Default ``30.0``.
+        n_ei_candidates: Candidates drawn from ``l(x)`` per trial; must be ``>= 1``.
+            Default ``24``.
+        independent_sampler: Sampler for parameters no source has, and for the multivariate
+            hand-over once the sources fade: default a :class:`~optuna.samplers.TPESampler`
+            seeded from ``seed``.
+    """
+
+    def __init__(
+        self,
+        source_studies: Sequence[Any],
+        *,
+        seed: int | None = None,
+        source_weight: float = 20.0,
+        source_decay: float = 30.0,
+        n_ei_candidates: int = 24,
+        independent_sampler: BaseSampler | None = None,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"`seed` must be an int or None, got {seed!r}.")
+        if not isinstance(source_weight, (int, float)) or not source_weight >= 0:
+            raise ValueError(f"`source_weight` must be a number >= 0, got {source_weight!r}.")
+        if not isinstance(source_decay, (int, float)) or not source_decay > 0:
+            raise ValueError(f"`source_decay` must be a number > 0, got {source_decay!r}.")
+        if isinstance(n_ei_candidates, bool) or not isinstance(n_ei_candidates, int):
+            raise ValueError(f"`n_ei_candidates` must be an int >= 1, got {n_ei_candidates!r}.")
+        if n_ei_candidates < 1:
+            raise ValueError(f"`n_ei_candidates` must be >= 1, got {n_ei_candidates}.")
+        self._sources: list[SourceStudy] = as_sources(source_studies)
+        self._seed = seed
+        self._config = core.WarmStartConfig(
+            source_weight=float(source_weight),
+            source_decay=float(source_decay),
+            n_ei_candidates=n_ei_candidates,
+        )
+        self._rng = np.random.RandomState(seed)
+        self._independent = independent_sampler or TPESampler(seed=seed)
+        self._tpe = TPESampler(
+            seed=None if seed is None else seed + 1,
+            multivariate=True,
+        )
+        self._search_space = IntersectionSearchSpace(include_pruned=True)
+        self._source_space = self._collect_source_space()
+        self._encoded: dict[str, list[core.SourceData]] = {}
+        self._warned: set[str] = set()
+        self._last_proposal: tuple[Any, int, dict[str, Any]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_last_proposal"] = None  # holds a storage handle
+        return state
+
+    def __repr__(self) -> str:
+        names = [s.name for s in self._sources]
+        return (
+            f"WarmStartSampler(sources={names}, seed={self._seed}, "
+            f"source_weight={self._config.source_weight}, "
+            f"source_decay={self._config.source_decay}, "
+            f"n_ei_candidates={self._config.n_ei_candidates})"
+        )
+
+    @property
+    def sources(self) -> list[SourceStudy]:
+        """The source snapshots this sampler learns from."""
+        return list(self._sources)
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._independent.reseed_rng()
+        self._tpe.reseed_rng()
+
+    # -- search spaces -------------------------------------------------------------------
+
+    def _collect_source_space(self) -> dict[str, BaseDistribution]:
+        space: dict[str, BaseDistribution] = {}
+        for src in self._sources:
+            for t in src.trials:
+                for name, dist in t.distributions.items():
+                    if name not in space and not dist.single():
+                        space[name] = dist
+        return space
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if study._is_multi_objective():
+            return {}
+        space = self._search_space.calculate(study)
+        return {n: d for n, d in sorted(space.items()) if not d.single()}
+
+    # -- data ------------------------------------------------------------------------------
+
+    def _encode_sources(
+        self, space: dict[str, BaseDistribution], direction: StudyDirection
+    ) -> list[core.SourceData]:
+        key = json.dumps(
+            [direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]]
+        )
+        cached = self._encoded.get(key)
+        if cached is not None:
+            return cached
+        enc = SearchSpaceEncoder(space)
+        out = []
+        for src in self._sources:
+            src_dir = src.direction or direction
+            trials = [
+                t
+                for t in src.trials
+                if t.state == TrialState.PRUNED
+                or (t.values is not None and not np.isnan(t.values[0]))
+            ]
+            x = enc.encode_trials(trials, out_of_range="nan")
+            y = np.array(
+                [
+                    _signed(t.values[0], src_dir) if t.state == TrialState.COMPLETE else np.inf
+                    for t in trials
+                ]
+            )
+            informative = ~np.isnan(x).all(axis=1) if x.shape[1] else np.zeros(len(y), bool)
+            out.append(core.SourceData(x[informative], y[informative]))
+        if len(self._encoded) > 32:
+            self._encoded.clear()
+        self._encoded[key] = out
+        return out
+
+    def _target_data(
+        self, study: optuna.Study, space: dict[str, BaseDistribution]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        trials = study._get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True
+        )
+        enc = SearchSpaceEncoder(space)
+        x = enc.encode_trials(trials, out_of_range="nan")
+        raw = np.array(
+            [
+                _signed(t.values[0], study.direction)
+                if t.state == TrialState.COMPLETE and t.values is not None
+                else np.inf
+                for t in trials
+            ]
+        )
+        return x, core.rank_quantiles(raw)
+
+    def _fit(
+        self, study: optuna.Study, space: dict[str, BaseDistribution]
+    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray, np.ndarray]:
+        """Fit the density ratio on ``space``; also return each source's relatedness and
+        current worth (in target trials)."""
+        sources = self._encode_sources(space, study.direction)
+        tx, ty = self._target_data(study, space)
+        n_choices = SearchSpaceEncoder(space).n_choices
+        rel, _ = core.relatedness(sources, tx, ty, n_choices, self._config)
+        rel[[len(s.y) == 0 for s in sources]] = 0.0
+        masses = core.source_masses(rel, len(ty), self._config)
+        min_bw = np.array([_min_bandwidth(d) for d in space.values()])
+        lower, upper = core.build_density_ratio(
+            sources, masses, tx, ty, n_choices, min_bw, self._config
+        )
+        return lower, upper, rel, masses
+
+    def _record_weights(self, study: optuna.Study, trial: FrozenTrial, rel: np.ndarray) -> None:
+        study._storage.set_trial_system_attr(
+            trial._trial_id, WEIGHTS_KEY, _weights(self._sources, rel)
+        )
+
+    # -- sampling -------------------------------------------------------------------------
+
+    def _check_single_objective(self, study: optuna.Study) -> None:
+        if study._is_multi_objective():
+            raise ValueError(
+                "WarmStartSampler supports single-objective studies only; this study has "
+                f"{len(study.directions)} objectives. Use optuna.samplers.TPESampler or "
+                "NSGAIISampler for multi-objective studies."
+            )
+
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        self._check_single_objective(study)
+        if not search_space:
+            return {}
+        lower, upper, rel, masses = self._fit(study, search_space)
+        if masses.sum() < 0.5:
+            # Every source has faded (or none fits this space): hand over to multivariate
+            # TPE once it has its startup trials; until then our model is target-only TPE.
+            if not any(n in self._source_space for n in search_space):
+                self._warn_once(
+                    "no-compatible",
+                    f"No source study shares a parameter with the search space "
+                    f"{sorted(search_space)}; WarmStartSampler behaves as TPESampler.",
+                )
+            params = self._tpe.sample_relative(study, trial, search_space)
+            if set(params) == set(search_space):
+                return params
+        else:
+            self._record_weights(study, trial, rel)
+        row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        return SearchSpaceEncoder(search_space).decode(row)
+
+    def _proposal_space(self, study: optuna.Study) -> dict[str, BaseDistribution]:
+        """Source parameters, in the new study's latest distribution where it has one."""
+        space = dict(self._source_space)
+        done: set[str] = set()
+        for t in reversed(study._get_trials(deepcopy=False, states=None, use_cache=True)):
+            if len(done) == len(space):
+                break
+            for name, dist in t.distributions.items():
+                if name in space and name not in done:
+                    done.add(name)
+                    if _compatible(dist, space[name]) and not dist.single():
+                        space[name] = dist
+        return {n: d for n, d in sorted(space.items())}
+
+    def _proposal(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        # The proposal lives in the trial's system attrs; the last one is also kept here so
+        # that the trial's later parameters do not each re-read the storage.
+        last = self._last_proposal
+        if last is not None and last[0] is study._storage and last[1] == trial._trial_id:
+            return last[2]
+        attrs = trial.system_attrs
+        if PROPOSAL_KEY not in attrs:
+            attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+        if PROPOSAL_KEY in attrs:
+            return attrs[PROPOSAL_KEY]["params"]
+        space = self._proposal_space(study)
+        lower, upper, rel, _ = self._fit(study, space)
+        row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        proposal: dict[str, Any] = {
+            name: [float(u), distribution_to_json(dist)]
+            for (name, dist), u in zip(space.items(), row, strict=True)
+        }
+        # One write: the joint proposal and the source weights behind it.
+        study._storage.set_trial_system_attr(
+            trial._trial_id,
+            PROPOSAL_KEY,
+            {"params": proposal, "source_weights": _weights(self._sources, rel)},
+        )
+        self._last_proposal = (study._storage, trial._trial_id, proposal)
+        return proposal
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        self._check_single_objective(study)
+        known = self._source_space.get(param_name)
+        if known is None or not _compatible(known, param_distribution):
+            self._warn_once(
+                f"param:{param_name}",
+                f"Parameter {param_name!r} appears in no source study (with a compatible "
+                f"type); it is sampled by {type(self._independent).__name__}.",
+            )
+            return self._independent.sample_independent(
+                study, trial, param_name, param_distribution
+            )
+        entry = self._proposal(study, trial).get(param_name)
+        if entry is not None:
+            proposed = from_unit(json_to_distribution(entry[1]), entry[0])
+            value = _fit_into(proposed, param_distribution)
+            if value is not _NO_FIT:
+                return value
+        return self._independent.sample_independent(study, trial, param_name, param_distribution)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            _logger.warning(message)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._independent.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._independent.after_trial(study, trial, state, values)
+
+
+_NO_FIT: Any = object()
+
+
+def _weights(sources: list[SourceStudy], rel: np.ndarray) -> dict[str, float]:
+    return {s.name: round(float(r), 4) for s, r in zip(sources, rel, strict=True)}
+
+
+def _fit_into(value: Any, dist: BaseDistribution) -> Any:
+    """``value`` as a member of ``dist`` (snapped to its grid), or ``_NO_FIT``."""
+    if isinstance(dist, CategoricalDistribution):
+        for choice in dist.choices:
+            if choice == value and type(choice) is type(value):
+                return choice
+        return _NO_FIT
+    u = to_unit(dist, value)
+    if not (0.0 <= u <= 1.0):
+        return _NO_FIT
+    return from_unit(dist, u)

@@ -1,0 +1,288 @@
+"""TorchObjective: studies on shipped data, pruning, refit/save_best, failures, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+from pathlib import Path
+import warnings
+
+import numpy as np
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_diabetes
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+torch = pytest.importorskip("torch")
+
+from optuna_recipes.adapters import TorchObjective as LazyTorchObjective  # noqa: E402
+from optuna_recipes.adapters.torch import TorchObjective  # noqa: E402
+from optuna_recipes.adapters.torch import mlp  # noqa: E402
+
+nn = torch.nn
+# A fixed configuration (training and architecture), so results do not depend on sampling.
+GOOD = {
+    "optimizer": "adam",
+    "lr": 1e-2,
+    "batch_size": 64,
+    "weight_decay": 1e-5,
+    "lr_schedule": "constant",
+    "n_layers": 1,
+    "units_0": 64,
+    "activation": "relu",
+    "dropout": 0.1,
+}
+SMALL = {"n_layers": (1, 1), "units": (32, 64), "normalization": "none"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small models; avoids OpenMP oversubscription under pytest -n 2
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, ...]:
+    x, y = load_digits(return_X_y=True)
+    return tuple(train_test_split(x / 16.0, y, test_size=0.25, stratify=y, random_state=0))
+
+
+def small_mlp(trial: optuna.Trial) -> nn.Module:
+    return mlp(trial, 64, 10, **SMALL)  # type: ignore[arg-type]
+
+
+def objective_for(digits: tuple[np.ndarray, ...], **kwargs: object) -> TorchObjective:
+    xt, xv, yt, yv = digits
+    args: dict[str, object] = {"loss": "cross_entropy", "metric": "accuracy", "epochs": 6}
+    args.update(kwargs)
+    return TorchObjective(small_mlp, (xt, yt), (xv, yv), **args)  # type: ignore[arg-type]
+
+
+def test_study_on_digits_reports_every_epoch(digits: tuple[np.ndarray, ...]) -> None:
+    objective = objective_for(digits, epochs=8, patience=3)
+    assert objective.direction == "maximize"
+    assert set(objective.search_space) == {
+        "optimizer",
+        "lr",
+        "batch_size",
+        "weight_decay",
+        "momentum",
+        "lr_schedule",
+    }
+    assert LazyTorchObjective is TorchObjective
+    study = optuna.create_study(
+        direction=objective.direction, sampler=optuna.samplers.TPESampler(seed=0)
+    )
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=4)
+    assert study.best_value >= 0.95
+    for trial in study.trials:
+        assert trial.state == TrialState.COMPLETE
+        curve = trial.intermediate_values
+        assert list(curve) == list(range(trial.user_attrs["n_rounds"]))
+        assert trial.value == max(curve.values())
+        assert curve[trial.user_attrs["best_iteration"]] == trial.value
+        assert ("momentum" in trial.params) == (trial.params["optimizer"] == "sgd")
+        assert {"n_layers", "units_0", "activation", "dropout"} <= set(trial.params)
+
+
+def test_pruner_prunes_bad_trials_and_the_study_goes_on(digits: tuple[np.ndarray, ...]) -> None:
+    objective = objective_for(digits, epochs=5)
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.7)
+    )
+    # Plain SGD at lr 1e-4 cannot reach 70% in one epoch; Adam at 1e-2 does.
+    study.enqueue_trial({**GOOD, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.8})
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=2)
+    slow, good = study.trials
+    assert slow.state == TrialState.PRUNED
+    assert list(slow.intermediate_values) == [0]
+    assert slow.user_attrs["best_iteration"] == 0
+    assert good.state == TrialState.COMPLETE and good.value >= 0.9
+
+
+def test_refit_and_save_best_reproduce_the_best_trial(
+    digits: tuple[np.ndarray, ...], tmp_path: Path
+) -> None:
+    _, xv, _, yv = digits
+    objective = objective_for(digits, epochs=6, patience=2)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({**GOOD, "lr_schedule": "cosine", "dropout": 0.2})
+    study.enqueue_trial({**GOOD, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05})
+    study.optimize(objective, n_trials=2)
+    # Same seed, same data, best_iteration + 1 epochs: the same network as the best trial.
+    model = objective.refit(study)
+    assert model.evaluate(xv, yv)["accuracy"] == study.best_value
+    record = objective.save_best(study, tmp_path / "best.json")
+    assert (tmp_path / "best.pt").exists()
+    on_disk = json.loads((tmp_path / "best.json").read_text())
+    assert on_disk["state_dict"] == "best.pt" and on_disk["library"] == "torch"
+    assert on_disk["params"] == study.best_params and record["seed"] == 0
+    assert on_disk["loss"] == "cross_entropy" and on_disk["metric"] == "accuracy"
+    loaded = objective.load_model(tmp_path / "best.json")
+    assert torch.equal(loaded.predict(xv), model.predict(xv))
+    assert loaded.evaluate(xv, yv)["accuracy"] == study.best_value
+
+
+class _Broken(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) * float("nan")
+
+
+def test_nan_loss_fails_only_that_trial(digits: tuple[np.ndarray, ...]) -> None:
+    xt, xv, yt, yv = digits
+
+    def build(trial: optuna.Trial) -> nn.Module:
+        net = small_mlp(trial)
+        return _Broken(net) if trial.suggest_categorical("broken", [True, False]) else net
+
+    objective = TorchObjective(build, (xt, yt), (xv, yv), metric="accuracy", epochs=2)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial({**GOOD, "broken": True})
+    study.enqueue_trial({**GOOD, "broken": False})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=2)
+    broken, fine = study.trials
+    assert broken.state == TrialState.FAIL
+    assert "training loss is nan at epoch 0" in broken.user_attrs["fail_reason"]
+    assert fine.state == TrialState.COMPLETE
+
+
+def test_space_override_fixed_params_and_cross_validation(digits: tuple[np.ndarray, ...]) -> None:
+    xt, _, yt, _ = digits
+    objective = TorchObjective(
+        small_mlp,
+        (xt, yt),
+        metric="log_loss",
+        epochs=3,
+        cv=3,
+        space={"lr_schedule": None, "lr": FloatDistribution(3e-3, 3e-2, log=True)},
+        fixed_params={"optimizer": "adamw", "batch_size": 128},
+    )
+    assert objective.direction == "minimize" and objective.metric.native == "loss"
+    assert set(objective.search_space) == {"lr", "weight_decay", "momentum"}
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.RandomSampler(0))
+    study.optimize(objective, n_trials=2)
+    for trial in study.trials:
+        assert 3e-3 <= trial.params["lr"] <= 3e-2
+        assert "optimizer" not in trial.params and "momentum" not in trial.params
+        assert len(trial.user_attrs["fold_scores"]) == 3
+        assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_scores"]))
+        assert trial.value < 1.0  # chance level is ln(10) = 2.3
+    with pytest.raises(ValueError, match="`space` names 'dropout_rate'"):
+        TorchObjective(small_mlp, (xt, yt), space={"dropout_rate": FloatDistribution(0, 1)})
+    with pytest.raises(ValueError, match="unknown training parameters \\['units'\\]"):
+        TorchObjective(small_mlp, (xt, yt), fixed_params={"units": 3})
+    with pytest.raises(ValueError, match="`optimizer` must be one of"):
+        TorchObjective(small_mlp, (xt, yt), fixed_params={"optimizer": "lamb"})
+
+
+def test_regression_binary_and_dataset_inputs() -> None:
+    x, y = load_diabetes(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    objective = TorchObjective(
+        lambda t: mlp(t, 10, 1, **SMALL), (x, (y - y.mean()) / y.std()), metric="r2", epochs=15
+    )
+    assert objective.task == "regression" and objective.loss_spec.name == "mse"
+    study = optuna.create_study(direction=objective.direction)
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=1)
+    assert study.best_value > 0.3
+
+    xb, yb = load_breast_cancer(return_X_y=True)
+    xb = (xb - xb.mean(0)) / xb.std(0)
+    binary = TorchObjective(
+        lambda t: mlp(t, 30, 1, **SMALL), (xb, yb), loss="bce_with_logits", metric="roc_auc",
+        epochs=3,
+    )  # fmt: skip
+    assert binary.direction == "maximize" and binary.metric.native is None
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(GOOD)
+    study.optimize(binary, n_trials=1)
+    assert study.best_value > 0.97
+
+    xd, yd = load_digits(return_X_y=True)
+    xs, ys = torch.tensor(xd / 16.0, dtype=torch.float32), torch.tensor(yd)
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(xs)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return xs[i], ys[i]
+
+    from_dataset = TorchObjective(small_mlp, Pairs(), metric="accuracy", epochs=3)
+    assert from_dataset.data_shape == (1797, 64) and from_dataset.n_classes == 10
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(GOOD)
+    study.optimize(from_dataset, n_trials=1)
+    assert study.best_value > 0.9
+    assert from_dataset.refit(study).evaluate(Pairs())["accuracy"] > 0.9
+
+
+def test_bad_input_raises_before_training(digits: tuple[np.ndarray, ...]) -> None:
+    xt, xv, yt, yv = digits
+    with pytest.raises(ValueError, match="Unknown `loss` 'hinge'"):
+        TorchObjective(small_mlp, (xt, yt), loss="hinge")
+    with pytest.raises(ValueError, match="Unknown `metric='auc'`"):
+        TorchObjective(small_mlp, (xt, yt), metric="auc")
+    with pytest.raises(ValueError, match="does not fit task 'multiclass'"):
+        TorchObjective(small_mlp, (xt, yt), metric="rmse")
+    with pytest.raises(ValueError, match="`task='binary'` needs exactly 2 distinct labels"):
+        TorchObjective(small_mlp, (xt, yt), loss="bce_with_logits")
+    with pytest.raises(ValueError, match="is empty"):
+        TorchObjective(small_mlp, (xt[:0], yt[:0]))
+    with pytest.raises(ValueError, match="12 labels but the feature matrix has 10 rows"):
+        TorchObjective(small_mlp, (xt[:10], yt[:12]))
+    with pytest.raises(ValueError, match="pass its Dataset"):
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 2)))
+        TorchObjective(small_mlp, loader)
+    with pytest.raises(ValueError, match="`validation_data` has \\(60,\\) features"):
+        TorchObjective(small_mlp, (xt, yt), (xv[:, :60], yv))
+    study = optuna.create_study(direction="maximize")
+    wrong_out = TorchObjective(lambda t: mlp(t, 64, 3, **SMALL), (xt, yt), (xv, yv), epochs=1)
+    with pytest.raises(
+        ValueError, match=r"`y` has 10 classes but the network .* outputs 3 logits"
+    ):
+        study.optimize(wrong_out, n_trials=1)
+    wrong_in = TorchObjective(lambda t: mlp(t, 32, 10, **SMALL), (xt, yt), (xv, yv), epochs=1)
+    with pytest.raises(ValueError, match="cannot run on `train_data` inputs"):
+        study.optimize(wrong_in, n_trials=1)
+    not_a_module = TorchObjective(lambda t: "mlp", (xt, yt), (xv, yv), epochs=1)
+    with pytest.raises(ValueError, match=r"must return a torch\.nn\.Module; it returned str"):
+        study.optimize(not_a_module, n_trials=1)
+
+
+def test_device_auto_falls_back_to_cpu(digits: tuple[np.ndarray, ...]) -> None:
+    objective = objective_for(digits, device="auto", epochs=1)
+    assert objective.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].state == TrialState.COMPLETE
+    assert objective.describe()["device"] == str(objective.device)
+
+
+@pytest.mark.slow
+def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Keras-style PyTorch, tuned end to end", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    study = namespace["study"]
+    assert study.best_value >= 0.9  # type: ignore[attr-defined]  # unseeded, as in the README
+    assert (tmp_path / "best.json").exists() and (tmp_path / "best.pt").exists()

@@ -1,0 +1,90 @@
+"""The numpy core of WarmStartSampler, without Optuna."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from optuna_recipes.samplers import _warm_start_core as core
+
+
+def test_rank_quantiles_best_is_zero_and_ties_share() -> None:
+    q = core.rank_quantiles(np.array([3.0, 1.0, 2.0, 2.0, np.inf]))
+    assert q[1] == 0.0 and q[4] == 1.0
+    assert q[2] == q[3]
+    assert core.rank_quantiles(np.array([5.0])).tolist() == [0.0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kendall_tau_matches_scipy(seed: int) -> None:
+    rng = np.random.RandomState(seed)
+    a = rng.randint(0, 5, size=30).astype(float)
+    b = a + rng.normal(0, 2, size=30)
+    assert core.kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic)
+
+
+def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> core.ParzenMixture:
+    return core._fit_mixture(
+        centers, np.ones(len(centers)), n_choices, np.full(len(n_choices), 0.02), 1.0
+    )
+
+
+def test_mixture_samples_stay_in_the_space_and_follow_the_centres() -> None:
+    centers = np.array([[0.2, 1.0], [0.25, 1.0], [0.22, np.nan]])
+    mix = _mixture(centers, np.array([0, 3]))
+    x = mix.sample(np.random.RandomState(0), 2000)
+    assert ((x[:, 0] >= 0) & (x[:, 0] <= 1)).all()
+    assert set(np.unique(x[:, 1])) <= {0.0, 1.0, 2.0}
+    # Most mass sits near the centres, not spread uniformly.
+    assert np.mean(np.abs(x[:, 0] - 0.22) < 0.2) > 0.6
+    assert np.mean(x[:, 1] == 1.0) > 0.4  # uniform would give 1/3
+
+
+def test_mixture_density_integrates_to_one() -> None:
+    mix = _mixture(np.array([[0.05], [0.5], [np.nan]]), np.array([0]))
+    grid = np.linspace(0, 1, 20001)[:, None]
+    assert np.trapezoid(np.exp(mix.log_pdf(grid)), grid[:, 0]) == pytest.approx(1.0, abs=1e-3)
+    cat = _mixture(np.array([[1.0], [2.0]]), np.array([4]))
+    pts = np.arange(4, dtype=float)[:, None]
+    assert np.exp(cat.log_pdf(pts)).sum() == pytest.approx(1.0)
+
+
+def _source(rng: np.random.RandomState, optimum: float, sign: float = 1.0) -> core.SourceData:
+    x = rng.rand(80, 2)
+    y = sign * ((x[:, 0] - optimum) ** 2 + 0.1 * x[:, 1])
+    return core.SourceData(x, y * 7.0 + 3.0)
+
+
+def test_relatedness_keeps_agreeing_sources_and_fades_misleading_ones() -> None:
+    rng = np.random.RandomState(0)
+    good, bad = _source(rng, 0.3), _source(rng, 0.3, sign=-1.0)
+    tx = rng.rand(40, 2)
+    ty = core.rank_quantiles((tx[:, 0] - 0.32) ** 2)
+    rel, taus = core.relatedness([good, bad], tx, ty, np.array([0, 0]), core.WarmStartConfig())
+    assert taus[0] > 0.3 and taus[1] < -0.3
+    assert rel[0] == 1.0 and rel[1] == 0.0
+    # With no target data every source starts fully trusted.
+    rel0, _ = core.relatedness(
+        [good, bad], tx[:0], ty[:0], np.array([0, 0]), core.WarmStartConfig()
+    )
+    assert rel0.tolist() == [1.0, 1.0]
+
+
+def test_proposals_concentrate_where_the_sources_are_good() -> None:
+    rng = np.random.RandomState(1)
+    sources = [_source(rng, 0.7) for _ in range(3)]
+    cfg = core.WarmStartConfig()
+    masses = core.source_masses(np.ones(3), 0, cfg)
+    lower, upper = core.build_density_ratio(
+        sources, masses, np.empty((0, 2)), np.empty(0), np.array([0, 0]), np.full(2, 0.02), cfg
+    )
+    props = np.array([core.propose(lower, upper, rng, 24) for _ in range(50)])
+    assert abs(np.median(props[:, 0]) - 0.7) < 0.1
+    assert np.median(props[:, 1]) < 0.5
+
+
+def test_source_mass_decays_with_target_trials() -> None:
+    cfg = core.WarmStartConfig(source_weight=20.0, source_decay=30.0)
+    m = [core.source_masses(np.ones(1), n, cfg)[0] for n in (0, 30, 300)]
+    assert m[0] == 20.0 and m[1] == pytest.approx(10.0) and m[2] < 2.0

@@ -1,0 +1,205 @@
+"""WarmStartSampler: transfer, negative-transfer guard, storages, processes, reproducibility."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import pickle
+
+from _storage_kit import StorageSpec
+from _storage_kit import optimize_in_processes
+import numpy as np
+import optuna
+import pytest
+
+from optuna_recipes import SourceStudy
+from optuna_recipes._sources import as_sources
+from optuna_recipes.samplers import WarmStartSampler
+from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
+from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
+
+
+def mixed_objective(trial: optuna.Trial, shift: float = 0.0, scale: float = 1.0) -> float:
+    """Mixed, conditional space with its optimum near x=1+shift, lr=1e-2, kind='b'."""
+    x = trial.suggest_float("x", -5, 5)
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    n = trial.suggest_int("n", 1, 9, step=2)
+    kind = trial.suggest_categorical("kind", ["a", "b", "c"])
+    value = (x - 1 - shift) ** 2 + (np.log10(lr) + 2) ** 2 + 0.1 * abs(n - 5)
+    if kind == "b":
+        value += 0.1 * trial.suggest_float("extra", 0, 1)
+    else:
+        value += 2.0
+    return scale * value
+
+
+def _source(shift: float, scale: float = 1.0, seed: int = 0, n: int = 60, **kw: str):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed), **kw)
+    study.optimize(lambda t: mixed_objective(t, shift, scale), n_trials=n)
+    return study
+
+
+@pytest.fixture(scope="module")
+def related_sources() -> list[SourceStudy]:
+    return as_sources([_source(s, sc, seed=i) for i, (s, sc) in enumerate([(0.1, 3), (-0.1, 50)])])
+
+
+def _curve(study: optuna.Study) -> np.ndarray:
+    return np.minimum.accumulate([t.value for t in study.trials])
+
+
+def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources: list) -> None:
+    study = optuna.create_study(storage=storage, sampler=WarmStartSampler(related_sources, seed=0))
+    study.optimize(mixed_objective, n_trials=12)
+    trials = study.trials
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    # The first trial is proposed jointly from the source model (no target data yet) ...
+    proposal = trials[0].system_attrs[PROPOSAL_KEY]
+    assert set(proposal["params"]) == {"x", "lr", "n", "kind", "extra"}
+    assert proposal["source_weights"] == {s.name: 1.0 for s in related_sources}
+    # ... later ones relatively, with the source weights recorded.
+    assert set(trials[-1].system_attrs[WEIGHTS_KEY]) == {s.name for s in related_sources}
+    for t in trials:
+        assert -5 <= t.params["x"] <= 5 and t.params["n"] in (1, 3, 5, 7, 9)
+        assert isinstance(t.params["n"], int) and isinstance(t.params["x"], float)
+
+
+def test_transfer_helps_on_a_related_task(related_sources: list) -> None:
+    warm, cold = [], []
+    for seed in range(3):
+        ws = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=seed))
+        ws.optimize(lambda t: mixed_objective(t, 0.05), n_trials=10)
+        tpe = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+        tpe.optimize(lambda t: mixed_objective(t, 0.05), n_trials=10)
+        warm.append(_curve(ws)[-1])
+        cold.append(_curve(tpe)[-1])
+    # Sources found kind='b', lr near 1e-2 and x near 1: ten warm trials beat ten cold ones.
+    assert np.median(warm) < 0.5 * np.median(cold)
+    assert np.median(warm) < 1.0
+
+
+def test_misleading_source_fades_and_related_one_stays(related_sources: list) -> None:
+    misleading = _source(0.0, -1.0, seed=5)  # same direction, reversed objective
+    sampler = WarmStartSampler([related_sources[0], misleading], seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed_objective, n_trials=25)
+    weights = study.trials[-1].system_attrs[WEIGHTS_KEY]
+    assert weights[misleading.study_name] < 0.1
+    assert weights[related_sources[0].name] > 0.5
+
+
+def test_scale_offset_and_direction_free() -> None:
+    # A source that maximizes -1000 f + 7 carries exactly the information of one minimizing f.
+    flipped = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    flipped.optimize(lambda t: -1000 * mixed_objective(t) + 7, n_trials=60)
+    plain = _source(0.0, 1.0, seed=0)
+    runs = []
+    for source in (flipped, plain):
+        study = optuna.create_study(sampler=WarmStartSampler([source], seed=1))
+        study.optimize(mixed_objective, n_trials=8)
+        runs.append([t.params for t in study.trials])
+    assert runs[0] == runs[1]
+    assert [p["kind"] for p in runs[0]].count("b") >= 4  # random would give ~8/3
+
+
+def test_same_seed_same_params_and_pickling(related_sources: list) -> None:
+    def run(sampler: WarmStartSampler) -> list[dict]:
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(mixed_objective, n_trials=8)
+        return [t.params for t in study.trials]
+
+    first = run(WarmStartSampler(related_sources, seed=3))
+    assert run(WarmStartSampler(related_sources, seed=3)) == first
+    assert run(WarmStartSampler(related_sources, seed=4)) != first
+    restored = pickle.loads(pickle.dumps(WarmStartSampler(related_sources, seed=3)))
+    assert run(restored) == first
+
+
+def test_ranges_types_and_missing_parameters() -> None:
+    # Source: "x" on a wider range, "kind" as a float, no "lr"; the target differs on all.
+    source = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    source.optimize(
+        lambda t: (t.suggest_float("x", -50, 50) - 1) ** 2 + t.suggest_float("kind", 0, 1),
+        n_trials=40,
+    )
+    study = optuna.create_study(sampler=WarmStartSampler([source], seed=0))
+    study.optimize(mixed_objective, n_trials=10)
+    for t in study.trials:
+        assert -5 <= t.params["x"] <= 5 and t.params["kind"] in ("a", "b", "c")
+    # Source values outside the new range are ignored: x < 2.5 is where the source's good
+    # trials inside [-5, 5] lie.
+    assert np.median([t.params["x"] for t in study.trials]) < 2.5
+
+
+def test_no_compatible_source_warns_once_and_samples(caplog: pytest.LogCaptureFixture) -> None:
+    source = optuna.create_study()
+    source.optimize(lambda t: t.suggest_float("other", 0, 1), n_trials=5)
+    study = optuna.create_study(sampler=WarmStartSampler([source], seed=0))
+    with caplog.at_level(logging.WARNING, logger="optuna_recipes"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=15)
+    messages = [r.getMessage() for r in caplog.records if "appears in no source" in r.message]
+    assert len(messages) == 1 and "'x'" in messages[0]
+    assert len(study.trials) == 15 and study.best_value < 0.05
+
+
+def test_failed_and_pruned_trials_and_threads(related_sources: list) -> None:
+    def objective(trial: optuna.Trial) -> float:
+        value = mixed_objective(trial)
+        if trial.number % 5 == 3:
+            raise optuna.TrialPruned()
+        if trial.number % 5 == 4:
+            raise RuntimeError("training crashed")
+        return value
+
+    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
+    study.optimize(objective, n_trials=15, n_jobs=2, catch=(RuntimeError,))
+    assert len(study.trials) == 15
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) >= 8
+
+
+def test_multi_objective_is_refused(related_sources: list) -> None:
+    study = optuna.create_study(
+        directions=["minimize", "minimize"], sampler=WarmStartSampler(related_sources)
+    )
+    with pytest.raises(ValueError, match="single-objective studies only"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seed": 1.5}, "`seed` must be an int"),
+        ({"source_weight": -1}, "`source_weight` must be a number >= 0"),
+        ({"source_decay": 0}, "`source_decay` must be a number > 0"),
+        ({"n_ei_candidates": 0}, "`n_ei_candidates` must be >= 1"),
+    ],
+)
+def test_constructor_validates(related_sources: list, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        WarmStartSampler(related_sources, **kwargs)
+
+
+def test_constructor_needs_sources() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        WarmStartSampler([])
+
+
+def _factory(sources: list[SourceStudy], worker: int) -> WarmStartSampler:
+    return WarmStartSampler(sources, seed=100 + worker)
+
+
+@pytest.mark.slow
+def test_several_processes_share_one_study(
+    shared_storage_spec: StorageSpec, related_sources: list
+) -> None:
+    study = optimize_in_processes(
+        shared_storage_spec,
+        mixed_objective,
+        functools.partial(_factory, related_sources),
+        n_workers=2,
+        n_trials=16,
+    )
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 16
+    assert study.best_value < 2.0

@@ -1,0 +1,84 @@
+"""The retraining workflow: create_warm_started_study, load_warm_started_study, the CLI."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import optuna
+import pytest
+
+import optuna_recipes
+from optuna_recipes.cli import main
+from optuna_recipes.pruners import WarmStartPruner
+from optuna_recipes.samplers import WarmStartSampler
+
+
+def _objective(trial: optuna.Trial, shift: float) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    for step in range(3):
+        trial.report((x - shift) ** 2 + 1.0 / (step + 1), step)
+    return (x - shift) ** 2
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'hpo.db'}"
+    for month, shift in (("2026-09", 1.0), ("2026-10", 1.1)):
+        study = optuna.create_study(study_name=f"churn-model-{month}", storage=url)
+        study.optimize(functools.partial(_objective, shift=shift), n_trials=15)
+    optuna.create_study(study_name="unrelated", storage=url)
+    return url
+
+
+def test_create_then_load_from_another_worker(url: str) -> None:
+    study = optuna_recipes.create_warm_started_study(
+        url, "churn-model-2026-11", source_pattern="churn-model-*", seed=0
+    )
+    assert isinstance(study.sampler, WarmStartSampler)
+    assert isinstance(study.pruner, WarmStartPruner)
+    names = ["churn-model-2026-09", "churn-model-2026-10"]
+    assert [s.name for s in study.sampler.sources] == names
+    study.optimize(lambda t: _objective(t, 1.2), n_trials=5)
+    worker = optuna_recipes.load_warm_started_study(url, "churn-model-2026-11", seed=1)
+    assert [s.name for s in worker.sampler.sources] == [  # type: ignore[attr-defined]
+        "churn-model-2026-09",
+        "churn-model-2026-10",
+    ]
+    worker.optimize(lambda t: _objective(t, 1.2), n_trials=5)
+    assert len(worker.trials) == 10
+    # Reopening reuses the recorded sources; the new study never becomes its own source.
+    again = optuna_recipes.create_warm_started_study(
+        url, "churn-model-2026-11", load_if_exists=True
+    )
+    assert len(again.sampler.sources) == 2  # type: ignore[attr-defined]
+    assert min(t.value for t in again.trials[:3]) < 0.5  # warm start lands near x = 1.1
+
+
+def test_errors(url: str) -> None:
+    with pytest.raises(ValueError, match="`source_names` or `source_pattern`"):
+        optuna_recipes.create_warm_started_study(url, "new")
+    with pytest.raises(ValueError, match="`direction` must be"):
+        optuna_recipes.create_warm_started_study(url, "new", source_pattern="c*", direction="up")
+    with pytest.raises(ValueError, match="no recorded warm-start sources"):
+        optuna_recipes.load_warm_started_study(url, "unrelated")
+    with pytest.raises(ValueError, match="matches the pattern"):
+        optuna_recipes.create_warm_started_study(url, "new", source_pattern="nothing-*")
+
+
+def test_cli_creates_the_study_and_says_what_it_did(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["warmstart", "--storage", url, "--study", "churn-model-2026-11"]
+    assert main([*argv, "--from", "churn-model-*", "--direction", "minimize"]) == 0
+    out = capsys.readouterr().out
+    assert "from 2 source studies" in out
+    assert "churn-model-2026-09: 15 complete trials, minimize" in out
+    assert "load_warm_started_study" in out
+    assert optuna.load_study(study_name="churn-model-2026-11", storage=url).user_attrs
+    # Creating it twice fails clearly unless --load-if-exists.
+    assert main([*argv, "--from", "churn-model-*"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main([*argv, "--sources", "churn-model-2026-10", "--load-if-exists"]) == 0
+    assert main([*argv, "--sources", "nope"]) == 2
+    assert "No study named 'nope'" in capsys.readouterr().err
