@@ -89,15 +89,24 @@ def plot_problem(df: pd.DataFrame, problem: str, path: Path) -> None:
             curves = _curve_on_grid(runs, x, y, grid)
             if not np.isfinite(curves).any():
                 continue
+            # Start a curve where every seed has a value: a median over the seeds that happen
+            # to be ahead would make a best-so-far curve go up.
+            curves[:, ~np.isfinite(curves).all(axis=0)] = np.nan
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                q1, med, q3 = np.nanpercentile(curves, [25, 50, 75], axis=0)
+                q1, med, q3 = np.percentile(curves, [25, 50, 75], axis=0)
             xs = grid + 1 if x == "trial" else grid
             (line,) = ax.plot(xs, med, label=str(strategy), lw=1.5)
             ax.fill_between(xs, q1, q3, color=line.get_color(), alpha=0.15, lw=0)
         ax.set_xlabel(label)
         ax.set_ylabel("regret (best so far)" if has_regret else "best value so far")
-        if has_regret and (sub["regret"] > 0).any():
+        values = sub[y].to_numpy(float)
+        values = values[np.isfinite(values)]
+        positive = values[values > 0]
+        if len(positive) and (
+            (has_regret and (values > 0).any())
+            or ((values > 0).all() and positive.max() / positive.min() > 10)
+        ):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, ncol=2)
