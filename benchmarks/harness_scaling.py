@@ -103,7 +103,7 @@ def main() -> None:
         tmp = Path(d)
         suite = tmp / "scaling.toml"
         suite.write_text(SUITE)
-        for rep in range(2):
+        for rep in range(4):
             load = os.getloadavg()[0]
             one, cpu_one = timed_run(suite, tmp / f"one{rep}", 1)
             two, cpu_two = timed_run(suite, tmp / f"two{rep}", 2)
