@@ -6,6 +6,9 @@ trials, CPU-bound (sampler and objective), run through the command line as a use
 output folder. Wall-clock times include the process start, the worker start and the results
 collection. The results of both runs must be identical (same seeds): checked.
 
+Run it without `nice`: a niced benchmark on a busy machine only gets the CPU the others leave,
+about the same for one worker as for two.
+
 Usage: python benchmarks/harness_scaling.py > benchmarks/results/harness_scaling.md
 """
 
