@@ -83,6 +83,23 @@ def timed_run(suite: Path, out: Path, workers: int) -> tuple[float, float]:
     return wall, cpu
 
 
+BUSY = (
+    "import time, resource\n"
+    "t = time.time()\n"
+    "while time.time() - t < 3: pass\n"
+    "r = resource.getrusage(resource.RUSAGE_SELF); print(r.ru_utime + r.ru_stime)"
+)
+
+
+def cores_for(n: int) -> float:
+    """CPU the machine gives ``n`` concurrent pure busy loops of 3 s (in cores)."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", BUSY], stdout=subprocess.PIPE, text=True)
+        for _ in range(n)
+    ]
+    return sum(float(p.communicate()[0]) for p in procs) / 3.0
+
+
 def main() -> None:
     print("# Runner scaling: --workers 2 vs --workers 1\n")
     print("Command: `python benchmarks/harness_scaling.py`\n")
