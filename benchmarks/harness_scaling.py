@@ -114,6 +114,10 @@ def main() -> None:
         "well above the 2 cores), two workers cannot get twice the CPU of one.\n"
     )
     print(
+        f"Probe: CPU given to pure busy loops right now: 1 process {cores_for(1):.2f} cores, "
+        f"2 processes {cores_for(2):.2f} cores (an idle 2-core machine gives 1.0 and 2.0).\n"
+    )
+    print(
         "| repetition | load avg at start | workers 1 (s) | cores used | workers 2 (s) | "
         "cores used | speedup |"
     )
@@ -123,7 +127,7 @@ def main() -> None:
         tmp = Path(d)
         suite = tmp / "scaling.toml"
         suite.write_text(SUITE)
-        for rep in range(4):
+        for rep in range(3):
             load = os.getloadavg()[0]
             one, cpu_one = timed_run(suite, tmp / f"one{rep}", 1)
             two, cpu_two = timed_run(suite, tmp / f"two{rep}", 2)
