@@ -42,9 +42,9 @@ def _data(name: str) -> tuple[np.ndarray, np.ndarray]:
     if name == "synthetic":
         return make_classification(
             n_samples=100_000,
-            n_features=20,
-            n_informative=10,
-            n_redundant=4,
+            n_features=10,
+            n_informative=6,
+            n_redundant=2,
             flip_y=0.05,
             class_sep=0.8,
             random_state=0,
@@ -67,6 +67,7 @@ def _objective(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, seed: int
         early_stopping_rounds=args.early_stopping,
         seed=seed,
         n_jobs=1,
+        fixed_params=None if args.max_bin is None else {"max_bin": args.max_bin},
     )
 
 
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--early-stopping", type=int, default=30)
     parser.add_argument("--trials", type=int, default=100)
+    parser.add_argument("--max-bin", type=int, default=None, help="fixed histogram bins")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pruners", nargs="+", default=["none", "median", "hyperband"])
     args = parser.parse_args()
@@ -103,6 +105,7 @@ def main() -> None:
     print(
         f"Data: {X.shape[0]} rows x {X.shape[1]} features; metric {args.metric}; cv={args.cv}; "
         f"num_boost_round={args.rounds}, early_stopping_rounds={args.early_stopping}; "
+        f"max_bin={args.max_bin or 'library default'}; "
         f"{args.trials} TPE trials per study; n_jobs=1; optuna {optuna.__version__}.\n"
     )
     print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")

@@ -26,6 +26,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_sources": "optuna_recipes._sources",
     "create_warm_started_study": "optuna_recipes._workflow",
     "load_warm_started_study": "optuna_recipes._workflow",
+    "GeneticSampler": "optuna_recipes.samplers",
 }
 
 __all__ = ["__version__", *_LAZY_EXPORTS]

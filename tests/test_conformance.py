@@ -29,6 +29,7 @@ from optuna.testing.pytest_samplers import SingleOnlySamplerTestCase
 import pytest
 
 import optuna_recipes.samplers
+from optuna_recipes.samplers import GeneticSampler
 
 
 def _warm_start_sampler() -> BaseSampler:
@@ -46,6 +47,7 @@ def _warm_start_sampler() -> BaseSampler:
 # name -> (factory, supports multi-objective)
 SAMPLER_FACTORIES: dict[str, tuple[Callable[[], BaseSampler], bool]] = {
     "WarmStartSampler": (_warm_start_sampler, False),
+    "GeneticSampler": (lambda: GeneticSampler(seed=0), False),
 }
 
 SINGLE_ONLY = sorted(n for n, (_, mo) in SAMPLER_FACTORIES.items() if not mo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from optuna_recipes.samplers._genetic import GeneticSampler
 from optuna_recipes.samplers._warm_start import WarmStartSampler
 
-__all__: list[str] = ["WarmStartSampler"]
+__all__: list[str] = ["GeneticSampler", "WarmStartSampler"]

@@ -1,0 +1,272 @@
+"""The genetic algorithm itself: plain numpy on encoded rows, no Optuna in here.
+
+A row is one individual in the encoding of :mod:`optuna_recipes._encoding`: numerical genes in
+``[0, 1]`` (log scale and grids already folded in), categorical genes as the choice index. The
+Optuna glue (``_sampler.py``) turns trials into a population sorted best first and asks this
+module for one child at a time (steady state), so there are no generations to wait for.
+
+Operators, in the order they apply to produce one child:
+
+1. **Selection**: the *target* parent is drawn by rank with log-linear weights (the best of the
+   ``mu`` elites is the likeliest, the worst still has a chance); a second, *guiding* parent is a
+   uniformly drawn member of the top ``p_best`` fraction (strong elitism).
+2. **Crossover**: DE current-to-pbest/1 (JADE) on numerical genes,
+   ``v = x + F (x_pbest - x) + F (x_r1 - x_r2)``, then binomial crossover with the target
+   (rate ``CR``, at least one gene from ``v``). The difference of two elites scales the move to
+   the spread of the population, so steps shrink as it converges. Categorical genes are taken
+   uniformly from the target or the guiding parent.
+3. **Mutation**: each numerical gene, with probability ``1/d``, gets Gaussian noise of standard
+   deviation ``step_factor * spread`` (``spread`` = that gene's standard deviation among the
+   elites, at least half a grid cell); ``step_factor`` comes from the 1/5th success rule
+   (:func:`success_step_factor`). A mutated discrete gene moves by at least one grid cell so
+   integer genes never freeze. Categorical genes switch to another choice with probability
+   ``1/d``.
+4. **Duplicate avoidance**: a child whose grid key (discrete genes' cells, continuous genes to
+   ``1e-9``) matches an evaluated or running individual is mutated again (up to 20 times).
+
+Restarts (:func:`current_epoch`): when the best value of the current *epoch* has not improved
+for ``patience`` completed trials, a new epoch begins with a fresh random population twice as
+large (IPOP-style), which keeps the search going at large budgets on multimodal functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import math
+import zlib
+
+import numpy as np
+
+# Target success rate of the 1/5th rule and the window of recent offspring it is measured on.
+SUCCESS_TARGET = 0.2
+_MAX_DUPLICATE_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class GeneSpec:
+    """Per-gene description of an encoded search space.
+
+    Attributes:
+        is_categorical: ``True`` where the gene is a categorical choice index.
+        n_choices: number of choices of categorical genes (0 elsewhere).
+        cell: width in unit space of one grid cell of a discrete numerical gene (integer or
+            stepped float); 0 for continuous genes and categorical genes.
+    """
+
+    is_categorical: np.ndarray
+    n_choices: np.ndarray
+    cell: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.is_categorical.shape[0])
+
+
+def rank_weights(mu: int) -> np.ndarray:
+    """Log-linear selection probabilities for ``mu`` elites sorted best first."""
+    w = math.log(mu + 1.0) - np.log(np.arange(1, mu + 1, dtype=float))
+    return w / w.sum()
+
+
+def grid_keys(rows: np.ndarray, spec: GeneSpec) -> list[bytes]:
+    """Hashable identity of individuals: which grid cell or choice each gene falls in."""
+    rows = np.atleast_2d(rows)
+    keys = np.round(rows, 9)
+    discrete = spec.cell > 0
+    if discrete.any():
+        cells = np.clip(rows[:, discrete], 0.0, 1.0 - 1e-12) / spec.cell[discrete]
+        keys[:, discrete] = np.floor(cells)
+    if spec.is_categorical.any():
+        keys[:, spec.is_categorical] = np.round(rows[:, spec.is_categorical])
+    return [k.tobytes() for k in keys]
+
+
+def success_step_factor(successes: np.ndarray) -> float:
+    """Mutation step multiplier from the 1/5th success rule.
+
+    ``successes`` are recent offspring outcomes (``True`` = better than its target parent).
+    At the target rate 0.2 the factor is 1; more successes widen the step (up to x4.5), fewer
+    narrow it (down to x0.22 at no success), as in Rechenberg's rule.
+    """
+    if successes.size == 0:
+        return 1.0
+    rate = float(np.mean(successes))
+    return float(np.exp(1.5 * (rate - SUCCESS_TARGET) / SUCCESS_TARGET))
+
+
+@dataclass(frozen=True)
+class EpochState:
+    """Progress of the restart rule after scanning trials up to some trial number.
+
+    Attributes:
+        start: first trial number of the current epoch.
+        restarts: restarts so far (the current epoch's index).
+        best: best fitness in the current epoch.
+        since: completed trials since the epoch's best last improved.
+        limit: patience of the current epoch (0 = not started: use the initial patience).
+    """
+
+    start: int = 0
+    restarts: int = 0
+    best: float = math.inf
+    since: int = 0
+    limit: int = 0
+
+
+def scan_epochs(
+    numbers: np.ndarray,
+    fitness: np.ndarray,
+    patience: int,
+    state: EpochState | None = None,
+    tol: float = 1e-8,
+) -> EpochState:
+    """Advance the restart rule over completed trials given in trial-number order.
+
+    An epoch ends when its best fitness (lower is better) has not improved by a relative
+    ``tol`` for ``limit`` completed trials; the next epoch starts at the following trial
+    number with a patience twice as long. Scanning in chunks gives the same result as
+    scanning everything at once, which lets the sampler scan only new trials.
+    """
+    state = state or EpochState()
+    start, restarts, best, since = state.start, state.restarts, state.best, state.since
+    limit = state.limit or patience
+    for number, f in zip(numbers.tolist(), fitness.tolist(), strict=True):
+        threshold = best - tol * max(1.0, abs(best)) if math.isfinite(best) else best
+        if f < threshold:
+            best, since = f, 0
+        else:
+            since += 1
+            if since >= limit:
+                start, restarts = number + 1, restarts + 1
+                best, since, limit = math.inf, 0, limit * 2
+    return EpochState(start, restarts, best, since, limit)
+
+
+def current_epoch(fitness: np.ndarray, patience: int) -> tuple[int, int]:
+    """``(start index, restarts)`` of the current epoch for fitness listed in trial order."""
+    state = scan_epochs(np.arange(len(fitness)), np.asarray(fitness, dtype=float), patience)
+    return state.start, state.restarts
+
+
+def _reflect(v: np.ndarray) -> np.ndarray:
+    """Fold values back into ``[0, 1]`` like a mirror on both edges (any distance)."""
+    v = np.mod(v, 2.0)
+    return np.where(v > 1.0, 2.0 - v, v)
+
+
+def _mutate(
+    rng: np.random.Generator,
+    child: np.ndarray,
+    spec: GeneSpec,
+    sigma: np.ndarray,
+    prob: float,
+    force: bool,
+) -> np.ndarray:
+    """Gaussian mutation of numerical genes, random reset of categorical genes."""
+    d = spec.dim
+    child = child.copy()
+    mask = rng.random(d) < prob
+    if force and not mask.any():
+        mask[rng.integers(d)] = True
+    numeric = mask & ~spec.is_categorical
+    if numeric.any():
+        delta = rng.normal(0.0, 1.0, d) * sigma
+        discrete = numeric & (spec.cell > 0)
+        # A mutated discrete gene moves by at least one cell so that integers keep moving.
+        delta[discrete] = np.sign(delta[discrete] + 1e-300) * np.maximum(
+            np.abs(delta[discrete]), spec.cell[discrete]
+        )
+        # A discrete gene pushed off an edge steps the other way (reflecting it could land it
+        # back in its own cell).
+        off = discrete & ((child + delta < 0.0) | (child + delta > 1.0))
+        delta[off] = -delta[off]
+        child[numeric] = _reflect(child[numeric] + delta[numeric])
+    for j in np.flatnonzero(mask & spec.is_categorical):
+        n = int(spec.n_choices[j])
+        if n > 1:
+            other = int(rng.integers(n - 1))
+            current = round(float(child[j]))
+            child[j] = float(other if other < current else other + 1)
+    return child
+
+
+def make_offspring(
+    rng: np.random.Generator,
+    population: np.ndarray,
+    spec: GeneSpec,
+    *,
+    step_factor: float = 1.0,
+    p_best: float = 0.2,
+    is_known: Callable[[np.ndarray], bool] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Create one child from a population sorted best first.
+
+    Args:
+        rng: the random generator to draw from.
+        population: array ``(mu, d)`` of encoded elites, best first; ``mu >= 1``.
+        spec: gene types of the columns.
+        step_factor: multiplier of the Gaussian mutation step (success rule).
+        p_best: fraction of the elites the guiding parent is drawn from.
+        is_known: whether a row duplicates an individual already evaluated or running (e.g.
+            ``lambda row: grid_keys(row, spec)[0] in keys``); the child avoids those when it
+            can.
+
+    Returns:
+        ``(child, target_index)``: the child row and the index of its target parent.
+    """
+    mu, d = population.shape
+    if mu < 1 or d != spec.dim:
+        raise ValueError(f"Population of shape {population.shape} does not match {d} genes.")
+    target = int(rng.choice(mu, p=rank_weights(mu)))
+    x = population[target]
+    n_best = max(1, math.ceil(p_best * mu))
+    guide = population[int(rng.integers(n_best))]
+    numeric = ~spec.is_categorical
+    spread = population.std(axis=0) if mu > 1 else np.full(d, 0.2)
+    # Per-gene spread, floored by the mean spread of the numerical genes so that a gene the
+    # elites have collapsed on can still move (the elites are the best-ever trials, which
+    # converge fast), and by half a grid cell for discrete genes.
+    mean_spread = float(spread[numeric].mean()) if numeric.any() else 0.0
+    sigma = step_factor * np.maximum(
+        np.sqrt(spread * mean_spread), np.maximum(0.5 * spec.cell, 1e-6)
+    )
+
+    child = x.copy()
+    if mu >= 3:
+        r1, r2 = rng.choice(mu, size=2, replace=False)
+        f = rng.uniform(0.4, 0.9)
+        v = x + f * (guide - x) + f * (population[r1] - population[r2])
+        cr = 0.9 if rng.random() < 0.7 else 0.2
+        take = rng.random(d) < cr
+        take[rng.integers(d)] = True
+        take &= numeric
+        child[take] = _reflect(v[take])
+    cat = spec.is_categorical & (rng.random(d) < 0.5)
+    child[cat] = guide[cat]
+    prob = 1.0 / d
+    child = _mutate(rng, child, spec, sigma, prob, force=mu < 3)
+
+    if is_known is not None:
+        for attempt in range(_MAX_DUPLICATE_RETRIES):
+            if not is_known(child):
+                break
+            # Widen the step with every retry so that crowded neighbourhoods are escaped.
+            child = _mutate(rng, child, spec, sigma * (1.0 + attempt), prob, force=True)
+    return child, target
+
+
+def lhs_unit(seed: int, name: str, index: int, n: int) -> float:
+    """Latin hypercube coordinate in ``[0, 1)`` of point ``index`` for parameter ``name``.
+
+    Points ``0..n-1`` of one block occupy each of the ``n`` strata of the parameter exactly
+    once; the strata order is a permutation seeded by ``(seed, name, block)``, so the design is
+    deterministic, independent between parameters, and needs only the trial number (which is
+    what makes it safe for many workers and for parameters that appear later).
+    """
+    n = max(1, n)
+    block, pos = divmod(index, n)
+    tag = zlib.crc32(name.encode())
+    perm = np.random.default_rng([seed, tag, block]).permutation(n)
+    jitter = np.random.default_rng([seed, tag, block, pos + 1]).random()
+    return float((perm[pos] + jitter) / n)

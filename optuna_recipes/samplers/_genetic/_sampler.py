@@ -1,0 +1,482 @@
+"""Optuna glue of the genetic algorithm: trials in the storage <-> encoded rows for ``_core``."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from collections.abc import Sequence
+import math
+import threading
+from typing import Any
+import zlib
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+from optuna.samplers import BaseSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
+
+from optuna_recipes._encoding import SearchSpaceEncoder
+from optuna_recipes._encoding import from_unit
+from optuna_recipes._encoding import to_unit
+from optuna_recipes.samplers._genetic import _core
+
+ATTR_PREFIX = "optuna_recipes.genetic:"
+ORIGIN_ATTR = ATTR_PREFIX + "origin"
+# Offspring outcomes the success rule looks at.
+_SUCCESS_WINDOW = 20
+# Probability that a gene outside the relative search space is inherited from the target parent.
+_INHERIT_PROB = 0.8
+
+
+def _check_int(name: str, value: int | None, minimum: int) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(
+            f"`{name}` must be an integer greater than or equal to {minimum} (or None for the "
+            f"default), got {value!r}."
+        )
+
+
+def _fresh_seed() -> int:
+    return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
+
+
+def _unit_cell(dist: BaseDistribution) -> float:
+    """Width in unit space of the narrowest grid cell of a discrete numerical distribution."""
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            hi, lo = math.log(dist.high + 0.5), math.log(dist.low - 0.5)
+            return (hi - math.log(dist.high - 0.5)) / (hi - lo)
+        return 1.0 / ((dist.high - dist.low) // dist.step + 1)
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        return 1.0 / (round((dist.high - dist.low) / dist.step) + 1)
+    return 0.0
+
+
+def _gene_spec(encoder: SearchSpaceEncoder) -> _core.GeneSpec:
+    return _core.GeneSpec(
+        is_categorical=encoder.is_categorical.copy(),
+        n_choices=encoder.n_choices.copy(),
+        cell=np.array([_unit_cell(d) for d in encoder.search_space.values()], dtype=float),
+    )
+
+
+def _key_value(value: Any) -> Hashable:
+    # Continuous values round-trip through the encoding with ulp noise: compare 12 digits.
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    return value
+
+
+def _fitness_of(trial: FrozenTrial, sign: float) -> tuple[float, float]:
+    """(total constraint violation, signed value): lexicographically smaller is better."""
+    violation = sum(max(0.0, c) for c in trial.constraints.values())
+    return violation, sign * float(trial.value)  # type: ignore[arg-type]
+
+
+class _Archive:
+    """Completed trials of one study as growing numpy arrays, filled incrementally.
+
+    Completed trials never change, so everything here is a pure function of the storage
+    contents; the archive only saves re-reading and re-encoding them on every call.
+    """
+
+    def __init__(self, storage: Any, study_id: int, sign: float) -> None:
+        self.storage, self.study_id, self.sign = storage, study_id, sign
+        self.index: dict[int, int] = {}  # trial id -> row in the arrays
+        self.settled = 0  # trials before this position in the study's list are all finished
+        self.trials: list[FrozenTrial] = []
+        self.number = np.empty(0, dtype=np.int64)
+        self.value = np.empty(0)
+        self.violation = np.empty(0)
+        self.success = np.empty(0)  # 1 / 0 for offspring, NaN for other trials
+        self.signature: tuple[tuple[str, str], ...] | None = None
+        self.rows = np.empty((0, 0))
+        self.keys: set[tuple[Hashable, ...]] = set()
+        self.names: list[str] = []
+        # Restart scan state, valid for the completed trials numbered up to `scanned`.
+        self.scanned = -1
+        self.patience = 0
+        self.scan = _core.EpochState()
+
+    def matches(self, study: Study, sign: float) -> bool:
+        return (
+            self.storage is study._storage
+            and self.study_id == study._study_id
+            and (self.sign == sign)
+        )
+
+    def add(self, new: list[FrozenTrial]) -> None:
+        n0 = len(self.trials)
+        if any(t.number < self.scanned for t in new):
+            self.scanned = -1  # a lower-numbered trial finished late: rescan epochs
+        self.trials.extend(new)
+        for i, t in enumerate(new):
+            self.index[t._trial_id] = n0 + i
+        fit = [_fitness_of(t, self.sign) for t in new]
+        self.number = np.concatenate([self.number, [t.number for t in new]])
+        self.violation = np.concatenate([self.violation, [f[0] for f in fit]])
+        self.value = np.concatenate([self.value, [f[1] for f in fit]])
+        succ = []
+        for t, f in zip(new, fit, strict=True):
+            origin = t.system_attrs.get(ORIGIN_ATTR)
+            parent = origin.get("parent_fitness") if isinstance(origin, dict) else None
+            succ.append(np.nan if parent is None else float(f < tuple(parent)))
+        self.success = np.concatenate([self.success, succ])
+        if self.signature is not None:
+            self._encode(new)
+
+    def _encode(self, new: list[FrozenTrial]) -> None:
+        self.rows = np.concatenate([self.rows, self.encoder.encode_trials(new)])
+        self.keys.update(_param_key(t.params, self.names) for t in new)
+
+    def set_space(self, search_space: dict[str, BaseDistribution]) -> None:
+        signature = tuple((name, repr(dist)) for name, dist in search_space.items())
+        if signature == self.signature:
+            return
+        self.signature = signature
+        self.encoder = SearchSpaceEncoder(search_space)
+        self.spec = _gene_spec(self.encoder)
+        self.names = self.encoder.names
+        self.rows = np.empty((0, len(search_space)))
+        self.keys = set()
+        self._encode(self.trials)
+
+    def epoch(self, patience: int) -> tuple[int, int]:
+        """(first trial number of the current epoch, number of restarts so far)."""
+        if patience != self.patience:
+            self.patience, self.scanned = patience, -1
+        if self.scanned < 0:
+            self.scan = _core.EpochState()
+        fresh = self.number > self.scanned
+        if fresh.any():
+            order = np.argsort(self.number[fresh], kind="stable")
+            numbers = self.number[fresh][order]
+            fitness = np.where(self.violation == 0.0, self.value, np.inf)[fresh][order]
+            self.scan = _core.scan_epochs(numbers, fitness, patience, self.scan)
+            self.scanned = int(numbers[-1])
+        return self.scan.start, self.scan.restarts
+
+
+def _param_key(params: dict[str, Any], names: list[str]) -> tuple[Hashable, ...]:
+    return tuple(_key_value(params.get(n)) for n in names)
+
+
+class GeneticSampler(BaseSampler):
+    """A steady-state genetic algorithm for mixed, conditional search spaces.
+
+    Each new trial is one child bred from the best trials already in the storage, so workers never
+    wait for a generation: it runs unchanged with ``n_jobs>1``, many processes or many hosts.
+    Choose it over ``NSGAIISampler`` for single-objective studies (it is much stronger on the
+    COCO bbob-mixint suite), and over ``TPESampler`` for long runs or when sampler overhead
+    matters (it stays at about a millisecond per trial after thousands of trials).
+
+    The algorithm:
+
+    - **Initial population**: the first ``n_startup_trials`` trials form a Latin hypercube per
+      parameter, seeded by ``seed`` and indexed by trial number (deterministic and parallel-safe).
+      Enqueued (``enqueue_trial``) and added (``add_trials``) trials join the population like any
+      other completed trial.
+    - **Population**: the best ``population_size`` completed trials of the current epoch, feasible
+      ones first (constraints set with ``trial.set_constraint``), infeasible ones by total
+      violation. Failed and pruned trials are ignored (NaN objectives are failed trials).
+    - **Offspring**: rank-based selection of a target parent, DE current-to-pbest/1 crossover
+      (``F`` in [0.4, 0.9], binomial crossover with rate 0.9 or 0.2) in the encoded unit space
+      (log scales and steps respected), uniform crossover of categorical genes with one of the top
+      20% elites, Gaussian mutation of each gene with probability ``1/d``, whose step is the
+      elites' spread times a 1/5th-success-rule factor computed from the last 20 offspring in the
+      storage. Discrete genes move by at least one grid cell; children identical to an evaluated or
+      running trial are mutated again.
+    - **Restarts**: when the best of the current epoch stalls for ``restart_patience`` completed
+      trials, a new epoch starts from fresh random points with a population twice as large
+      (IPOP); the patience doubles too.
+    - **Conditional and dynamic spaces**: the parameters present in every completed trial (the
+      intersection search space) evolve jointly; any other parameter is inherited from the target
+      parent when it has a valid value (probability 0.8) and drawn fresh otherwise.
+
+    Parent trial numbers and operators are stored in the trial system attribute
+    ``optuna_recipes.genetic:origin``; everything else is derived from the storage.
+
+    Multi-objective studies are not supported: the first trial of one raises ``ValueError``
+    (use ``optuna.samplers.NSGAIISampler`` there).
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_recipes.samplers import GeneticSampler
+
+
+            def objective(trial):
+                x = trial.suggest_float("x", -5, 5)
+                n = trial.suggest_int("n", 1, 10)
+                kind = trial.suggest_categorical("kind", ["a", "b"])
+                return (x - 1) ** 2 + (n - 3) ** 2 + (kind == "b")
+
+
+            study = optuna.create_study(sampler=GeneticSampler(seed=0))
+            study.optimize(objective, n_trials=100)
+
+    Args:
+        population_size:
+            Number of elites parents are drawn from, at least 3. ``None`` (default) uses
+            ``max(10, 2 * d)`` for ``d`` jointly evolved parameters.
+        n_startup_trials:
+            Number of Latin hypercube trials before breeding starts, at least 1. Default 10.
+        restart_patience:
+            Completed trials without improvement of the epoch's best that trigger a restart, at
+            least 1. ``None`` (default) uses ``max(150, 30 * d)``.
+        seed:
+            Seed of the random generator. ``None`` (default) draws one at construction.
+    """
+
+    def __init__(
+        self,
+        *,
+        population_size: int | None = None,
+        n_startup_trials: int = 10,
+        restart_patience: int | None = None,
+        seed: int | None = None,
+    ) -> None:
+        _check_int("population_size", population_size, 3)
+        _check_int("n_startup_trials", n_startup_trials, 1)
+        _check_int("restart_patience", restart_patience, 1)
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise ValueError(f"`seed` must be a non-negative integer or None, got {seed!r}.")
+        self._population_size = population_size
+        self._n_startup_trials = int(n_startup_trials)
+        self._restart_patience = restart_patience
+        self._seed = int(seed) if seed is not None else _fresh_seed()
+        self._init_caches()
+
+    def _init_caches(self) -> None:
+        # Caches are pure functions of storage contents (keyed by trial id); safe to drop.
+        self._lock = threading.Lock()
+        self._search_space = IntersectionSearchSpace()
+        self._archive: _Archive | None = None
+        self._parents: dict[int, FrozenTrial] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "_population_size": self._population_size,
+            "_n_startup_trials": self._n_startup_trials,
+            "_restart_patience": self._restart_patience,
+            "_seed": self._seed,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_caches()
+
+    def __repr__(self) -> str:
+        return (
+            f"GeneticSampler(population_size={self._population_size}, "
+            f"n_startup_trials={self._n_startup_trials}, "
+            f"restart_patience={self._restart_patience}, seed={self._seed})"
+        )
+
+    def reseed_rng(self) -> None:
+        self._seed = _fresh_seed()
+
+    # ------------------------------------------------------------------ Optuna API
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        self._raise_if_multi_objective(study)
+        with self._lock:
+            space = self._search_space.calculate(study, use_cache=True)
+        return {name: dist for name, dist in space.items() if not dist.single()}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        self._raise_if_multi_objective(study)
+        trials = study._get_trials(deepcopy=False, use_cache=True)
+        d = len(search_space)
+        rng = np.random.default_rng([self._seed, trial.number, 1])
+        with self._lock:
+            archive, running = self._sync(study, trials)
+            start, restarts = archive.epoch(self._restart_patience or max(150, 30 * d))
+            in_epoch = np.flatnonzero(archive.number >= start)
+            startup = self._n_startup_trials if restarts == 0 else self._mu(d) * 2**restarts
+            if in_epoch.size < startup:
+                return self._fresh(search_space, trial, rng, restarts)
+            mu = self._mu(d) * 2**restarts
+            if d > 0:
+                archive.set_space(search_space)
+                in_epoch = in_epoch[~np.isnan(archive.rows[in_epoch]).any(axis=1)]
+                if in_epoch.size == 0:
+                    return self._fresh(search_space, trial, rng, restarts)
+            order = in_epoch[
+                np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))[:mu]
+            ]
+            success = archive.success[in_epoch]
+            recent = success[~np.isnan(success)][-_SUCCESS_WINDOW:]
+            if d == 0:
+                target = int(rng.choice(order.size, p=_core.rank_weights(order.size)))
+                self._remember(study, trial, archive, int(order[target]), restarts, "inherit")
+                return {}
+            encoder, spec = archive.encoder, archive.spec
+            population = archive.rows[order].copy()
+            known = archive.keys
+        numeric = ~spec.is_categorical
+        population[:, numeric] = np.clip(population[:, numeric], 0.0, 1.0)
+        names = encoder.names
+        busy = {_param_key(t.params, names) for t in running}
+
+        def is_known(row: np.ndarray) -> bool:
+            key = _param_key(encoder.decode(row), names)
+            return key in known or key in busy
+
+        child, target = _core.make_offspring(
+            rng,
+            population,
+            spec,
+            step_factor=_core.success_step_factor(recent.astype(bool)),
+            is_known=is_known,
+        )
+        with self._lock:
+            self._remember(study, trial, archive, int(order[target]), restarts, "de")
+        return encoder.decode(child)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        self._raise_if_multi_objective(study)
+        rng = np.random.default_rng([self._seed, trial.number, 2, zlib.crc32(param_name.encode())])
+        parent = self._parents.get(trial._trial_id)
+        if parent is not None and param_name in parent.params and rng.random() < _INHERIT_PROB:
+            value = parent.params[param_name]
+            dist = parent.distributions[param_name]
+            if isinstance(param_distribution, CategoricalDistribution):
+                choices = param_distribution.choices
+                if isinstance(dist, CategoricalDistribution) and value in choices:
+                    return value
+            elif not isinstance(dist, CategoricalDistribution):
+                u = to_unit(param_distribution, value)
+                if 0.0 <= u <= 1.0:
+                    return from_unit(param_distribution, u)
+        if trial.number < self._n_startup_trials:
+            u = _core.lhs_unit(self._seed, param_name, trial.number, self._n_startup_trials)
+        else:
+            u = float(rng.random())
+        return self._decode_one(param_distribution, u)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        with self._lock:
+            self._parents.pop(trial._trial_id, None)
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _raise_if_multi_objective(study: Study) -> None:
+        if study._is_multi_objective():
+            raise ValueError(
+                "GeneticSampler supports single-objective studies only; this study has "
+                f"{len(study.directions)} objectives. Use optuna.samplers.NSGAIISampler for "
+                "multi-objective optimization."
+            )
+
+    def _mu(self, d: int) -> int:
+        return self._population_size or max(10, 2 * d)
+
+    @staticmethod
+    def _decode_one(dist: BaseDistribution, u: float) -> Any:
+        if isinstance(dist, CategoricalDistribution):
+            return dist.choices[min(int(u * len(dist.choices)), len(dist.choices) - 1)]
+        return from_unit(dist, u)
+
+    def _fresh(
+        self,
+        search_space: dict[str, BaseDistribution],
+        trial: FrozenTrial,
+        rng: np.random.Generator,
+        restarts: int,
+    ) -> dict[str, Any]:
+        """Initial design: Latin hypercube in the first epoch, uniform after a restart."""
+        params = {}
+        for name, dist in search_space.items():
+            if restarts == 0:
+                u = _core.lhs_unit(self._seed, name, trial.number, self._n_startup_trials)
+            else:
+                u = float(rng.random())
+            params[name] = self._decode_one(dist, u)
+        return params
+
+    def _remember(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        archive: _Archive,
+        parent: int,
+        restarts: int,
+        operator: str,
+    ) -> None:
+        """Keep the target parent for ``sample_independent`` and record the origin."""
+        if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
+            self._parents.clear()
+        self._parents[trial._trial_id] = archive.trials[parent]
+        violation, value = float(archive.violation[parent]), float(archive.value[parent])
+        origin = {
+            "parent": archive.trials[parent].number,
+            "parent_fitness": [violation, value]
+            if math.isfinite(value) and math.isfinite(violation)
+            else None,
+            "epoch": restarts,
+            "operator": operator,
+        }
+        study._storage.set_trial_system_attr(trial._trial_id, ORIGIN_ATTR, origin)
+
+    def _sync(self, study: Study, trials: list[FrozenTrial]) -> tuple[_Archive, list[FrozenTrial]]:
+        """Update the archive of ``study`` with newly completed trials; return running ones.
+
+        Finished trials never change, so only the trials from the first unfinished one on
+        (``archive.settled``, in trial-number order) are looked at: O(1) per call in a sequential
+        run instead of O(n).
+        """
+        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
+        archive = self._archive
+        if archive is None or not archive.matches(study, sign):
+            archive = self._archive = _Archive(study._storage, study._study_id, sign)
+        index = archive.index
+        start = archive.settled
+        if start > len(trials) or (start > 0 and trials[start - 1].number != start - 1):
+            start = 0  # not the list we scanned before: look at everything again
+        new, running = [], []
+        settled = start
+        for i in range(start, len(trials)):
+            t = trials[i]
+            state = t.state
+            if state is TrialState.COMPLETE:
+                if t._trial_id not in index:
+                    new.append(t)
+            elif state is TrialState.RUNNING or state is TrialState.WAITING:
+                if state is TrialState.RUNNING:
+                    running.append(t)
+                continue
+            if settled == i:
+                settled = i + 1
+        archive.settled = settled
+        if new:
+            archive.add(new)
+        return archive, running

@@ -1,0 +1,307 @@
+"""GeneticSampler in Optuna studies: distributions, spaces, states, storages, parallelism."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any
+
+from _storage_kit import StorageSpec
+from _storage_kit import optimize_in_processes
+import numpy as np
+import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
+from optuna.trial import TrialState
+import pytest
+
+import optuna_recipes
+from optuna_recipes.samplers import GeneticSampler
+from optuna_recipes.samplers._genetic._sampler import ORIGIN_ATTR
+
+
+def mixed(trial: optuna.Trial) -> float:
+    """A 6-D mixed problem with its optimum 0 at x=0.3, y=-1, lr=1e-3, n=7, k=3, act='b'."""
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_float("y", -5.0, 5.0, step=0.5)
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    n = trial.suggest_int("n", 0, 20)
+    k = trial.suggest_int("k", 1, 64, log=True)
+    act = trial.suggest_categorical("act", ["a", "b", "c", "d"])
+    return (
+        (x - 0.3) ** 2
+        + (y + 1.0) ** 2
+        + math.log10(lr / 1e-3) ** 2
+        + 0.1 * (n - 7) ** 2
+        + math.log2(k / 3) ** 2
+        + 2.0 * (act != "b")
+    )
+
+
+def _best(sampler: optuna.samplers.BaseSampler, n_trials: int) -> float:
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=n_trials)
+    return study.best_value
+
+
+def _sampler_factory(worker: int) -> GeneticSampler:
+    return GeneticSampler(seed=worker)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"population_size": 2}, "population_size"),
+        ({"population_size": 10.5}, "population_size"),
+        ({"n_startup_trials": 0}, "n_startup_trials"),
+        ({"restart_patience": 0}, "restart_patience"),
+        ({"restart_patience": True}, "restart_patience"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "1"}, "seed"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(
+    kwargs: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(ValueError, match=f"`{argument}`") as info:
+        GeneticSampler(**kwargs)
+    assert repr(next(iter(kwargs.values()))) in str(info.value)
+
+
+def test_exported_from_package_root_lazily() -> None:
+    assert optuna_recipes.GeneticSampler is GeneticSampler
+    assert "GeneticSampler" in dir(optuna_recipes)
+
+
+def test_beats_random_search_on_a_mixed_problem() -> None:
+    ga = [_best(GeneticSampler(seed=s), 150) for s in range(3)]
+    rand = [_best(optuna.samplers.RandomSampler(seed=s), 150) for s in range(3)]
+    assert np.median(ga) < 0.5 * np.median(rand), (ga, rand)
+
+
+def test_every_distribution_gives_python_values_inside_it() -> None:
+    choices: list[Any] = [None, True, 2, 3.5, "s"]
+    space = {
+        "f": FloatDistribution(-1.0, 1.0),
+        "flog": FloatDistribution(1e-6, 1.0, log=True),
+        "fstep": FloatDistribution(0.0, 1.0, step=0.25),
+        "i": IntDistribution(-3, 3),
+        "ilog": IntDistribution(1, 1000, log=True),
+        "istep": IntDistribution(0, 10, step=5),
+        "c": CategoricalDistribution(choices),
+        "single": IntDistribution(4, 4),
+    }
+    study = optuna.create_study(sampler=GeneticSampler(seed=1))
+    for _ in range(40):
+        trial = study.ask(space)
+        study.tell(trial, float(sum(hash(str(v)) % 7 for v in trial.params.values())))
+    for t in study.trials:
+        for name, dist in space.items():
+            value = t.params[name]
+            assert dist._contains(dist.to_internal_repr(value)), (name, value)
+            assert type(value).__module__ == "builtins", (name, type(value))
+        assert isinstance(t.params["f"], float) and isinstance(t.params["i"], int)
+        assert t.params["fstep"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert t.params["istep"] in (0, 5, 10)
+    assert {t.params["c"] for t in study.trials} >= {None, True, "s"}
+    bred = [t for t in study.trials if t.system_attrs.get(ORIGIN_ATTR)]
+    assert len(bred) >= 25 and all(b.system_attrs[ORIGIN_ATTR]["operator"] == "de" for b in bred)
+
+
+def test_conditional_and_dynamic_spaces() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["lin", "tree"])
+        if kind == "lin":
+            value = trial.suggest_float("alpha", 1e-4, 1.0, log=True)
+        else:
+            value = trial.suggest_int("depth", 1, 10) / 10
+            if trial.suggest_categorical("prune", [True, False]):
+                value += trial.suggest_float("ccp", 0.0, 0.1)
+        # The range of "width" changes over the study.
+        width = trial.suggest_int("width", 1, 5 + trial.number // 10)
+        return value + 0.01 * width
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(objective, n_trials=80)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    kinds = {t.params["kind"] for t in study.trials}
+    assert kinds == {"lin", "tree"}
+    # Conditional genes are inherited from the target parent when it has them.
+    inherited = 0
+    for t in study.trials:
+        origin = t.system_attrs.get(ORIGIN_ATTR)
+        if origin and t.params["kind"] == "tree":
+            parent = study.trials[origin["parent"]]
+            inherited += parent.params.get("depth") == t.params["depth"]
+    assert inherited > 0
+
+
+def test_failed_pruned_nan_and_inf_trials_are_survived() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        n = trial.suggest_int("n", 0, 5)
+        kind = trial.number % 5
+        if kind == 1:
+            raise RuntimeError("boom")
+        if kind == 2:
+            raise optuna.TrialPruned()
+        if kind == 3:
+            return float("nan")
+        if kind == 4:
+            return float("inf")
+        return x**2 + n
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(objective, n_trials=60, catch=(RuntimeError,))
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.FAIL) == 24 and states.count(TrialState.PRUNED) == 12
+    assert math.isfinite(study.best_value) and study.best_value < 1.0
+
+
+def test_enqueued_and_added_trials_seed_the_population() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -10.0, 10.0)
+        c = trial.suggest_categorical("c", ["p", "q", "r"])
+        return (x - 7.77) ** 2 + (c != "r")
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"x": 7.7, "c": "r"},
+            distributions={
+                "x": FloatDistribution(-10.0, 10.0),
+                "c": CategoricalDistribution(["p", "q", "r"]),
+            },
+            value=objective(optuna.trial.FixedTrial({"x": 7.7, "c": "r"})),
+        )
+    )
+    study.enqueue_trial({"x": 7.8, "c": "r"})
+    study.optimize(objective, n_trials=40)
+    assert study.trials[1].params == {"x": 7.8, "c": "r"}
+    parents = [
+        t.system_attrs[ORIGIN_ATTR]["parent"]
+        for t in study.trials
+        if ORIGIN_ATTR in t.system_attrs
+    ]
+    assert parents.count(0) + parents.count(1) >= 5
+    assert study.best_value < 0.01
+
+
+def test_constraints_feasible_first_then_by_violation() -> None:
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5.0, 5.0)
+        y = trial.suggest_float("y", -5.0, 5.0)
+        trial.set_constraint("x_ge_2", 2.0 - x)  # feasible when x >= 2
+        return x**2 + y**2  # unconstrained optimum (0, 0) is infeasible
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(objective, n_trials=120)
+    feasible = [t for t in study.trials if t.constraints["x_ge_2"] <= 0]
+    best = min(feasible, key=lambda t: t.value)
+    assert best.value < 4.3  # constrained optimum 4 at (2, 0)
+    late = study.trials[60:]
+    assert sum(t.constraints["x_ge_2"] <= 0 for t in late) > 0.6 * len(late)
+    parents = [t.system_attrs[ORIGIN_ATTR]["parent_fitness"] for t in late]
+    assert sum(p[0] == 0.0 for p in parents) > 0.9 * len(parents)
+
+
+def test_maximize_direction() -> None:
+    study = optuna.create_study(direction="maximize", sampler=GeneticSampler(seed=0))
+    study.optimize(lambda t: -mixed(t), n_trials=100)
+    assert study.best_value > -1.5
+
+
+def test_same_seed_same_sequence_and_different_seed_differs() -> None:
+    def params(seed: int) -> list[dict[str, Any]]:
+        study = optuna.create_study(sampler=GeneticSampler(seed=seed))
+        study.optimize(mixed, n_trials=40)
+        return [t.params for t in study.trials]
+
+    assert params(3) == params(3)
+    assert params(3) != params(4)
+
+
+def test_pickled_sampler_continues_identically() -> None:
+    sampler = GeneticSampler(seed=5)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=30)
+    clone = pickle.loads(pickle.dumps(sampler))
+    assert repr(clone) == repr(sampler)
+    # The clone has empty caches: what it proposes must come from the storage alone.
+    trial = study.ask()
+    clone_params = clone.sample_relative(study, trial._cached_frozen_trial, _space(study))
+    original_params = sampler.sample_relative(study, trial._cached_frozen_trial, _space(study))
+    assert clone_params == original_params
+
+
+def _space(study: optuna.Study) -> dict[str, Any]:
+    return study.trials[0].distributions
+
+
+def test_restart_starts_a_new_epoch() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(seed=0, restart_patience=15))
+    study.optimize(
+        lambda t: float(t.suggest_int("n", 0, 3) + t.suggest_int("m", 0, 3)), n_trials=60
+    )
+    epochs = [
+        t.system_attrs[ORIGIN_ATTR]["epoch"] for t in study.trials if ORIGIN_ATTR in t.system_attrs
+    ]
+    assert max(epochs) >= 1
+
+
+def test_multi_objective_is_refused_at_the_first_trial() -> None:
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
+    with pytest.raises(ValueError, match="single-objective"):
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+
+
+def test_threads() -> None:
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(mixed, n_trials=60, n_jobs=3)
+    assert len(study.trials) == 60
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert study.best_value < 6.0
+
+
+def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
+    sampler = GeneticSampler(seed=0, n_startup_trials=4)
+    study = optuna.create_study(storage=storage, sampler=sampler)
+    study.optimize(mixed, n_trials=16)
+    origins = [t.system_attrs.get(ORIGIN_ATTR) for t in study.trials]
+    assert sum(o is not None for o in origins) >= 10
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 16
+
+
+def quadratic(trial: optuna.Trial) -> float:
+    """4-D mixed bowl, optimum 0 at x=0.3, y=-1, n=7, act='b'."""
+    x = trial.suggest_float("x", -5.0, 5.0)
+    y = trial.suggest_float("y", -5.0, 5.0)
+    n = trial.suggest_int("n", 0, 20)
+    act = trial.suggest_categorical("act", ["a", "b", "c"])
+    return (x - 0.3) ** 2 + (y + 1.0) ** 2 + 0.1 * (n - 7) ** 2 + 0.5 * (act != "b")
+
+
+@pytest.mark.slow
+def test_four_processes_on_shared_storage(shared_storage_spec: StorageSpec) -> None:
+    n_trials = 80
+    study = optimize_in_processes(
+        shared_storage_spec, quadratic, _sampler_factory, n_workers=4, n_trials=n_trials
+    )
+    trials = study.trials
+    assert len(trials) == n_trials
+    assert sorted(t.number for t in trials) == list(range(n_trials))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert sum(ORIGIN_ATTR in t.system_attrs for t in trials) >= n_trials // 2
+
+    def best(sampler: optuna.samplers.BaseSampler) -> float:
+        seq = optuna.create_study(sampler=sampler)
+        seq.optimize(quadratic, n_trials=n_trials)
+        return seq.best_value
+
+    # Sequential GA with 80 trials ends in [0.01, 0.53] over 10 seeds; random search's median
+    # is about 1.3.
+    sequential = [best(GeneticSampler(seed=s)) for s in range(5)]
+    random = [best(optuna.samplers.RandomSampler(seed=s)) for s in range(5)]
+    assert study.best_value < max(2.0 * max(sequential), 0.5), (study.best_value, sequential)
+    assert study.best_value < np.median(random), (study.best_value, random)
