@@ -27,7 +27,7 @@ import pandas as pd
 
 SUITE = """
 [suite]
-trials = 80
+trials = 150
 seeds = 4
 strategies = ["tpe", "cmaes"]
 
@@ -104,7 +104,7 @@ def main() -> None:
     print("# Runner scaling: --workers 2 vs --workers 1\n")
     print("Command: `python benchmarks/harness_scaling.py`\n")
     print(
-        "Suite: 4 problems x 2 strategies (tpe, cmaes) x 4 seeds = 32 runs x 80 trials, run "
+        "Suite: 4 problems x 2 strategies (tpe, cmaes) x 4 seeds = 32 runs x 150 trials, run "
         "with `python -m optuna_recipes bench run SUITE --workers N --no-report` into a fresh "
         f"folder. Machine: {os.cpu_count()} cores, shared with other jobs.\n"
     )
@@ -127,7 +127,7 @@ def main() -> None:
         tmp = Path(d)
         suite = tmp / "scaling.toml"
         suite.write_text(SUITE)
-        for rep in range(3):
+        for rep in range(2):
             load = os.getloadavg()[0]
             one, cpu_one = timed_run(suite, tmp / f"one{rep}", 1)
             two, cpu_two = timed_run(suite, tmp / f"two{rep}", 2)
