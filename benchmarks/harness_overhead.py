@@ -7,15 +7,18 @@ synthetic objective) are executed three ways, in this process, one after the oth
   default file storage, which fsyncs every write);
 - `optuna (journal, no fsync)`: plain `study.optimize` on the journal file backend the harness
   uses by default (same format, no fsync);
-- `harness`: `run_suite(..., workers=1, report=False)` on its default storage, which adds the
-  sampler timing wrapper, one storage write per trial for the timings, the resume checks,
-  the results collection and the CSV files.
+- `optuna (in memory)`: plain `study.optimize` on `InMemoryStorage`;
+- `harness`: `run_suite(..., workers=1, report=False)` on its default storage. A run optimizes
+  in memory with the sampler timing wrapper, then writes the study to the journal file (one
+  operation per trial) with its timings; add the resume checks, the results collection and
+  the CSV files.
 
 Per trial: wall time of the whole thing divided by the number of trials. "Optuna's own cost" is
-`optuna (journal, no fsync)` minus the time inside the sampler (from the harness's records: the
-same work in all three, since the seeds are the same) and minus the pure objective (the same
-parameters evaluated again without storage); it is Optuna's loop and storage per trial. The
-harness overhead is `harness` minus `optuna (journal, no fsync)`. Median of 3 repetitions.
+`optuna (in memory)` minus the time inside the sampler (from the harness's records: the same
+work in all of them, since the seeds are the same) and minus the pure objective (the same
+parameters evaluated again without storage); it is Optuna's loop per trial. The harness
+overhead is `harness` minus `optuna (in memory)`: everything the harness adds, its storage
+writes included. Median of 3 repetitions.
 
 Usage: python benchmarks/harness_overhead.py > benchmarks/results/harness_overhead.md
 """
@@ -105,13 +108,13 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} at start (shared with other jobs). Times in ms per trial.\n"
     )
     print(
-        "| sampler | optuna (fsync journal) | optuna (journal, no fsync) | harness | sampler | "
-        "objective | Optuna's own cost (no fsync) | harness overhead | "
+        "| sampler | optuna (fsync journal) | optuna (journal, no fsync) | optuna (in memory) | "
+        "harness | sampler | objective | Optuna's own cost (in memory) | harness overhead | "
         "overhead / Optuna's own cost |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for strategy in ("random", "tpe"):
-        fsync, nosync, ours, sampler, pure = [], [], [], [], []
+        fsync, nosync, memory, ours, sampler, pure = [], [], [], [], [], []
         for _ in range(REPEATS):
             with tempfile.TemporaryDirectory() as d:
                 tmp = Path(d)
@@ -133,15 +136,18 @@ def main() -> None:
                         tmp,
                     )
                 )
+                memory.append(plain(strategy, lambda t: optuna.storages.InMemoryStorage(), tmp))
                 h, s, o = harness(strategy, tmp)
                 ours.append(h)
                 sampler.append(s)
                 pure.append(o)
-        f, n, h, s, o = (statistics.median(x) * 1e3 for x in (fsync, nosync, ours, sampler, pure))
-        own = n - s - o
+        f, n, m, h, s, o = (
+            statistics.median(x) * 1e3 for x in (fsync, nosync, memory, ours, sampler, pure)
+        )
+        own = m - s - o
         print(
-            f"| {strategy} | {f:.2f} | {n:.2f} | {h:.2f} | {s:.2f} | {o:.3f} | {own:.2f} | "
-            f"{h - n:.2f} | {(h - n) / own:.2f} |"
+            f"| {strategy} | {f:.2f} | {n:.2f} | {m:.2f} | {h:.2f} | {s:.2f} | {o:.3f} | "
+            f"{own:.2f} | {h - m:.2f} | {(h - m) / own:.2f} |"
         )
         sys.stdout.flush()
 
