@@ -1,15 +1,13 @@
 """The runner: each (problem, strategy, seed) run is one Optuna study in a storage.
 
 A run optimizes in memory and then writes its study to the storage (the trials, their
-timings, and a "finished" mark), so the storage holds finished runs and at most one partly
-written study per worker killed while writing.
-
-Runs go to worker processes (``workers``) or to a Dask cluster (``dask``); every run is
-resumable because everything is in the storage: a run whose study is marked finished is skipped,
-a run killed halfway (its study is not marked finished, maybe with ``RUNNING`` trials left by the
-dead process) is deleted and redone from its seed, so the final results equal an uninterrupted
-run's. Samplers are wrapped to time every call into them; the timings are written with the trial
-(system attribute ``optuna_recipes.bench:times``), so measurements survive a crash as well.
+timings and a "finished" mark). Runs go to worker processes (``workers``) or to a Dask cluster
+(``dask``); a benchmark resumes from the storage: a run whose study is marked finished is
+skipped; a study without the mark (a process killed while writing it, or one left with
+``RUNNING`` trials by another tool) is deleted and the run is redone
+from its seed, so the final results equal an uninterrupted run's. Samplers are wrapped to time
+every call into them; the timings are stored with the study (system attribute
+``optuna_recipes.bench:times``, trial number -> seconds in the sampler and the objective).
 """
 
 from __future__ import annotations
