@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # (name, module, one-line help)
 SUBCOMMANDS: list[tuple[str, str, str]] = [
+    ("bench", "optuna_recipes.bench.cli", "Benchmark search strategies on suites of problems."),
     (
         "warmstart",
         "optuna_recipes._warmstart_cli",

@@ -1,0 +1,325 @@
+"""Statistics over the results table: ranks, regret, AUC, win rates, paired tests, overhead.
+
+All functions take the per-trial results table of :func:`optuna_recipes.bench.load_results`
+(target runs) and compare strategies within a *block* = (problem, seed): the same problem and
+seed index for every strategy. Values are turned into losses (lower is better, whatever the
+direction) and normalized per problem so that problems of different scales can be pooled:
+
+``normalized = (loss - lo) / (hi - lo)``, where ``lo`` is the known optimum (then this is the
+*normalized regret*) or else the best loss any run found, and ``hi`` is the median loss of the
+first trial over all runs of the problem (a random guess). 0 is the optimum, 1 a random guess.
+
+Budgets are fractions of each problem's number of trials (``0.25, 0.5, 1.0``).
+
+Example:
+    .. code-block:: python
+
+        from optuna_recipes.bench import load_results
+        from optuna_recipes.bench import metrics
+
+        df = load_results("bench-out")
+        print(metrics.mean_ranks(df))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+BUDGETS: tuple[float, ...] = (0.25, 0.5, 1.0)
+BLOCK = ["problem", "seed"]
+
+
+def _loss(df: pd.DataFrame, column: str = "best") -> pd.Series:
+    sign = np.where(df["direction"] == "maximize", -1.0, 1.0)
+    return df[column].astype(float) * sign
+
+
+def with_normalized(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``loss`` and ``normalized`` (see the module docstring) to a copy of ``df``."""
+    df = df.copy()
+    df["loss"] = _loss(df)
+    first_loss = _loss(df, "value")
+    optimum_loss = _loss(df, "optimum")
+    lo = df.groupby("problem")["loss"].transform("min")
+    lo = optimum_loss.where(optimum_loss.notna(), lo)
+    first = df["trial"] == df.groupby(["problem", "strategy", "seed"])["trial"].transform("min")
+    hi_per_problem = first_loss[first].groupby(df.loc[first, "problem"]).median()
+    hi = df["problem"].map(hi_per_problem).astype(float)
+    span = (hi - lo).where((hi - lo) > 0, np.nan)
+    df["normalized"] = ((df["loss"] - lo) / span).clip(lower=0.0)
+    df.loc[span.isna() & df["loss"].notna(), "normalized"] = 0.0
+    return df
+
+
+def at_budgets(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataFrame:
+    """Best-so-far of every run after each budget (fraction of the problem's trials).
+
+    Returns one row per (group, problem, strategy, seed, budget) with ``loss``, ``normalized``,
+    ``trials`` (the budget in trials), ``cum_steps`` and ``wall_time`` at that budget.
+    """
+    df = with_normalized(df)
+    n_trials = df.groupby(["problem", "strategy", "seed"])["trial"].transform("count")
+    position = df.groupby(["problem", "strategy", "seed"]).cumcount() + 1
+    frames = []
+    for b in budgets:
+        limit = np.maximum(np.ceil(b * n_trials), 1)
+        rows = df[position == limit].copy()
+        rows["budget"] = b
+        rows["trials"] = limit[position == limit]
+        frames.append(rows)
+    cols = [
+        "group",
+        "problem",
+        "strategy",
+        "seed",
+        "budget",
+        "trials",
+        "loss",
+        "normalized",
+        "cum_steps",
+        "wall_time",
+    ]
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def _blocks(final: pd.DataFrame, budget: float, value: str = "loss") -> pd.DataFrame:
+    """Blocks (problem, seed) x strategies table of ``value`` at ``budget``."""
+    sub = final[final["budget"] == budget]
+    return sub.pivot_table(
+        index=BLOCK, columns="strategy", values=value, aggfunc="first", dropna=False
+    )
+
+
+def mean_ranks(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataFrame:
+    """Mean rank (1 = best) of each strategy at each budget, per group.
+
+    Within a block, strategies are ranked by best loss (ties share the average rank; a run
+    without any complete trial ranks last). Returns columns ``group``, ``strategy`` and one
+    column per budget.
+    """
+    final = at_budgets(df, budgets)
+    out: list[dict[Any, Any]] = []
+    for group, sub in final.groupby("group"):
+        row: dict[str, dict[float, float]] = {}
+        for b in budgets:
+            table = _blocks(sub, b)
+            ranks = table.fillna(np.inf).rank(axis=1, method="average")
+            for strategy, r in ranks.mean().items():
+                row.setdefault(str(strategy), {})[b] = float(r)
+        for strategy, per_budget in row.items():
+            out.append({"group": group, "strategy": strategy, **per_budget})
+    return pd.DataFrame(out)
+
+
+def auc(df: pd.DataFrame) -> pd.DataFrame:
+    """Area under the normalized best-so-far curve, per run (mean over trials; lower is better).
+
+    Trials before the first complete one count as 1 (a random guess).
+    """
+    df = with_normalized(df)
+    df["normalized"] = df["normalized"].fillna(1.0)
+    return (
+        df.groupby(["group", "problem", "strategy", "seed"])["normalized"]
+        .mean()
+        .rename("auc")
+        .reset_index()
+    )
+
+
+def win_rates(df: pd.DataFrame, budget: float = 1.0) -> dict[str, pd.DataFrame]:
+    """Per group, the matrix ``W[a][b]``: share of blocks where ``a`` beats ``b`` (ties 1/2)."""
+    final = at_budgets(df, (budget,))
+    out = {}
+    for group, sub in final.groupby("group"):
+        table = _blocks(sub, budget).fillna(np.inf)
+        names = list(table.columns)
+        mat = pd.DataFrame(np.nan, index=names, columns=names)
+        for a, b in itertools.permutations(names, 2):
+            x, y = table[a].to_numpy(), table[b].to_numpy()
+            mat.loc[a, b] = float(np.mean((x < y) + 0.5 * (x == y)))
+        out[str(group)] = mat
+    return out
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (same order as the input)."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - k) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def pairwise_tests(df: pd.DataFrame, budget: float = 1.0) -> pd.DataFrame:
+    """Wilcoxon signed-rank test of every pair of strategies over blocks, per group.
+
+    The paired samples are the normalized best losses at ``budget`` of both strategies on the
+    same (problem, seed). p-values are Holm-adjusted within each group. Columns: ``group``,
+    ``a``, ``b``, ``n`` (blocks), ``win_rate`` (a over b), ``median_diff`` (a - b, normalized;
+    negative: a better), ``p``, ``p_holm``, ``better`` (the significantly better one at 5%, or
+    empty).
+    """
+    from scipy import stats
+
+    final = at_budgets(df, (budget,))
+    rows = []
+    for group, sub in final.groupby("group"):
+        table = _blocks(sub, budget, "normalized").fillna(np.inf)
+        group_rows = []
+        for a, b in itertools.combinations(table.columns, 2):
+            x, y = table[a].to_numpy(), table[b].to_numpy()
+            ok = np.isfinite(x) | np.isfinite(y)
+            x, y = np.where(np.isfinite(x), x, 1e9)[ok], np.where(np.isfinite(y), y, 1e9)[ok]
+            diff = x - y
+            if len(diff) < 2 or np.all(diff == 0):
+                p = 1.0
+            else:
+                p = float(stats.wilcoxon(x, y, zero_method="zsplit").pvalue)
+            group_rows.append(
+                {
+                    "group": group,
+                    "a": a,
+                    "b": b,
+                    "n": len(diff),
+                    "win_rate": float(np.mean((x < y) + 0.5 * (x == y))) if len(x) else math.nan,
+                    "median_diff": float(np.median(diff)) if len(diff) else math.nan,
+                    "p": p,
+                }
+            )
+        for r, adj in zip(group_rows, holm([r["p"] for r in group_rows]), strict=True):
+            r["p_holm"] = adj
+            r["better"] = (
+                (r["a"] if r["median_diff"] < 0 or r["win_rate"] > 0.5 else r["b"])
+                if adj < 0.05
+                else ""
+            )
+        rows += group_rows
+    columns = ["group", "a", "b", "n", "win_rate", "median_diff", "p", "p_holm", "better"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def friedman(df: pd.DataFrame, budget: float = 1.0) -> pd.DataFrame:
+    """Friedman test per group (do the strategies differ at all?), over complete blocks."""
+    from scipy import stats
+
+    final = at_budgets(df, (budget,))
+    rows = []
+    for group, sub in final.groupby("group"):
+        table = _blocks(sub, budget).fillna(np.inf).dropna()
+        k, n = table.shape[1], table.shape[0]
+        p = math.nan
+        if k >= 3 and n >= 2:
+            ranks = table.rank(axis=1).to_numpy()
+            if np.ptp(ranks, axis=1).any():
+                p = float(stats.friedmanchisquare(*ranks.T).pvalue)
+            else:
+                p = 1.0
+        rows.append({"group": group, "strategies": k, "blocks": n, "p": p})
+    return pd.DataFrame(rows)
+
+
+def overhead(df: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy: time inside the sampler, in the objective and elsewhere (ms per trial).
+
+    ``harness_ms`` is the trial's duration in the storage minus sampler and objective time:
+    Optuna's own bookkeeping plus the harness's (trial creation happens before the duration
+    starts, so this is a lower bound of the loop's cost).
+    """
+    d = df.copy()
+    d["other"] = d["duration"] - d["sampler_time"] - d["objective_time"]
+    g = d.groupby("strategy")
+    return pd.DataFrame(
+        {
+            "sampler_ms_median": g["sampler_time"].median() * 1e3,
+            "sampler_ms_p90": g["sampler_time"].quantile(0.9) * 1e3,
+            "objective_ms_median": g["objective_time"].median() * 1e3,
+            "other_ms_median": g["other"].median() * 1e3,
+            "trials": g["trial"].count(),
+            "failed": g["state"].apply(lambda s: int((s == "FAIL").sum())),
+            "pruned": g["state"].apply(lambda s: int((s == "PRUNED").sum())),
+        }
+    ).reset_index()
+
+
+def pruning(df: pd.DataFrame) -> pd.DataFrame:
+    """For problems with learning curves: steps used and quality per strategy.
+
+    ``steps`` is the mean (over seeds) of the total steps trained in the run; ``steps_saved``
+    is relative to the strategy with the same sampler and no pruner when the suite has it, else
+    to training every trial to the end; ``normalized`` is the median normalized final best.
+    """
+    curves = df[df["steps"].notna()]
+    if curves.empty:
+        return pd.DataFrame(
+            columns=["problem", "strategy", "steps", "steps_saved", "normalized", "pruned_share"]
+        )
+    final = at_budgets(curves, (1.0,))
+    rows = []
+    for (problem, strategy), sub in final.groupby(["problem", "strategy"]):
+        runs = curves[(curves["problem"] == problem) & (curves["strategy"] == strategy)]
+        rows.append(
+            {
+                "problem": problem,
+                "strategy": strategy,
+                "sampler": runs["sampler"].iloc[0],
+                "pruner": runs["pruner"].iloc[0],
+                "steps": float(sub["cum_steps"].mean()),
+                "full_steps": float(runs.groupby("seed")["steps"].size().mean())
+                * float(runs["steps"].max()),
+                "normalized": float(sub["normalized"].median()),
+                "pruned_share": float((runs["state"] == "PRUNED").mean()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    baseline = table[table["pruner"] == "none"].set_index(["problem", "sampler"])["steps"]
+    ref = [
+        baseline.get((p, s), full)
+        for p, s, full in zip(table["problem"], table["sampler"], table["full_steps"], strict=True)
+    ]
+    table["steps_saved"] = 1.0 - table["steps"] / np.asarray(ref, dtype=float)
+    return table[["problem", "strategy", "steps", "steps_saved", "normalized", "pruned_share"]]
+
+
+def leaderboard(df: pd.DataFrame) -> pd.DataFrame:
+    """Compact per-group leaderboard, best mean final rank first."""
+    ranks = mean_ranks(df)
+    areas = auc(df).groupby(["group", "strategy"])["auc"].mean().rename("auc").reset_index()
+    final = at_budgets(df, (1.0,))
+    norm = (
+        final.groupby(["group", "strategy"])["normalized"]
+        .median()
+        .rename("normalized")
+        .reset_index()
+    )
+    wins = []
+    for group, mat in win_rates(df).items():
+        for strategy in mat.index:
+            wins.append(
+                {"group": group, "strategy": strategy, "win_rate": float(mat.loc[strategy].mean())}
+            )
+    over = (
+        df.groupby(["group", "strategy"])
+        .agg(
+            sampler_ms_median=("sampler_time", "median"),
+            failed=("state", lambda s: int((s == "FAIL").sum())),
+        )
+        .reset_index()
+    )
+    over["sampler_ms_median"] *= 1e3
+    board = (
+        ranks.merge(areas, on=["group", "strategy"])
+        .merge(norm, on=["group", "strategy"])
+        .merge(pd.DataFrame(wins, columns=["group", "strategy", "win_rate"]), how="left")
+        .merge(over, on=["group", "strategy"], how="left")
+    )
+    board = board.rename(columns={b: f"rank@{int(b * 100)}%" for b in BUDGETS})
+    return board.sort_values(["group", "rank@100%"]).reset_index(drop=True)

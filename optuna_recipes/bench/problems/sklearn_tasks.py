@@ -1,0 +1,236 @@
+"""Small real tuning tasks: scikit-learn models on datasets shipped with scikit-learn.
+
+The objective is a cross-validated error to minimize (``1 - accuracy`` for classification,
+``1 - R^2`` for regression). Task ``k > 0`` of a family tunes the same model on another random
+70% subsample of the data (a related task, as when a model is retuned on fresh data).
+``SGDCurveProblem`` trains epoch by epoch with ``partial_fit`` and reports the validation error
+after each epoch: a real learning curve for pruner comparisons.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import optuna
+
+from optuna_recipes.bench.problems._base import Problem
+from optuna_recipes.bench.problems.synthetic import _check_int
+
+DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
+MODELS = ("svm", "hgb", "forest", "logreg")
+
+
+@cache
+def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    from sklearn import datasets
+
+    if dataset not in DATASETS:
+        raise ValueError(f"`dataset` must be one of {DATASETS}, got {dataset!r}.")
+    X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
+    return np.asarray(X, dtype=float), np.asarray(y), dataset != "diabetes"
+
+
+def _subsample(X: np.ndarray, y: np.ndarray, task: int, fraction: float) -> tuple[Any, Any]:
+    if task == 0 and fraction >= 1.0:
+        return X, y
+    rng = np.random.default_rng([task, 2718])
+    idx = np.sort(rng.permutation(len(y))[: max(int(fraction * len(y)), 30)])
+    return X[idx], y[idx]
+
+
+class SklearnProblem(Problem):
+    """Tune a scikit-learn model by cross-validation on a dataset shipped with scikit-learn.
+
+    Models: ``svm`` (RBF SVC/SVR on standardized features: ``C``, ``gamma``), ``hgb``
+    (``HistGradientBoosting*``: learning rate, depth, leaves, L2, min leaf size), ``forest``
+    (random forest: trees, depth, max features, min leaf size, criterion) and ``logreg``
+    (logistic or ridge regression: ``C``/``alpha``, class weights, intercept). Choose it for a
+    real, cheap tuning task; the project's XGBoost/LightGBM/PyTorch adapters plug in the same way
+    through :class:`~optuna_recipes.bench.problems.FunctionProblem`.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_recipes.bench.problems.sklearn_tasks import SklearnProblem
+
+            problem = SklearnProblem(model="svm", dataset="breast_cancer")
+            study = optuna.create_study(direction=problem.direction)
+            study.optimize(problem, n_trials=10)
+
+    Args:
+        model: One of ``svm``, ``hgb``, ``forest``, ``logreg``. Default ``"svm"``.
+        dataset: One of ``breast_cancer``, ``digits``, ``wine``, ``iris``, ``diabetes``
+            (regression). Default ``"breast_cancer"``.
+        cv: Number of cross-validation folds (>= 2). Default 3.
+        task: Task index in the family: task 0 uses the whole dataset, task ``k`` another 70%
+            subsample. Default 0.
+        sources: Number of related source tasks. Default 0.
+    """
+
+    def __init__(
+        self,
+        model: str = "svm",
+        dataset: str = "breast_cancer",
+        cv: int = 3,
+        task: int = 0,
+        sources: int = 0,
+    ) -> None:
+        if model not in MODELS:
+            raise ValueError(f"`model` must be one of {MODELS}, got {model!r}.")
+        if dataset not in DATASETS:
+            raise ValueError(f"`dataset` must be one of {DATASETS}, got {dataset!r}.")
+        self.model = model
+        self.dataset = dataset
+        self.cv = _check_int("cv", cv, 2)
+        self.task = _check_int("task", task, 0)
+        self.sources = _check_int("sources", sources, 0)
+        self.optimum = None
+
+    def _estimator(self, trial: optuna.Trial, classification: bool) -> Any:
+        from sklearn import ensemble
+        from sklearn import linear_model
+        from sklearn import svm
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        if self.model == "svm":
+            c = trial.suggest_float("C", 1e-3, 1e3, log=True)
+            gamma = trial.suggest_float("gamma", 1e-5, 1.0, log=True)
+            est = svm.SVC(C=c, gamma=gamma) if classification else svm.SVR(C=c, gamma=gamma)
+            return make_pipeline(StandardScaler(), est)
+        if self.model == "hgb":
+            kind = "Classifier" if classification else "Regressor"
+            return getattr(ensemble, f"HistGradientBoosting{kind}")(
+                learning_rate=trial.suggest_float("learning_rate", 1e-3, 0.5, log=True),
+                max_depth=trial.suggest_int("max_depth", 2, 10),
+                max_leaf_nodes=trial.suggest_int("max_leaf_nodes", 4, 64, log=True),
+                l2_regularization=trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+                min_samples_leaf=trial.suggest_int("min_samples_leaf", 2, 64, log=True),
+                max_iter=50,
+                random_state=0,
+            )
+        if self.model == "forest":
+            kind = "Classifier" if classification else "Regressor"
+            criteria = ["gini", "entropy"] if classification else ["squared_error", "friedman_mse"]
+            return getattr(ensemble, f"RandomForest{kind}")(
+                n_estimators=trial.suggest_int("n_estimators", 10, 50, log=True),
+                max_depth=trial.suggest_int("max_depth", 2, 16),
+                max_features=trial.suggest_float("max_features", 0.1, 1.0),
+                min_samples_leaf=trial.suggest_int("min_samples_leaf", 1, 32, log=True),
+                criterion=trial.suggest_categorical("criterion", criteria),
+                random_state=0,
+                n_jobs=1,
+            )
+        fit_intercept = trial.suggest_categorical("fit_intercept", [True, False])
+        if classification:
+            est = linear_model.LogisticRegression(
+                C=trial.suggest_float("C", 1e-4, 1e4, log=True),
+                class_weight=trial.suggest_categorical("class_weight", [None, "balanced"]),
+                fit_intercept=fit_intercept,
+                max_iter=300,
+            )
+        else:
+            est = linear_model.Ridge(
+                alpha=trial.suggest_float("alpha", 1e-4, 1e4, log=True),
+                fit_intercept=fit_intercept,
+            )
+        return make_pipeline(StandardScaler(), est)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from sklearn.model_selection import KFold
+        from sklearn.model_selection import StratifiedKFold
+        from sklearn.model_selection import cross_val_score
+
+        X, y, classification = _load(self.dataset)
+        X, y = _subsample(X, y, self.task, 0.7 if self.task else 1.0)
+        estimator = self._estimator(trial, classification)
+        split = StratifiedKFold if classification else KFold
+        folds = split(n_splits=self.cv, shuffle=True, random_state=self.task)
+        scoring = "accuracy" if classification else "r2"
+        score = cross_val_score(estimator, X, y, cv=folds, scoring=scoring)
+        return float(1.0 - np.mean(score))
+
+    def source_tasks(self) -> list[dict[str, Any]]:
+        return [{"task": k} for k in range(1, self.sources + 1)]
+
+
+class SGDCurveProblem(Problem):
+    """A real learning curve: ``SGDClassifier`` trained epoch by epoch on a shipped dataset.
+
+    Tunes the regularization ``alpha``, the initial learning rate ``eta0``, the learning-rate
+    schedule, the loss and the penalty; after each epoch (``partial_fit`` over the training
+    split) the validation error is reported with ``trial.report``, so pruners can stop bad
+    configurations early. Choose it to compare pruners on real training at a cost of milliseconds
+    per epoch.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from optuna_recipes.bench.problems.sklearn_tasks import SGDCurveProblem
+
+            study = optuna.create_study(pruner=optuna.pruners.MedianPruner())
+            study.optimize(SGDCurveProblem(n_steps=10), n_trials=10)
+
+    Args:
+        dataset: A classification dataset: ``breast_cancer``, ``digits``, ``wine``, ``iris``.
+            Default ``"digits"``.
+        n_steps: Number of epochs (>= 2). Default 20.
+        task: Task index in the family: task ``k > 0`` trains on another 70% subsample.
+            Default 0.
+        sources: Number of related source tasks. Default 0.
+    """
+
+    def __init__(
+        self, dataset: str = "digits", n_steps: int = 20, task: int = 0, sources: int = 0
+    ) -> None:
+        if dataset not in DATASETS or dataset == "diabetes":
+            valid = [d for d in DATASETS if d != "diabetes"]
+            raise ValueError(f"`dataset` must be one of {valid}, got {dataset!r}.")
+        self.dataset = dataset
+        self.n_steps = _check_int("n_steps", n_steps, 2)
+        self.task = _check_int("task", task, 0)
+        self.sources = _check_int("sources", sources, 0)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import SGDClassifier
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        X, y, _ = _load(self.dataset)
+        X, y = _subsample(X, y, self.task, 0.7 if self.task else 1.0)
+        X_tr, X_va, y_tr, y_va = train_test_split(
+            X, y, test_size=0.3, random_state=self.task, stratify=y
+        )
+        scaler = StandardScaler().fit(X_tr)
+        X_tr, X_va = scaler.transform(X_tr), scaler.transform(X_va)
+        clf = SGDClassifier(
+            alpha=trial.suggest_float("alpha", 1e-7, 1e-1, log=True),
+            eta0=trial.suggest_float("eta0", 1e-5, 1.0, log=True),
+            learning_rate=trial.suggest_categorical(
+                "learning_rate", ["constant", "optimal", "invscaling", "adaptive"]
+            ),
+            loss=trial.suggest_categorical("loss", ["hinge", "log_loss", "modified_huber"]),
+            penalty=trial.suggest_categorical("penalty", ["l2", "l1", "elasticnet"]),
+            random_state=0,
+        )
+        classes = np.unique(y)
+        error = 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for epoch in range(int(self.n_steps or 0)):
+                clf.partial_fit(X_tr, y_tr, classes=classes)
+                error = float(1.0 - clf.score(X_va, y_va))
+                trial.report(error, epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+        return error
+
+    def source_tasks(self) -> list[dict[str, Any]]:
+        return [{"task": k} for k in range(1, self.sources + 1)]

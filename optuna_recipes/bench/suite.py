@@ -1,0 +1,437 @@
+"""Suites: TOML files naming problems, strategies, seeds and budgets.
+
+A suite file (copy one from ``optuna_recipes/bench/suites/`` and edit it)::
+
+    [suite]
+    description = "What this suite compares"
+    trials = 40                  # trials per run (a problem may override it)
+    seeds = 3                    # seeds 0 .. seeds-1
+    strategies = ["random", "tpe", "cmaes"]
+    source_trials = 40           # trials of each source study (task families only)
+    source_strategy = "tpe"      # the baseline that makes the source studies
+
+    [strategies.tpe-mv]          # optional: named strategies with options
+    sampler = "tpe"
+    sampler_options = { multivariate = true }
+
+    [[problems]]
+    name = "sphere-5d"
+    type = "mixed"               # registered type or "package.module:factory"
+    options = { function = "sphere", n_float = 3 }
+    group = "samplers"           # optional: ranks and tests are computed per group
+    trials = 30                  # optional
+    strategies = ["tpe", "tpe-mv"]   # optional
+
+    [[problems]]                 # `matrix`: one problem per combination of the listed values
+    name = "bbob"                # named bbob-function1-dimension5, ...
+    type = "coco"
+    options = { suite = "bbob" }
+    matrix = { function = [1, 2, 3], dimension = [5, 10] }
+
+Errors name the file, the line and the valid choices.
+
+Example:
+    .. code-block:: python
+
+        from optuna_recipes.bench.suite import load_suite
+
+        suite = load_suite("quick")
+        print(len(suite.runs()), "runs")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from importlib import resources
+from pathlib import Path
+import re
+import sys
+from typing import Any
+
+from optuna_recipes.bench._registry import UnknownNameError
+from optuna_recipes.bench.problems import ProblemSpec
+from optuna_recipes.bench.strategies import Strategy
+from optuna_recipes.bench.strategies import parse_strategy
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+SUITE_KEYS = {
+    "description",
+    "trials",
+    "seeds",
+    "strategies",
+    "source_trials",
+    "source_strategy",
+}
+PROBLEM_KEYS = {"name", "type", "options", "matrix", "group", "trials", "strategies"}
+STRATEGY_KEYS = {
+    "sampler",
+    "pruner",
+    "sampler_options",
+    "pruner_options",
+    "sampler_needs_sources",
+    "pruner_needs_sources",
+}
+
+
+class SuiteError(ValueError):
+    """A malformed suite file; the message names the file, the line and the fix."""
+
+
+def builtin_suites() -> dict[str, Path]:
+    """Names and paths of the suites shipped with the package."""
+    folder = resources.files("optuna_recipes.bench") / "suites"
+    return {
+        Path(str(p)).stem: Path(str(p))
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".toml")
+    }
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: (problem, strategy, seed) optimized for ``n_trials`` in one Optuna study.
+
+    ``role`` is ``"target"`` for the runs being compared and ``"source"`` for the studies made
+    on related tasks for transfer strategies; ``sources`` names the source studies a target run
+    hands to its strategy.
+    """
+
+    suite: str
+    group: str
+    problem: ProblemSpec
+    strategy: Strategy
+    seed: int
+    n_trials: int
+    role: str = "target"
+    sources: tuple[str, ...] = ()
+
+    @property
+    def study_name(self) -> str:
+        return f"{self.suite}:{self.problem.name}/{self.strategy.name}/seed{self.seed}"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must match for a stored study to count as this run (resume check)."""
+        return {
+            "problem": {"type": self.problem.type, "options": self.problem.options},
+            "strategy": self.strategy.describe(),
+            "seed": self.seed,
+            "n_trials": self.n_trials,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass
+class SuiteProblem:
+    spec: ProblemSpec
+    group: str
+    trials: int
+    strategies: list[str]
+    line: int
+
+
+@dataclass
+class Suite:
+    """A parsed suite. Build it with :func:`load_suite`."""
+
+    name: str
+    path: str
+    description: str
+    trials: int
+    seeds: int
+    strategies: list[str]
+    problems: list[SuiteProblem]
+    defined: dict[str, Strategy] = field(default_factory=dict)
+    source_trials: int = 50
+    source_strategy: str = "tpe"
+
+    def strategy_names(self) -> list[str]:
+        names: list[str] = []
+        for p in self.problems:
+            names += [s for s in p.strategies if s not in names]
+        return names
+
+    def runs(
+        self,
+        *,
+        seeds: int | None = None,
+        trials: int | None = None,
+        strategies: list[str] | None = None,
+        exclude: frozenset[str] | set[str] = frozenset(),
+    ) -> list[RunSpec]:
+        """All runs, sources first: ``seeds``, ``trials``, ``strategies`` override the file;
+        strategies named in ``exclude`` are left out (with the sources only they need)."""
+        n_seeds = self.seeds if seeds is None else seeds
+        source_strategy = parse_strategy(self.source_strategy, self.defined)
+        out: list[RunSpec] = []
+        sources_done: set[str] = set()
+        for sp in self.problems:
+            names = strategies if strategies is not None else sp.strategies
+            names = [n for n in names if n not in exclude]
+            n_trials = trials if trials is not None else sp.trials
+            parsed = [parse_strategy(n, self.defined) for n in names]
+            source_names: tuple[str, ...] = ()
+            if any(s.needs_sources for s in parsed):
+                src_runs = [
+                    RunSpec(
+                        self.name,
+                        sp.group,
+                        spec,
+                        source_strategy,
+                        seed=k,
+                        n_trials=trials if trials is not None else self.source_trials,
+                        role="source",
+                    )
+                    for k, spec in enumerate(sp.spec.source_specs(), start=1)
+                ]
+                source_names = tuple(r.study_name for r in src_runs)
+                out += [r for r in src_runs if r.study_name not in sources_done]
+                sources_done.update(source_names)
+            for strategy in parsed:
+                for seed in range(n_seeds):
+                    out.append(
+                        RunSpec(
+                            self.name,
+                            sp.group,
+                            sp.spec,
+                            strategy,
+                            seed,
+                            n_trials,
+                            sources=source_names if strategy.needs_sources else (),
+                        )
+                    )
+        return out
+
+
+def _line_of(text: str, *needles: str) -> int:
+    """First line (1-based) that contains all needles, or 0."""
+    for i, line in enumerate(text.splitlines(), start=1):
+        if all(n in line for n in needles):
+            return i
+    return 0
+
+
+def _fail(path: str, text: str, message: str, *needles: str) -> SuiteError:
+    line = _line_of(text, *needles) if needles else 0
+    where = f"{path}, line {line}" if line else path
+    return SuiteError(f"{where}: {message}")
+
+
+def _positive_int(value: Any, key: str, path: str, text: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail(path, text, f"`{key}` must be a positive integer, got {value!r}.", key)
+    return value
+
+
+def _check_keys(table: dict[str, Any], valid: set[str], where: str, path: str, text: str) -> None:
+    for key in table:
+        if key not in valid:
+            raise _fail(
+                path,
+                text,
+                f"unknown key {key!r} in {where}; valid keys: {', '.join(sorted(valid))}.",
+                key,
+            )
+
+
+def resolve_suite_path(name_or_path: str) -> Path:
+    """A built-in suite name (``quick``) or a path to a TOML file."""
+    builtins = builtin_suites()
+    if name_or_path in builtins:
+        return builtins[name_or_path]
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise SuiteError(f"Suite file {str(path)!r} does not exist.")
+        return path
+    raise SuiteError(
+        f"Unknown suite {name_or_path!r}. Built-in suites: {', '.join(builtins)}; "
+        "or give the path of a .toml suite file."
+    )
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """Parse and validate a suite (built-in name or file path).
+
+    Raises:
+        SuiteError: malformed TOML, unknown keys, names or options; the message names the line.
+    """
+    path = resolve_suite_path(name_or_path)
+    text = path.read_text(encoding="utf-8")
+    return parse_suite(text, str(path), name=path.stem)
+
+
+def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
+    """Parse and validate suite TOML text (see the module docstring for the format)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SuiteError(f"{path}: not valid TOML: {err}.") from err
+    _check_keys(data, {"suite", "strategies", "problems"}, "the file", path, text)
+    head = data.get("suite", {})
+    if not isinstance(head, dict):
+        raise _fail(path, text, "`suite` must be a table ([suite]).", "suite")
+    _check_keys(head, SUITE_KEYS, "[suite]", path, text)
+    trials = _positive_int(head.get("trials", 50), "trials", path, text)
+    seeds = _positive_int(head.get("seeds", 3), "seeds", path, text)
+    source_trials = _positive_int(head.get("source_trials", trials), "source_trials", path, text)
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        raise SuiteError(f"{path}: the suite name {name!r} (the file name) must be a plain word.")
+
+    defined: dict[str, Strategy] = {}
+    for sname, table in (data.get("strategies") or {}).items():
+        if not isinstance(table, dict):
+            raise _fail(path, text, f"strategy {sname!r} must be a table.", sname)
+        _check_keys(table, STRATEGY_KEYS, f"[strategies.{sname}]", path, text)
+        try:
+            defined[sname] = Strategy(name=sname, **table)
+        except (UnknownNameError, TypeError) as err:
+            raise _fail(path, text, f"strategy {sname!r}: {err}", sname) from err
+
+    def strategy_list(value: Any, where: str, needle: str) -> list[str]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise _fail(
+                path, text, f"`strategies` in {where} must be a non-empty list of names.", needle
+            )
+        for s in value:
+            try:
+                parse_strategy(s, defined)
+            except UnknownNameError as err:
+                raise _fail(path, text, str(err), f'"{s}"') from err
+        return list(value)
+
+    default_strategies = strategy_list(
+        head.get("strategies", ["random", "tpe"]), "[suite]", "strategies"
+    )
+    source_strategy = str(head.get("source_strategy", "tpe"))
+    try:
+        parse_strategy(source_strategy, defined)
+    except UnknownNameError as err:
+        raise _fail(path, text, str(err), "source_strategy") from err
+
+    raw_problems = data.get("problems")
+    if not isinstance(raw_problems, list) or not raw_problems:
+        raise _fail(path, text, "the suite needs at least one [[problems]] table.")
+    problems: list[SuiteProblem] = []
+    seen: set[str] = set()
+    from optuna_recipes.bench.problems import PROBLEM_TYPES
+
+    for i, table in enumerate(raw_problems):
+        _check_keys(table, PROBLEM_KEYS, f"[[problems]] #{i + 1}", path, text)
+        ptype = table.get("type")
+        if not isinstance(ptype, str):
+            raise _fail(
+                path,
+                text,
+                f"[[problems]] #{i + 1} needs `type`: one of {', '.join(PROBLEM_TYPES)} "
+                "or an import path `package.module:factory`.",
+                "[[problems]]",
+            )
+        base_options = table.get("options", {})
+        base_name = str(table.get("name", ptype))
+        line = _line_of(text, f'"{base_name}"') or _line_of(text, f'"{ptype}"')
+        if not isinstance(base_options, dict):
+            raise _fail(
+                path, text, f"problem {base_name!r}: `options` must be a table.", base_name
+            )
+        for pname, options in _expand(table.get("matrix"), base_name, base_options, path, text):
+            problems.append(
+                _problem(
+                    table,
+                    pname,
+                    ptype,
+                    options,
+                    line,
+                    seen,
+                    defined,
+                    default_strategies,
+                    trials,
+                    path,
+                    text,
+                    strategy_list,
+                )
+            )
+    return Suite(
+        name=name,
+        path=path,
+        description=str(head.get("description", "")),
+        trials=trials,
+        seeds=seeds,
+        strategies=default_strategies,
+        problems=problems,
+        defined=defined,
+        source_trials=source_trials,
+        source_strategy=source_strategy,
+    )
+
+
+def _expand(
+    matrix: Any, name: str, options: dict[str, Any], path: str, text: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """One (name, options) per combination of the matrix values (or just the problem)."""
+    import itertools
+
+    if matrix is None:
+        return [(name, dict(options))]
+    if not isinstance(matrix, dict) or not all(isinstance(v, list) and v for v in matrix.values()):
+        raise _fail(
+            path,
+            text,
+            f"problem {name!r}: `matrix` must map options to non-empty lists.",
+            "matrix",
+        )
+    out = []
+    for combo in itertools.product(*matrix.values()):
+        extra = dict(zip(matrix, combo, strict=True))
+        suffix = "-".join(f"{k}{v}" for k, v in extra.items())
+        out.append((f"{name}-{suffix}", {**options, **extra}))
+    return out
+
+
+def _problem(
+    table: dict[str, Any],
+    pname: str,
+    ptype: str,
+    options: dict[str, Any],
+    line: int,
+    seen: set[str],
+    defined: dict[str, Strategy],
+    default_strategies: list[str],
+    trials: int,
+    path: str,
+    text: str,
+    strategy_list: Any,
+) -> SuiteProblem:
+    """Validate one problem entry: unique name, buildable, strategies that fit it."""
+    if pname in seen:
+        raise _fail(path, text, f"duplicate problem name {pname!r}.", f'"{pname}"')
+    seen.add(pname)
+    spec = ProblemSpec(pname, ptype, dict(options))
+    try:
+        built = spec.build()
+    except (ValueError, TypeError, ImportError) as err:
+        where = f"{path}, line {line}" if line else path
+        raise SuiteError(f"{where}: problem {pname!r}: {err}") from err
+    strategies = strategy_list(
+        table.get("strategies", default_strategies), f"problem {pname!r}", f'"{pname}"'
+    )
+    needs = [s for s in strategies if parse_strategy(s, defined).needs_sources]
+    if needs and not built.source_tasks():
+        raise _fail(
+            path,
+            text,
+            f"problem {pname!r}: strategies {needs} need source tasks, but the problem has "
+            "no task family; set `sources = N` in its options.",
+            f'"{pname}"',
+        )
+    return SuiteProblem(
+        spec=spec,
+        group=str(table.get("group", "main")),
+        trials=_positive_int(table.get("trials", trials), "trials", path, text),
+        strategies=strategies,
+        line=line,
+    )

@@ -1,0 +1,60 @@
+"""Problems and samplers used by the benchmark-harness tests (importable by worker processes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+
+from optuna_recipes.bench.problems import FunctionProblem
+from optuna_recipes.bench.problems import Problem
+
+
+class Parabola(Problem):
+    """(x - 1)^2 + (k - 2)^2 + cost of a categorical; crashes when ``crash_above`` < x."""
+
+    optimum = 0.0
+
+    def __init__(self, crash_above: float | None = None, shift: float = 0.0) -> None:
+        self.crash_above = crash_above
+        self.shift = shift
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -5.0, 5.0)
+        k = trial.suggest_int("k", -3, 3)
+        c = trial.suggest_categorical("c", ["a", "b"])
+        if self.crash_above is not None and x > self.crash_above:
+            raise RuntimeError("boom: the objective crashed")
+        return (x - 1.0 - self.shift) ** 2 + (k - 2) ** 2 + (0.0 if c == "a" else 1.0)
+
+    def source_tasks(self) -> list[dict[str, Any]]:
+        return [{"shift": 0.1}, {"shift": -0.1}]
+
+
+def make_maximize() -> Problem:
+    return FunctionProblem(
+        lambda t: -((t.suggest_float("x", -2.0, 2.0)) ** 2), direction="maximize"
+    )
+
+
+def not_a_problem() -> object:
+    return 42
+
+
+class SourceCountingSampler(optuna.samplers.RandomSampler):
+    """A random sampler that takes source studies and records how many it got, and their sizes."""
+
+    def __init__(self, source_studies: Sequence[optuna.Study], seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.sizes = [len(s.trials) for s in source_studies]
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        study._storage.set_trial_system_attr(trial._trial_id, "test:source_sizes", self.sizes)
+
+
+class BrokenSampler(optuna.samplers.RandomSampler):
+    """Raises inside sampling: a broken strategy, not a crashing objective."""
+
+    def sample_independent(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("sampler bug")

@@ -1,0 +1,150 @@
+"""The report (Markdown, PNG, CSV), the metrics behind it, and the ``bench`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optuna_recipes.bench import metrics
+from optuna_recipes.bench import run_suite
+from optuna_recipes.bench.outdir import OutputFolderError
+from optuna_recipes.bench.report import write_report
+from optuna_recipes.cli import main
+
+SUITE = """
+[suite]
+trials = 8
+seeds = 3
+strategies = ["random", "tpe", "cmaes"]
+
+[[problems]]
+name = "sphere"
+type = "mixed"
+group = "samplers"
+options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
+
+[[problems]]
+name = "maximize"
+type = "_bench_helpers:make_maximize"
+group = "samplers"
+
+[[problems]]
+name = "curves"
+type = "curves"
+group = "pruning"
+strategies = ["random", "random+median"]
+options = { n_steps = 6 }
+"""
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    (tmp / "tiny.toml").write_text(SUITE)
+    result = run_suite(str(tmp / "tiny.toml"), tmp / "out", workers=1, progress=False)
+    assert result.report is not None
+    return tmp / "out"
+
+
+def test_report_files(finished: Path) -> None:
+    text = (finished / "report.md").read_text()
+    assert text.startswith("# Benchmark report: tiny")
+    command = text.split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert command.startswith("python -m optuna_recipes bench run ") and "--out" in command
+    for section in ["## Leaderboard", "## Pairwise comparisons", "## Sampler overhead"]:
+        assert section in text
+    assert "## Pruning: steps saved versus quality" in text
+    for problem in ["sphere", "maximize", "curves"]:
+        png = finished / "plots" / f"{problem}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"](plots/{problem}.png)" in text
+    for name in ["leaderboard", "pairwise", "final", "overhead", "pruning", "results", "runs"]:
+        assert not pd.read_csv(finished / f"{name}.csv").empty
+
+
+def test_metrics_on_a_known_table() -> None:
+    # Two strategies, 1 problem (minimize, optimum 0), 4 seeds, 2 trials; "a" always better.
+    rows = []
+    for seed in range(4):
+        for strategy, values in {"a": [1.0, 0.5], "b": [2.0, 1.0]}.items():
+            best = np.minimum.accumulate(values)
+            for trial, (v, bst) in enumerate(zip(values, best, strict=True)):
+                rows.append(
+                    dict(
+                        group="g",
+                        problem="p",
+                        strategy=strategy,
+                        sampler=strategy,
+                        pruner="none",
+                        seed=seed,
+                        trial=trial,
+                        state="COMPLETE",
+                        value=v,
+                        best=bst,
+                        regret=bst,
+                        wall_time=trial + 1.0,
+                        duration=1.0,
+                        sampler_time=0.1,
+                        objective_time=0.5,
+                        steps=np.nan,
+                        cum_steps=np.nan,
+                        direction="minimize",
+                        optimum=0.0,
+                    )
+                )
+    df = pd.DataFrame(rows)
+    ranks = metrics.mean_ranks(df).set_index("strategy")
+    assert ranks.loc["a", 1.0] == 1.0 and ranks.loc["b", 1.0] == 2.0
+    norm = metrics.at_budgets(df, (1.0,)).groupby("strategy")["normalized"].median()
+    # hi = median first value over runs = 1.5, lo = optimum 0
+    assert norm["a"] == pytest.approx(0.5 / 1.5) and norm["b"] == pytest.approx(1.0 / 1.5)
+    wins = metrics.win_rates(df)["g"]
+    assert wins.loc["a", "b"] == 1.0 and wins.loc["b", "a"] == 0.0
+    pair = metrics.pairwise_tests(df).iloc[0]
+    assert pair["win_rate"] == 1.0 and pair["median_diff"] < 0 and pair["n"] == 4
+    over = metrics.overhead(df).set_index("strategy")
+    assert over.loc["a", "sampler_ms_median"] == pytest.approx(100.0)
+    assert over.loc["a", "other_ms_median"] == pytest.approx(400.0)
+    assert metrics.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_report_refuses_unfinished_or_foreign_folders(tmp_path: Path) -> None:
+    with pytest.raises(OutputFolderError, match="not a benchmark output folder"):
+        write_report(tmp_path)
+
+
+def test_cli_report_and_list(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "report", str(finished)]) == 0
+    out = capsys.readouterr().out
+    assert "[samplers]" in out and "[pruning]" in out and "report.md" in out
+    assert main(["bench", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "quick" in out and "warmstart" in out and "hyperband" in out
+    assert main(["bench"]) == 0
+    assert "{list,run,report}" in capsys.readouterr().out
+
+
+def test_cli_bad_input_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "run", "quick", "--strategies", "tpee", "--out", str(tmp_path)]) == 2
+    assert "Did you mean 'tpe'" in capsys.readouterr().err
+    assert main(["bench", "run", "nope.toml"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["bench", "report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "run", "quick", "--seeds", "0"])
+
+
+def test_cli_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys; from optuna_recipes.cli import build_parser; build_parser();"
+        "print([m for m in ('optuna', 'pandas', 'scipy', 'matplotlib', 'cocoex', 'sklearn')"
+        " if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

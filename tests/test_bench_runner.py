@@ -1,0 +1,293 @@
+"""The runner: results, resume after SIGINT / kill -9 / a half-done run, workers, Dask, faults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+
+from optuna_recipes.bench import load_results
+from optuna_recipes.bench import run_suite
+from optuna_recipes.bench.outdir import OutputFolderError
+from optuna_recipes.bench.runner import DONE_ATTR
+from optuna_recipes.bench.runner import RunConflictError
+from optuna_recipes.bench.runner import open_storage
+from optuna_recipes.bench.suite import load_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+SUITE = """
+[suite]
+trials = 6
+seeds = 2
+strategies = ["random", "tpe"]
+
+[[problems]]
+name = "sphere"
+type = "mixed"
+options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
+
+[[problems]]
+name = "parabola"
+type = "_bench_helpers:Parabola"
+"""
+KEY = ["problem", "strategy", "seed", "trial"]
+SAME = ["state", "value", "best", "regret", "steps"]
+
+
+def _suite(tmp_path: Path, text: str = SUITE, name: str = "tiny") -> str:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _comparable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(KEY).reset_index(drop=True)[KEY + SAME]
+
+
+def test_results_table_and_resume_skips_finished_runs(tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    out = tmp_path / "out"
+    first = run_suite(suite, out, workers=1, progress=False, report=False)
+    df = first.results
+    assert len(df) == 2 * 2 * 2 * 6
+    assert set(first.runs["status"]) == {"done"}
+    assert (df["state"] == "COMPLETE").all()
+    for _, run in df.groupby(["problem", "strategy", "seed"]):
+        best = run.sort_values("trial")["best"].to_numpy()
+        assert (best[1:] <= best[:-1]).all()  # minimize: best so far never gets worse
+        assert run["wall_time"].is_monotonic_increasing
+    assert (df["regret"] >= 0).all() and (df["sampler_time"] > 0).all()
+    assert (df["objective_time"] >= 0).all()
+    # The API and the file agree.
+    pd.testing.assert_frame_equal(_comparable(load_results(out)), _comparable(df))
+    again = run_suite(suite, out, workers=1, progress=False, report=False)
+    assert set(again.runs["status"]) == {"skipped"}
+    pd.testing.assert_frame_equal(_comparable(again.results), _comparable(df))
+
+
+def test_a_run_killed_halfway_is_redone_to_the_same_results(tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    reference = run_suite(suite, tmp_path / "ref", workers=1, progress=False, report=False)
+    out = tmp_path / "out"
+    run_suite(suite, out, workers=1, progress=False, report=False)
+    # Make one run look like a process died in it: not finished, a trial left RUNNING.
+    storage = open_storage(str((out / "studies.journal").resolve()))
+    name = "tiny:sphere/tpe/seed1"
+    study_id = storage.get_study_id_from_name(name)
+    storage.set_study_system_attr(study_id, DONE_ATTR, False)
+    storage.create_new_trial(study_id)
+    resumed = run_suite(suite, out, workers=1, progress=False, report=False)
+    status = resumed.runs.set_index("study")["status"]
+    assert status[name] == "done" and (status.drop(name) == "skipped").all()
+    pd.testing.assert_frame_equal(_comparable(resumed.results), _comparable(reference.results))
+    assert "RUNNING" not in set(resumed.results["state"])
+
+
+def _spawn(args: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "optuna_recipes", "bench", "run", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _finished_runs(out: Path) -> int:
+    journal = out / "studies.journal"
+    return journal.read_text().count(DONE_ATTR) if journal.exists() else 0
+
+
+LONGER = SUITE.replace("trials = 6", "trials = 20").replace("seeds = 2", "seeds = 3")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    tmp = tmp_path_factory.mktemp("reference")
+    return run_suite(_suite(tmp, LONGER), tmp / "ref", progress=False, report=False).results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["sigint", "kill9"])
+def test_interrupted_command_resumes_to_the_uninterrupted_results(
+    tmp_path: Path, how: str, uninterrupted: pd.DataFrame
+) -> None:
+    suite = _suite(tmp_path, LONGER)
+    out = tmp_path / "out"
+    args = [suite, "--out", str(out), "--workers", "2", "--no-progress", "--no-report"]
+    proc = _spawn(args)
+    deadline = time.time() + 120
+    while _finished_runs(out) < 3 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    if how == "sigint":  # Ctrl-C reaches the whole process group
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "run the same command again to resume" in err
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    assert _finished_runs(out) < 12
+    with pytest.raises(OutputFolderError, match="has not finished"):
+        load_results(out)
+    proc = _spawn(args)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert "Resuming:" in err
+    pd.testing.assert_frame_equal(_comparable(load_results(out)), _comparable(uninterrupted))
+
+
+def test_workers_and_dask_give_the_same_results(tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    suite = _suite(tmp_path)
+    reference = run_suite(suite, tmp_path / "one", workers=1, progress=False, report=False)
+    two = run_suite(suite, tmp_path / "two", workers=2, progress=False, report=False)
+    pd.testing.assert_frame_equal(_comparable(two.results), _comparable(reference.results))
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        via_dask = run_suite(
+            suite, tmp_path / "dask", dask=cluster.scheduler_address, progress=False, report=False
+        )
+    assert set(via_dask.runs["status"]) == {"done"}
+    pd.testing.assert_frame_equal(_comparable(via_dask.results), _comparable(reference.results))
+
+
+def test_any_storage_url_works(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    result = run_suite(
+        _suite(tmp_path),
+        tmp_path / "out",
+        storage=url,
+        seeds=1,
+        trials=2,
+        progress=False,
+        report=False,
+    )
+    assert len(result.results) == 2 * 2 * 2
+    names = {s.study_name for s in optuna.get_all_study_summaries(url)}
+    assert "tiny:parabola/tpe/seed0" in names
+    assert not (tmp_path / "out" / "studies.journal").exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_storage(tmp_path: Path) -> None:
+    from _storage_kit import isolated_storage
+    from conftest import require_server
+
+    require_server("postgresql")
+    with isolated_storage("postgresql", str(tmp_path)) as spec:
+        result = run_suite(
+            _suite(tmp_path),
+            tmp_path / "out",
+            storage=spec.location,
+            seeds=1,
+            trials=2,
+            workers=1,
+            progress=False,
+            report=False,
+        )
+        assert len(result.results) == 2 * 2 * 2
+
+
+def test_crashing_objective_fails_its_trials_and_the_run_goes_on(tmp_path: Path) -> None:
+    text = SUITE + "options = { crash_above = 0.0 }\n"
+    result = run_suite(
+        _suite(tmp_path, text), tmp_path / "out", workers=1, progress=False, report=False
+    )
+    parabola = result.results[result.results["problem"] == "parabola"]
+    assert set(result.runs["status"]) == {"done"}
+    assert (parabola["state"] == "FAIL").any() and (parabola["state"] == "COMPLETE").any()
+    assert len(parabola) == 2 * 2 * 6
+
+
+def test_broken_strategy_is_an_error_run_and_others_finish(tmp_path: Path) -> None:
+    text = SUITE.replace('["random", "tpe"]', '["random", "_bench_helpers:BrokenSampler"]')
+    result = run_suite(
+        _suite(tmp_path, text), tmp_path / "out", workers=1, progress=False, report=False
+    )
+    status = result.runs.set_index("strategy")["status"]
+    assert set(status["random"]) == {"done"}
+    assert set(status["_bench_helpers:BrokenSampler"]) == {"error"}
+    assert "sampler bug" in result.runs["message"].fillna("").str.cat()
+    assert set(result.results["strategy"]) == {"random"}
+
+
+def test_source_studies_are_made_once_and_handed_over(tmp_path: Path) -> None:
+    text = """
+[suite]
+trials = 4
+seeds = 2
+source_trials = 5
+source_strategy = "random"
+strategies = ["random", "counting"]
+
+[strategies.counting]
+sampler = "_bench_helpers:SourceCountingSampler"
+sampler_needs_sources = true
+
+[[problems]]
+name = "parabola"
+type = "_bench_helpers:Parabola"
+"""
+    suite = _suite(tmp_path, text)
+    runs = load_suite(suite).runs()
+    assert [r.role for r in runs[:2]] == ["source", "source"]
+    out = tmp_path / "out"
+    result = run_suite(suite, out, workers=1, progress=False, report=False)
+    assert set(result.results["role"]) == {"target"}
+    storage = open_storage(str((out / "studies.journal").resolve()))
+    study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
+    assert study.trials[0].system_attrs["test:source_sizes"] == [5, 5]
+    assert len(optuna.get_all_study_names(storage)) == 2 + 2 * 2
+
+
+def test_output_folder_is_never_silently_reused(tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(OutputFolderError, match="not a benchmark output folder"):
+        run_suite(suite, foreign, progress=False, report=False)
+    out = tmp_path / "out"
+    run_suite(suite, out, seeds=1, trials=2, progress=False, report=False)
+    with pytest.raises(OutputFolderError, match=r"other settings \(trials: 2 there, 3 now"):
+        run_suite(suite, out, seeds=1, trials=3, progress=False, report=False)
+    (tmp_path / "tiny.toml").write_text(SUITE.replace("seeds = 2", "seeds = 4"))
+    with pytest.raises(OutputFolderError, match="the suite file changed"):
+        run_suite(suite, out, seeds=1, trials=2, progress=False, report=False)
+
+
+def test_a_study_with_other_settings_in_a_shared_storage_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    suite = _suite(tmp_path)
+    kw = {"storage": url, "seeds": 1, "strategies": ["random"], "workers": 1, "progress": False}
+    run_suite(suite, tmp_path / "a", trials=1, report=False, **kw)
+    with pytest.raises(RunConflictError, match="other settings"):
+        run_suite(suite, tmp_path / "b", trials=2, report=False, **kw)
+
+
+def test_damaged_results_file_is_reported(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_suite(_suite(tmp_path), out, seeds=1, trials=2, progress=False, report=False)
+    lines = (out / "results.csv").read_text().splitlines()
+    (out / "results.csv").write_text("\n".join(lines[:-2]) + "\n")
+    with pytest.raises(OutputFolderError, match="has 6 rows, the manifest says 8"):
+        load_results(out)
+    (out / "bench.json").write_text('{"format": 1, "settings": {')
+    with pytest.raises(OutputFolderError, match="damaged"):
+        load_results(out)
