@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
 import os
 from pathlib import Path
 import signal
@@ -18,6 +20,7 @@ from optuna_recipes.bench import run_suite
 from optuna_recipes.bench.outdir import OutputFolderError
 from optuna_recipes.bench.runner import DONE_ATTR
 from optuna_recipes.bench.runner import RunConflictError
+from optuna_recipes.bench.runner import batched_writes
 from optuna_recipes.bench.runner import open_storage
 from optuna_recipes.bench.suite import load_suite
 
@@ -291,3 +294,63 @@ def test_damaged_results_file_is_reported(tmp_path: Path) -> None:
     (out / "bench.json").write_text('{"format": 1, "settings": {')
     with pytest.raises(OutputFolderError, match="damaged"):
         load_results(out)
+
+
+def _write_studies(url: str, prefix: str, n_studies: int = 4, n_trials: int = 30) -> None:
+    """Write finished studies the way the runner does: one batch per study."""
+    storage = open_storage(url)
+    dist = optuna.distributions.IntDistribution(0, 1000)
+    for i in range(n_studies):
+        with batched_writes(url):
+            study = optuna.create_study(storage=storage, study_name=f"{prefix}-{i}")
+            study.add_trials(
+                [
+                    optuna.trial.create_trial(
+                        value=float(k), params={"x": k}, distributions={"x": dist}
+                    )
+                    for k in range(n_trials)
+                ]
+            )
+            storage.set_study_system_attr(study._study_id, DONE_ATTR, True)
+
+
+def test_batched_journal_writes_from_threads_and_processes(tmp_path: Path) -> None:
+    url = str(tmp_path / "studies.journal")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_write_studies, args=(url, f"p{k}")) for k in range(2)]
+    for proc in procs:
+        proc.start()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda k: _write_studies(url, f"t{k}"), range(3)))
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0
+    # Read back with Optuna's own backend, from scratch.
+    reader = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(url))
+    summaries = optuna.get_all_study_summaries(reader)
+    assert sorted(s.study_name for s in summaries) == sorted(
+        f"{p}-{i}" for p in ("p0", "p1", "t0", "t1", "t2") for i in range(4)
+    )
+    for summary in summaries:
+        study = optuna.load_study(study_name=summary.study_name, storage=reader)
+        assert [t.value for t in study.trials] == [float(k) for k in range(30)]
+        assert [t.params["x"] for t in study.trials] == list(range(30))
+        assert reader.get_study_system_attrs(study._study_id)[DONE_ATTR] is True
+    # The writers' own cached views agree with the file.
+    assert len(optuna.get_all_study_summaries(open_storage(url))) == 20
+
+
+def test_a_batch_interrupted_by_an_error_leaves_a_valid_journal(tmp_path: Path) -> None:
+    url = str(tmp_path / "studies.journal")
+    storage = open_storage(url)
+    with pytest.raises(RuntimeError, match="boom"):
+        with batched_writes(url):
+            study = optuna.create_study(storage=storage, study_name="half")
+            study.add_trials([optuna.trial.create_trial(value=1.0)])
+            raise RuntimeError("boom")
+    _write_studies(url, "after", n_studies=1, n_trials=3)
+    reader = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(url))
+    half = optuna.load_study(study_name="half", storage=reader)
+    assert len(half.trials) == 1
+    assert DONE_ATTR not in reader.get_study_system_attrs(half._study_id)
+    assert len(optuna.load_study(study_name="after-0", storage=reader).trials) == 3

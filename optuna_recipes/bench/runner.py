@@ -13,11 +13,16 @@ every call into them; the timings are stored with the study (system attribute
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 import math
 import os
 from pathlib import Path
+import threading
 import time
 import traceback
 from typing import Any
@@ -159,7 +164,14 @@ class TimedSampler(BaseSampler):
         return timed_objective
 
 
-_STORAGES: dict[str, BaseStorage] = {}
+# Per (URL, thread): a journal storage's replay state and its file lock are not meant to be
+# shared by threads that batch their writes (Dask workers may be threads of one process).
+_STORAGES: dict[tuple[str, int], BaseStorage] = {}
+_BATCHING: dict[tuple[str, int], Any] = {}  # journal file backends (batched writes)
+
+
+def _storage_key(url: str) -> tuple[str, int]:
+    return url, threading.get_ident()
 
 
 def _journal_file_backend(path: str) -> Any:
@@ -182,11 +194,61 @@ def _journal_file_backend(path: str) -> Any:
     from optuna.storages.journal._file import get_lock_file
 
     class NoSyncJournalFileBackend(JournalFileBackend):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._seen = 0  # logs of the file read by this process so far
+            self._pending: list[dict[str, Any]] | None = None  # logs of an open batch
+            self._base = 0  # logs in the file when the open batch began
+
+        def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+            if self._pending is None:
+                n = log_number_from
+                for log in super().read_logs(log_number_from):
+                    n += 1
+                    yield log
+                self._seen = max(self._seen, n)
+                return
+            # In a batch the file cannot change (we hold its lock): its logs, then ours.
+            if log_number_from < self._base:
+                yield from super().read_logs(log_number_from)
+            yield from self._pending[max(0, log_number_from - self._base) :]
+
         def append_logs(self, logs: list[dict[str, Any]]) -> None:
-            data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+            if self._pending is not None:
+                self._pending.extend(logs)
+                return
             with get_lock_file(self._lock):
-                with open(self._file_path, "ab") as f:
-                    f.write(data.encode("utf-8"))
+                self._write(logs)
+
+        def _write(self, logs: list[dict[str, Any]]) -> None:
+            data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+            with open(self._file_path, "ab") as f:
+                f.write(data.encode("utf-8"))
+
+        @contextmanager
+        def batch(self, storage: BaseStorage) -> Iterator[None]:
+            """Hold the file lock and write everything ``storage`` logs inside in one append.
+
+            Writing a finished run operation by operation re-reads the file after every write
+            (about 0.4 ms per trial); a batch reads it once and writes once. The storage sees
+            its own pending operations as if written, and nobody else can write meanwhile.
+            """
+            self._lock.acquire()
+            try:
+                storage.get_all_studies()  # catch up with the file: self._seen = its length
+                self._base, self._pending = self._seen, []
+                try:
+                    yield
+                finally:
+                    pending, self._pending = self._pending, None
+                    if pending:
+                        self._write(pending)
+                        # Read our own logs back once so that the next read starts from the
+                        # right offset instead of scanning the file from its start.
+                        for _ in self.read_logs(self._base):
+                            pass
+            finally:
+                self._lock.release()
 
     try:
         import fcntl
@@ -212,13 +274,14 @@ def _journal_file_backend(path: str) -> Any:
 
 
 def open_storage(url: str) -> BaseStorage:
-    """A storage from a URL, cached per process.
+    """A storage from a URL, cached per process and thread.
 
     ``sqlite:///``, ``postgresql://``, ``mysql://`` give an ``RDBStorage``; ``redis://`` a
     Redis journal; anything else is a journal file path (prefix ``journal:`` optional), written
     without ``fsync`` (see ``_journal_file_backend``).
     """
-    storage = _STORAGES.get(url)
+    key = _storage_key(url)
+    storage = _STORAGES.get(key)
     if storage is not None:
         return storage
     from optuna.storages import JournalStorage
@@ -233,9 +296,21 @@ def open_storage(url: str) -> BaseStorage:
         storage = JournalStorage(JournalRedisBackend(url))
     else:
         path = url.removeprefix("journal:")
-        storage = JournalStorage(_journal_file_backend(path))
-    _STORAGES[url] = storage
+        backend = _journal_file_backend(path)
+        _BATCHING[key] = backend
+        storage = JournalStorage(backend)
+    _STORAGES[key] = storage
     return storage
+
+
+def batched_writes(storage_url: str) -> AbstractContextManager[Any]:
+    """A context in which the storage of ``storage_url`` (from :func:`open_storage`) gathers
+    its writes and applies them at once, where it can (the journal file); else no-op."""
+    key = _storage_key(storage_url)
+    backend, storage = _BATCHING.get(key), _STORAGES.get(key)
+    if backend is None or storage is None:
+        return nullcontext()
+    return backend.batch(storage)
 
 
 def run_status(storage: BaseStorage, run: RunSpec) -> str:
@@ -359,22 +434,23 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
                 time.perf_counter() - start,
                 f"the sampler raised {len(timed.errors)} time(s); first: {timed.errors[0]}",
             )
-        study = optuna.create_study(
-            storage=storage, study_name=run.study_name, direction=direction
-        )
-        storage.set_study_system_attr(study._study_id, RUN_ATTR, _jsonable(run.fingerprint()))
-        study.add_trials(work.get_trials(deepcopy=False))
-        storage.set_study_system_attr(
-            study._study_id, TIMES_ATTR, {str(n): t for n, t in timed.times.items()}
-        )
-        storage.set_study_system_attr(study._study_id, DONE_ATTR, True)
+        with batched_writes(storage_url):
+            study = optuna.create_study(
+                storage=storage, study_name=run.study_name, direction=direction
+            )
+            storage.set_study_system_attr(study._study_id, RUN_ATTR, _jsonable(run.fingerprint()))
+            study.add_trials(work.get_trials(deepcopy=False))
+            storage.set_study_system_attr(
+                study._study_id, TIMES_ATTR, {str(n): t for n, t in timed.times.items()}
+            )
+            storage.set_study_system_attr(study._study_id, DONE_ATTR, True)
     except Exception as err:  # the strategy itself broke: report it, go on with other runs
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         return RunOutcome(run.study_name, "error", time.perf_counter() - start, last)
     except BaseException:
         # Interrupted anywhere, maybe halfway through replaying the journal: never reuse this
         # process's view of the storage.
-        _STORAGES.pop(storage_url, None)
+        _STORAGES.pop(_storage_key(storage_url), None)
         raise
     return RunOutcome(run.study_name, "done", time.perf_counter() - start)
 
