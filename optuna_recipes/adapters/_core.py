@@ -570,7 +570,8 @@ class RoundTracker:
 
     def update(self, round_: int, fold_values: Sequence[float]) -> bool:
         values = [float(v) for v in fold_values]
-        mean = float(np.mean(values))
+        # Plain Python: np.mean costs ~30 us per call, a tenth of a small boosting round.
+        mean = math.fsum(values) / len(values)
         if not math.isfinite(mean):
             raise FloatingPointError(
                 f"validation {self.metric_name} is {mean} at round {round_} (fold values "
