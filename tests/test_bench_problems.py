@@ -25,6 +25,7 @@ CHEAP = {
     "sgd-curves": {"dataset": "iris", "n_steps": 3},
     "coco": {"suite": "bbob-mixint", "function": 3, "dimension": 5},
     "adapter": {"library": "lightgbm", "dataset": "iris", "num_boost_round": 4},
+    "recorded": {"family": "lightgbm-wine", "n_steps": 5},
 }
 
 

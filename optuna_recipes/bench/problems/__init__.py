@@ -16,7 +16,9 @@ Built-in types:
   (:class:`~.sklearn_tasks.SGDCurveProblem`);
 - ``coco``: COCO ``bbob`` / ``bbob-mixint`` functions (:class:`~.coco.CocoProblem`);
 - ``adapter``: XGBoost / LightGBM through the project's adapters, with learning curves
-  (:class:`~.adapters.AdapterProblem`).
+  (:class:`~.adapters.AdapterProblem`);
+- ``recorded``: recorded XGBoost / LightGBM learning curves replayed by a surrogate, in
+  microseconds per trial, with task families (:class:`~.recorded.RecordedProblem`).
 
 Any objective with ``__call__(trial) -> float`` (and optionally ``.direction``), such as the
 project's model adapters, becomes a problem type with a factory of a few lines, named in a suite
@@ -63,6 +65,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "sgd-curves": "optuna_recipes.bench.problems.sklearn_tasks:SGDCurveProblem",
     "coco": "optuna_recipes.bench.problems.coco:CocoProblem",
     "adapter": "optuna_recipes.bench.problems.adapters:AdapterProblem",
+    "recorded": "optuna_recipes.bench.problems.recorded:RecordedProblem",
 }
 
 

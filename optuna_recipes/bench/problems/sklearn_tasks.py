@@ -18,18 +18,50 @@ import optuna
 from optuna_recipes.bench.problems._base import Problem
 from optuna_recipes.bench.problems.synthetic import _check_int
 
-DATASETS = ("breast_cancer", "digits", "wine", "iris", "diabetes")
+DATASETS = (
+    "breast_cancer",
+    "digits",
+    "wine",
+    "iris",
+    "diabetes",
+    "make_classification",
+    "make_regression",
+)
+#: The regression datasets (the others are classification).
+REGRESSION = frozenset({"diabetes", "make_regression"})
 MODELS = ("svm", "hgb", "forest", "logreg")
 
 
 @cache
 def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Features, targets and whether the task is classification.
+
+    ``make_classification`` and ``make_regression`` are generated sets of a realistic tabular
+    size (5,000 rows, 20 features, seed 0): a binary problem with 8 informative and 4 redundant
+    features, 3% flipped labels and classes that overlap (``class_sep=0.8``); a linear
+    regression target on 10 informative features with Gaussian noise (``noise=20``).
+    """
     from sklearn import datasets
 
     if dataset not in DATASETS:
         raise ValueError(f"`dataset` must be one of {DATASETS}, got {dataset!r}.")
-    X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
-    return np.asarray(X, dtype=float), np.asarray(y), dataset != "diabetes"
+    if dataset == "make_classification":
+        X, y = datasets.make_classification(
+            n_samples=5000,
+            n_features=20,
+            n_informative=8,
+            n_redundant=4,
+            flip_y=0.03,
+            class_sep=0.8,
+            random_state=0,
+        )
+    elif dataset == "make_regression":
+        X, y = datasets.make_regression(
+            n_samples=5000, n_features=20, n_informative=10, noise=20.0, random_state=0
+        )
+    else:
+        X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
+    return np.asarray(X, dtype=float), np.asarray(y), dataset not in REGRESSION
 
 
 def _subsample(X: np.ndarray, y: np.ndarray, task: int, fraction: float) -> tuple[Any, Any]:
@@ -63,7 +95,8 @@ class SklearnProblem(Problem):
     Args:
         model: One of ``svm``, ``hgb``, ``forest``, ``logreg``. Default ``"svm"``.
         dataset: One of ``breast_cancer``, ``digits``, ``wine``, ``iris``, ``diabetes``
-            (regression). Default ``"breast_cancer"``.
+            (regression), or the generated ``make_classification`` / ``make_regression``
+            (5,000 x 20). Default ``"breast_cancer"``.
         cv: Number of cross-validation folds (>= 2). Default 3.
         task: Task index in the family: task 0 uses the whole dataset, task ``k`` another 70%
             subsample. Default 0.
@@ -176,8 +209,8 @@ class SGDCurveProblem(Problem):
             study.optimize(SGDCurveProblem(n_steps=10), n_trials=10)
 
     Args:
-        dataset: A classification dataset: ``breast_cancer``, ``digits``, ``wine``, ``iris``.
-            Default ``"digits"``.
+        dataset: A classification dataset: ``breast_cancer``, ``digits``, ``wine``, ``iris``,
+            ``make_classification``. Default ``"digits"``.
         n_steps: Number of epochs (>= 2). Default 20.
         task: Task index in the family: task ``k > 0`` trains on another 70% subsample.
             Default 0.
@@ -187,8 +220,8 @@ class SGDCurveProblem(Problem):
     def __init__(
         self, dataset: str = "digits", n_steps: int = 20, task: int = 0, sources: int = 0
     ) -> None:
-        if dataset not in DATASETS or dataset == "diabetes":
-            valid = [d for d in DATASETS if d != "diabetes"]
+        if dataset not in DATASETS or dataset in REGRESSION:
+            valid = [d for d in DATASETS if d not in REGRESSION]
             raise ValueError(f"`dataset` must be one of {valid}, got {dataset!r}.")
         self.dataset = dataset
         self.n_steps = _check_int("n_steps", n_steps, 2)
