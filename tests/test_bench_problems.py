@@ -147,3 +147,25 @@ def test_bad_options_name_the_argument(type_name: str, options: dict, match: str
 def test_unknown_type_lists_the_valid_ones() -> None:
     with pytest.raises(UnknownNameError, match=r"Did you mean 'mixed'.*conditional, curves"):
         make_problem("mixd")
+
+
+def test_generated_datasets_have_a_realistic_size() -> None:
+    from optuna_recipes.bench.problems.sklearn_tasks import _load
+
+    X, y, classification = _load("make_classification")
+    assert X.shape == (5000, 20) and classification and set(np.unique(y)) == {0, 1}
+    X, y, classification = _load("make_regression")
+    assert X.shape == (5000, 20) and not classification and np.std(y) > 1.0
+
+
+@pytest.mark.slow  # importing torch: ~3 s idle, ~20 s on the loaded shared machine
+def test_torch_adapter_problem_reports_epochs() -> None:
+    pytest.importorskip("torch")
+    options = {"library": "torch", "dataset": "iris", "cv": 0.25, "epochs": 3}
+    problem = make_problem("adapter", options)
+    assert problem.n_steps == 3 and problem.direction == "minimize"
+    study = _optimize(problem, n=2)
+    assert all(len(t.intermediate_values) == 3 for t in study.trials)
+    assert all(math.isfinite(t.value) for t in study.trials)
+    with pytest.raises(ValueError, match="`cv` must be an int >= 2 or a fraction"):
+        make_problem("adapter", {**options, "cv": 1.5})
