@@ -202,6 +202,9 @@ def test_builtin_recorded_suite_parses() -> None:
     suite = load_suite("hpo-recorded")
     assert {p.group for p in suite.problems} == {"hpo", "transfer", "pruning"}
     assert suite.seeds >= 10
-    for spec in suite.problems:
-        problem = spec.build()
-        assert len(problem.source_tasks()) == spec.options.get("sources", 0)
+    for entry in suite.problems:
+        problem = entry.spec.build()
+        assert len(problem.source_tasks()) == entry.spec.options.get("sources", 0)
+    for name in ("transfer", "pruning"):
+        recorded = [p for p in load_suite(name).problems if p.spec.type == "recorded"]
+        assert recorded and all(p.spec.build().source_tasks() for p in recorded)
