@@ -18,7 +18,7 @@ Built-in types:
 - ``adapter``: XGBoost / LightGBM through the project's adapters, with learning curves
   (:class:`~.adapters.AdapterProblem`);
 - ``recorded``: recorded XGBoost / LightGBM learning curves replayed by a surrogate, in
-  microseconds per trial, with task families (:class:`~.recorded.RecordedProblem`).
+  milliseconds per trial, with task families (:class:`~.recorded.RecordedProblem`).
 
 Any objective with ``__call__(trial) -> float`` (and optionally ``.direction``), such as the
 project's model adapters, becomes a problem type with a factory of a few lines, named in a suite

@@ -1,4 +1,4 @@
-"""Recorded ("tabular") problems: XGBoost / LightGBM learning curves replayed in microseconds.
+"""Recorded ("tabular") problems: XGBoost / LightGBM learning curves replayed in milliseconds.
 
 :mod:`optuna_recipes.bench.recording` trained a design of configurations once per task through
 the project's adapters and stored every configuration's whole learning curve (the 3-fold mean
@@ -17,14 +17,17 @@ Surrogates (``surrogate=``):
   once (multi-output). Its prediction is an average of recorded curves, so the predicted curves
   keep their shape, never beat the best recorded value (the problem's ``optimum``) and equal
   the record at a recorded configuration; the random split points make the landscape smoother
-  than a random forest's boxes. On held-out records it ranked configurations better than a
-  random forest (64 trees, leaf size 1 or 2), k-NN and the nearest record.
+  than a random forest's boxes. On held-out records it ranks configurations much better than
+  k-NN and the nearest record (benchmark below), and during development it was slightly
+  better than a random forest of 64 trees on lightgbm-breast_cancer (Spearman 0.90 / 0.83 on
+  tasks 0 / 1, against 0.89 / 0.81).
 - ``"knn"``: the distance-weighted mean curve of the 5 nearest recorded configurations
   (unit-cube encoding, Euclidean).
 - ``"nearest"``: the curve of the nearest recorded configuration, exactly as recorded.
 
-The held-out accuracy of each is measured in ``benchmarks/recorded_surrogate.py`` (output in
-``benchmarks/results/recorded_surrogate.md``); tests check the default's error bound.
+The held-out accuracy of each is measured in ``benchmarks/recorded_replay.py`` (output in
+``benchmarks/results/recorded_replay.md``: mean Spearman of predicted vs recorded best value
+0.89 for ``forest``, 0.77 ``knn``, 0.68 ``nearest``); tests check the default's error bound.
 
 Example:
     .. code-block:: python
@@ -34,7 +37,7 @@ Example:
 
         problem = RecordedProblem("lightgbm-wine")
         study = optuna.create_study(direction=problem.direction)
-        study.optimize(problem, n_trials=100)  # well under a second of objective time
+        study.optimize(problem, n_trials=100)  # ~0.15 s of surrogate time in all
 """
 
 from __future__ import annotations
