@@ -8,14 +8,21 @@ spaces, ``CmaEsSampler(source_trials=...)`` (WS-CMA-ES). Figures:
   (median over cases; "> 100" when never), best after 15 / 100 trials;
 - unrelated family (COCO bbob instances): final best after 100 trials, paired with cold TPE.
 
-Usage: python benchmarks/warm_start_sampler.py [--seeds N] [--workers 2] > results/x.md
+Usage: python benchmarks/warm_start_sampler.py [--seeds N] [--workers 2] [--runs runs.jsonl] > x.md
+
+With ``--runs``, each finished case is appended to that JSON-lines file as it completes and
+cases already there are not run again, so an interrupted run resumes; ``--report-only`` prints
+the report of whatever that file holds. Cases run seed by seed across families, so a partial
+file covers every family.
 """
 
 from __future__ import annotations
 
 import argparse
 from concurrent.futures import ProcessPoolExecutor
+import json
 import math
+import os
 from pathlib import Path
 import sys
 import time
@@ -226,12 +233,13 @@ def _fmt_reach(values: list[int]) -> str:
     return f"> {BUDGET}" if med > BUDGET else f"{med:g}"
 
 
-def report(results: list[dict[str, Any]], command: str, elapsed: float) -> str:
+def report(results: list[dict[str, Any]], command: str, elapsed: float, load: str = "") -> str:
     lines = [
         "# WarmStartSampler benchmark",
         "",
         f"Command: `{command}`",
         "",
+        *([f"Machine load (/proc/loadavg, start / end): {load}", ""] if load else []),
         f"Each case: 3 source studies x {N_SOURCE_TRIALS} TPE trials on related (or unrelated) "
         f"tasks, then the target tuned for {BUDGET} trials. 'reach' = trials a strategy needs "
         "to match cold-start TPE's best after 100 trials (101 = never). "
@@ -328,16 +336,37 @@ def main() -> int:
         "--families",
         default="mixed,mixed-numeric,sgd,sgd-numeric,bbob-f1,bbob-f8,bbob-f15,bbob-f21",
     )
+    parser.add_argument("--runs", default=None, help="JSON-lines file of finished cases")
+    parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
-    jobs = []
-    for fam in args.families.split(","):
-        n = args.sgd_seeds if fam.startswith("sgd") else args.seeds
-        jobs += [(fam, s) for s in range(n)]
+    families = args.families.split(",")
+    n_seeds = {f: args.sgd_seeds if f.startswith("sgd") else args.seeds for f in families}
+    # Seed by seed across families, so that a partial run covers every family.
+    jobs = [(f, s) for s in range(max(n_seeds.values())) for f in families if s < n_seeds[f]]
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if args.runs and Path(args.runs).exists():
+        for line in Path(args.runs).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                done[(r["family"], r["seed"])] = r
+    todo = [] if args.report_only else [j for j in jobs if j not in done]
+    load_start = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=min(args.workers, 2)) as pool:
-        results = list(pool.map(run_case, *zip(*jobs, strict=True)))
+    if todo:
+        with ProcessPoolExecutor(max_workers=min(args.workers, 2)) as pool:
+            for r in pool.map(run_case, *zip(*todo, strict=True)):
+                done[(r["family"], r["seed"])] = r
+                if args.runs:
+                    with open(args.runs, "a") as fh:
+                        fh.write(json.dumps(r) + "\n")
+    results = [done[j] for j in jobs if j in done]
     command = "python " + " ".join(sys.argv)
-    print(report(results, command, time.perf_counter() - t0))
+    load_end = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    load = f"{load_start} / {load_end}" if os.path.exists("/proc/loadavg") else ""
+    text = report(results, command, time.perf_counter() - t0, load)
+    if len(results) < len(jobs):
+        text += f"\nPartial: {len(results)} of {len(jobs)} cases finished.\n"
+    print(text)
     return 0
 
 
