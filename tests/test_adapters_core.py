@@ -256,6 +256,42 @@ def test_pruned_trial_records_best_value_so_far(cancer: tuple[np.ndarray, np.nda
     assert values[trial.user_attrs["best_iteration"]] == trial.user_attrs["best_value"]
 
 
+class _CountingPruner(optuna.pruners.BasePruner):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        self.calls += 1
+        return False
+
+
+def test_pruner_is_asked_every_round_except_a_nop_pruner(
+    cancer: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = cancer
+    obj = GDObjective(X, y, cv=3, max_rounds=12, early_stopping_rounds=None)
+    counting = _CountingPruner()
+    study = optuna.create_study(direction=obj.direction, pruner=counting)
+    study.optimize(obj, n_trials=2)
+    assert counting.calls == 2 * 12
+    # A NopPruner never prunes: its should_prune is skipped, every round is still reported.
+    asked: list[int] = []
+    original = optuna.Trial.should_prune
+
+    def spy(self: optuna.Trial) -> bool:
+        asked.append(self.number)
+        return original(self)
+
+    monkeypatch.setattr(optuna.Trial, "should_prune", spy)
+    nop = optuna.create_study(direction=obj.direction, pruner=optuna.pruners.NopPruner())
+    nop.optimize(obj, n_trials=2)
+    assert asked == []
+    assert all(len(t.intermediate_values) == 12 for t in nop.trials)
+    # A trial without a study (FixedTrial) is still asked, and never prunes.
+    value = obj(optuna.trial.FixedTrial({"lr": 0.1, "l2": 1e-3}))
+    assert np.isfinite(value)
+
+
 def test_refit_save_load_reproduce(cancer: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
     X, y = cancer
     obj = GDObjective(X, y, cv=3, max_rounds=40, seed=3)

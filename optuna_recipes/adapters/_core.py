@@ -562,6 +562,10 @@ class RoundTracker:
         self.best_round = -1
         self.best_fold_values: list[float] = []
         self.rounds_done = 0
+        # A study with a NopPruner never prunes: skip its should_prune call every round (the
+        # values are still reported). FixedTrial and the like have no study: ask them.
+        pruner = getattr(getattr(trial, "study", None), "pruner", None)
+        self._ask_pruner = trial is not None and type(pruner) is not optuna.pruners.NopPruner
 
     def _better(self, value: float) -> bool:
         if self.best_round < 0:
@@ -582,7 +586,7 @@ class RoundTracker:
             self.best_value, self.best_round, self.best_fold_values = mean, round_, values
         if self.trial is not None:
             self.trial.report(mean, round_)
-            if self.trial.should_prune():
+            if self._ask_pruner and self.trial.should_prune():
                 self.record()
                 raise optuna.TrialPruned(
                     f"pruned at round {round_}: {self.metric_name}={mean:.6g}, best "
@@ -599,6 +603,35 @@ class RoundTracker:
         self.trial.set_user_attr(ATTR_BEST_VALUE, self.best_value)
         self.trial.set_user_attr(ATTR_N_ROUNDS, self.rounds_done)
         self.trial.set_user_attr(ATTR_FOLD_SCORES, self.best_fold_values)
+
+
+def boosting_pruner(max_rounds: int) -> optuna.pruners.MedianPruner:
+    """The pruner recommended with the boosting objectives, for a cap of ``max_rounds`` rounds.
+
+    ``MedianPruner(n_startup_trials=10, n_warmup_steps=max(10, max_rounds // 30),
+    interval_steps=max(1, max_rounds // 60))``:
+
+    - 10 startup trials, as many as TPE's random start: with 5, the median of a few random
+      configurations stopped slow learners (small learning rates, which often end best) and
+      cost up to 15% in best log loss on one breast_cancer seed (LightGBM, 300 rounds).
+    - No decision in the first ``max(10, max_rounds // 30)`` rounds, when every curve is still
+      falling steeply.
+    - A decision every ``max(1, max_rounds // 60)`` rounds only: Optuna's ``should_prune`` with
+      a MedianPruner costs 0.2-1 ms per call once a study holds ~100 trials (more with an RDB
+      storage), as much as a whole boosting round on small data; the objective still reports
+      every round.
+
+    Pass it to ``optuna.create_study(pruner=...)``; any other Optuna pruner works too.
+    """
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)):
+        raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
+    if max_rounds < 1:
+        raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
+    return optuna.pruners.MedianPruner(
+        n_startup_trials=10,
+        n_warmup_steps=max(10, int(max_rounds) // 30),
+        interval_steps=max(1, int(max_rounds) // 60),
+    )
 
 
 # --------------------------------------------------------------------------------------------
