@@ -23,6 +23,7 @@ from optuna_recipes.adapters import load_best
 from optuna_recipes.adapters import save_best
 from optuna_recipes.adapters._core import BaseObjective
 from optuna_recipes.adapters._core import Fold
+from optuna_recipes.adapters._core import boosting_pruner
 from optuna_recipes.adapters._core import check_labels
 from optuna_recipes.adapters._core import infer_task
 from optuna_recipes.adapters._core import make_folds
@@ -290,6 +291,35 @@ def test_pruner_is_asked_every_round_except_a_nop_pruner(
     # A trial without a study (FixedTrial) is still asked, and never prunes.
     value = obj(optuna.trial.FixedTrial({"lr": 0.1, "l2": 1e-3}))
     assert np.isfinite(value)
+
+
+def _decisions(pruner: optuna.pruners.BasePruner, n_complete: int, steps: int) -> list[int]:
+    """Steps at which ``pruner`` stops a trial that is worse than ``n_complete`` finished ones."""
+    study = optuna.create_study(pruner=pruner)
+    for _ in range(n_complete):
+        trial = study.ask()
+        for step in range(steps):
+            trial.report(1.0, step)
+        study.tell(trial, 1.0)
+    bad = study.ask()
+    pruned_at = []
+    for step in range(steps):
+        bad.report(2.0, step)
+        if bad.should_prune():
+            pruned_at.append(step)
+    return pruned_at
+
+
+def test_boosting_pruner_waits_for_startup_and_warmup_and_decides_at_intervals() -> None:
+    # 300 rounds: warm-up 10 rounds, a decision every 5 rounds, after 10 finished trials.
+    assert _decisions(boosting_pruner(300), n_complete=10, steps=31) == [10, 15, 20, 25, 30]
+    assert _decisions(boosting_pruner(300), n_complete=9, steps=31) == []
+    # 1000 rounds: warm-up 33, interval 16; short budgets decide every round after 10.
+    assert _decisions(boosting_pruner(1000), n_complete=10, steps=70) == [33, 49, 65]
+    assert _decisions(boosting_pruner(60), n_complete=10, steps=14) == [10, 11, 12, 13]
+    for bad in (0, -5, 2.5, True, "300"):
+        with pytest.raises(ValueError, match="max_rounds"):
+            boosting_pruner(bad)  # type: ignore[arg-type]
 
 
 def test_refit_save_load_reproduce(cancer: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:
