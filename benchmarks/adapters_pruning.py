@@ -1,13 +1,18 @@
 """Does pruning pay? 100-trial XGBoost/LightGBM studies with and without an Optuna pruner.
 
-For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm:
-``none`` (NopPruner: every trial trains until early stopping), ``median``
-(``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``) and ``hyperband``
-(``HyperbandPruner(min_resource=10, max_resource=num_boost_round, reduction_factor=3)``). The arms
-are interleaved per seed so that drifting machine load hits them alike. Reported per run: best
-value after all trials, wall and CPU seconds, pruned trials, boosting rounds trained (summed
-over trials, the cost axis). The summary compares each pruner with ``none``: best value (mean
-and standard deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
+For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm
+(``--pruners``): ``none`` (NopPruner: every trial trains until early stopping), ``recommended``
+(``objective.recommended_pruner()``, see ``optuna_recipes.adapters._core.boosting_pruner``), or
+an explicit ``median|percentile|hyperband[:key=value,...]``: ``median`` alone is
+``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``, keys ``startup``, ``warmup``,
+``interval`` (and ``q`` for the percentile) change it; ``hyperband`` is
+``HyperbandPruner(min_resource=10, max_resource=num_boost_round, reduction_factor=3)`` (keys
+``min``, ``rf``). The arms are interleaved trial by trial (the arm that goes first rotates), so
+that drifting load on a shared machine hits them alike; the per-fold data is built once before
+the timed studies. Reported per run: best value after all trials, wall and CPU seconds (summed
+over the arm's own trials), pruned trials, boosting rounds trained (summed over trials, the
+cost axis). The summary compares each pruner with ``none``: best value (mean and standard
+deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
 
 Usage:
     python benchmarks/adapters_pruning.py --dataset breast_cancer --library xgboost

@@ -311,12 +311,12 @@ def _decisions(pruner: optuna.pruners.BasePruner, n_complete: int, steps: int) -
 
 
 def test_boosting_pruner_waits_for_startup_and_warmup_and_decides_at_intervals() -> None:
-    # 300 rounds: warm-up 10 rounds, a decision every 5 rounds, after 10 finished trials.
-    assert _decisions(boosting_pruner(300), n_complete=10, steps=31) == [10, 15, 20, 25, 30]
-    assert _decisions(boosting_pruner(300), n_complete=9, steps=31) == []
+    # 300 rounds: warm-up 10 rounds, a decision every 5 rounds, after 5 finished trials.
+    assert _decisions(boosting_pruner(300), n_complete=5, steps=31) == [10, 15, 20, 25, 30]
+    assert _decisions(boosting_pruner(300), n_complete=4, steps=31) == []
     # 1000 rounds: warm-up 33, interval 16; short budgets decide every round after 10.
-    assert _decisions(boosting_pruner(1000), n_complete=10, steps=70) == [33, 49, 65]
-    assert _decisions(boosting_pruner(60), n_complete=10, steps=14) == [10, 11, 12, 13]
+    assert _decisions(boosting_pruner(1000), n_complete=5, steps=70) == [33, 49, 65]
+    assert _decisions(boosting_pruner(60), n_complete=5, steps=14) == [10, 11, 12, 13]
     for bad in (0, -5, 2.5, True, "300"):
         with pytest.raises(ValueError, match="max_rounds"):
             boosting_pruner(bad)  # type: ignore[arg-type]

@@ -94,8 +94,8 @@ def test_recommended_pruner_prunes_only_after_startup_and_warmup(cls: Any, cance
     study = _study(obj, pruner)
     slow = {"learning_rate": 0.005}  # a slow learner: far above the median early on
     study.enqueue_trial(slow)
-    study.optimize(obj, n_trials=10)
-    assert all(t.state == TrialState.COMPLETE for t in study.trials)  # 10 startup trials
+    study.optimize(obj, n_trials=5)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)  # 5 startup trials
     study.enqueue_trial(slow)
     study.optimize(obj, n_trials=1)
     last = study.trials[-1]

@@ -608,18 +608,17 @@ class RoundTracker:
 def boosting_pruner(max_rounds: int) -> optuna.pruners.MedianPruner:
     """The pruner recommended with the boosting objectives, for a cap of ``max_rounds`` rounds.
 
-    ``MedianPruner(n_startup_trials=10, n_warmup_steps=max(10, max_rounds // 30),
+    ``MedianPruner(n_startup_trials=5, n_warmup_steps=max(10, max_rounds // 30),
     interval_steps=max(1, max_rounds // 60))``:
 
-    - 10 startup trials, as many as TPE's random start: with 5, the median of a few random
-      configurations stopped slow learners (small learning rates, which often end best) and
-      cost up to 15% in best log loss on one breast_cancer seed (LightGBM, 300 rounds).
-    - No decision in the first ``max(10, max_rounds // 30)`` rounds, when every curve is still
-      falling steeply.
+    - No decision before 5 trials have finished, nor in the first ``max(10, max_rounds // 30)``
+      rounds of a trial, when every curve is still falling steeply.
     - A decision every ``max(1, max_rounds // 60)`` rounds only: Optuna's ``should_prune`` with
       a MedianPruner costs 0.2-1 ms per call once a study holds ~100 trials (more with an RDB
-      storage), as much as a whole boosting round on small data; the objective still reports
-      every round.
+      storage), as much as a whole boosting round on small data, so asking every round eats a
+      good part of what pruning saves there; the objective still reports every round.
+    - 10 startup trials (as many as TPE's random start) pruned less and saved less time in
+      ``benchmarks/results/adapters_pruning_*`` without a consistently better best value.
 
     Pass it to ``optuna.create_study(pruner=...)``; any other Optuna pruner works too.
     """
@@ -628,7 +627,7 @@ def boosting_pruner(max_rounds: int) -> optuna.pruners.MedianPruner:
     if max_rounds < 1:
         raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
     return optuna.pruners.MedianPruner(
-        n_startup_trials=10,
+        n_startup_trials=5,
         n_warmup_steps=max(10, int(max_rounds) // 30),
         interval_steps=max(1, int(max_rounds) // 60),
     )

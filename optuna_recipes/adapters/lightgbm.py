@@ -422,7 +422,7 @@ class LightGBMObjective(BaseObjective):
     # ------------------------------------------------------------------------------ extras
     def recommended_pruner(self) -> optuna.pruners.MedianPruner:
         """A fresh pruner for this objective's ``num_boost_round``:
-        :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 10
+        :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 5
         startup trials, a warm-up and a decision interval scaled to the rounds)."""
         return _core.boosting_pruner(self.max_rounds)
 
