@@ -130,6 +130,7 @@ def main() -> None:
     parser.add_argument("--max-bin", type=int, default=None, help="fixed histogram bins")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pruners", nargs="+", default=["none", "median", "hyperband"])
+    parser.add_argument("--sampler", default="tpe", choices=["tpe", "random"])
     args = parser.parse_args()
 
     X, y = _data(args.dataset)
@@ -141,7 +142,8 @@ def main() -> None:
         f"Data: {X.shape[0]} rows x {X.shape[1]} features; metric {args.metric}; cv={args.cv}; "
         f"num_boost_round={args.rounds}, early_stopping_rounds={args.early_stopping}; "
         f"max_bin={args.max_bin or 'library default'}; "
-        f"{args.trials} TPE trials per study; n_jobs=1; optuna {optuna.__version__}.\n"
+        f"{args.trials} {args.sampler.upper()} trials per study; n_jobs=1; "
+        f"optuna {optuna.__version__}.\n"
     )
     print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
     print("|---:|---|---:|---:|---:|---:|---:|")
@@ -152,7 +154,11 @@ def main() -> None:
         studies = {
             name: optuna.create_study(
                 direction=objective.direction,
-                sampler=optuna.samplers.TPESampler(seed=seed),
+                sampler=(
+                    optuna.samplers.TPESampler(seed=seed)
+                    if args.sampler == "tpe"
+                    else optuna.samplers.RandomSampler(seed=seed)
+                ),
                 pruner=_pruner(name, objective),
             )
             for name in args.pruners

@@ -22,6 +22,7 @@ from sklearn.model_selection import GroupKFold
 from optuna_recipes.adapters import load_best
 from optuna_recipes.adapters import save_best
 from optuna_recipes.adapters._core import BaseObjective
+from optuna_recipes.adapters._core import BoostingPruner
 from optuna_recipes.adapters._core import Fold
 from optuna_recipes.adapters._core import boosting_pruner
 from optuna_recipes.adapters._core import check_labels
@@ -320,6 +321,42 @@ def test_boosting_pruner_waits_for_startup_and_warmup_and_decides_at_intervals()
     for bad in (0, -5, 2.5, True, "300"):
         with pytest.raises(ValueError, match="max_rounds"):
             boosting_pruner(bad)  # type: ignore[arg-type]
+
+
+def test_boosting_pruner_is_asked_only_where_it_decides_and_prunes_like_median(
+    cancer: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pruner = boosting_pruner(300)
+    assert isinstance(pruner, BoostingPruner) and isinstance(pruner, optuna.pruners.MedianPruner)
+    decides = [step for step in range(31) if pruner.decides_at(step)]
+    assert decides == [10, 15, 20, 25, 30] == _decisions(pruner, n_complete=5, steps=31)
+    X, y = cancer
+    obj = GDObjective(X, y, cv=3, max_rounds=40, early_stopping_rounds=None)
+
+    def run(pruner: optuna.pruners.BasePruner) -> tuple[list[Any], list[int]]:
+        asked: list[int] = []
+        original = optuna.Trial.should_prune
+
+        def spy(self: optuna.Trial) -> bool:
+            asked.append(len(self.storage.get_trial(self._trial_id).intermediate_values) - 1)
+            return original(self)
+
+        monkeypatch.setattr(optuna.Trial, "should_prune", spy)
+        study = optuna.create_study(
+            direction=obj.direction, sampler=optuna.samplers.RandomSampler(seed=3), pruner=pruner
+        )
+        study.optimize(obj, n_trials=14)
+        monkeypatch.undo()
+        return [(t.state, len(t.intermediate_values)) for t in study.trials], asked
+
+    fast, asked_fast = run(BoostingPruner(n_startup_trials=5, n_warmup_steps=10, interval_steps=4))
+    plain, asked_plain = run(
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10, interval_steps=4)
+    )
+    assert fast == plain  # the same trials pruned at the same rounds
+    assert any(state == TrialState.PRUNED for state, _ in fast)
+    assert set(asked_fast) <= {10, 14, 18, 22, 26, 30, 34, 38}  # only at decision rounds
+    assert len(asked_plain) > 3 * len(asked_fast)  # the plain pruner is asked every round
 
 
 def test_refit_save_load_reproduce(cancer: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:

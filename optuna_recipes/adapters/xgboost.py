@@ -363,10 +363,11 @@ class XGBoostObjective(BaseObjective):
         return path + ".json"
 
     # ------------------------------------------------------------------------------ extras
-    def recommended_pruner(self) -> optuna.pruners.MedianPruner:
+    def recommended_pruner(self) -> _core.BoostingPruner:
         """A fresh pruner for this objective's ``num_boost_round``:
         :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 5
-        startup trials, a warm-up and a decision interval scaled to the rounds)."""
+        startup trials, a warm-up and a decision interval scaled to the rounds, asked only
+        where it can decide)."""
         return _core.boosting_pruner(self.max_rounds)
 
     def predict(self, model: Any, X: Any) -> np.ndarray:
