@@ -651,10 +651,11 @@ def boosting_pruner(max_rounds: int) -> BoostingPruner:
     - No decision before 5 trials have finished, nor in the first ``max(10, max_rounds // 30)``
       rounds of a trial, when every curve is still falling steeply.
     - A decision every ``max(1, max_rounds // 60)`` rounds only, and the objectives do not call
-      ``should_prune`` in between: with a plain MedianPruner, Optuna's ``should_prune`` costs
-      0.3-3 ms per call once a study holds ~100 trials (``benchmarks/results/
-      adapters_pruner_cost.md``), as much as a whole boosting round on small data, which ate a
-      good part of what pruning saved there; the objective still reports every round.
+      ``should_prune`` in between: with a plain MedianPruner asked every round, Optuna's
+      ``should_prune`` cost 0.7-2.4 ms per round on a loaded 2-core machine
+      (``benchmarks/results/adapters_pruner_cost.md``), as much as a whole boosting round on
+      small data, which ate a good part of what pruning saved there; the objective still
+      reports every round.
     - 10 startup trials (as many as TPE's random start) pruned less and saved less time in
       ``benchmarks/results/adapters_pruning_breast_cancer_lightgbm_configs.md`` without a
       consistently better best value.
