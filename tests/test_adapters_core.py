@@ -19,12 +19,12 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import GroupKFold
 
+from optuna_recipes.adapters import BoostingPruner
+from optuna_recipes.adapters import boosting_pruner
 from optuna_recipes.adapters import load_best
 from optuna_recipes.adapters import save_best
 from optuna_recipes.adapters._core import BaseObjective
-from optuna_recipes.adapters._core import BoostingPruner
 from optuna_recipes.adapters._core import Fold
-from optuna_recipes.adapters._core import boosting_pruner
 from optuna_recipes.adapters._core import check_labels
 from optuna_recipes.adapters._core import infer_task
 from optuna_recipes.adapters._core import make_folds
