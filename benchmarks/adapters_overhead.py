@@ -7,8 +7,9 @@ library's own training function with the very parameter dict the objective build
 same patience. Data objects (DMatrix/Dataset) are built once beforehand on both sides, and each
 side runs once untimed first (the objective caches its per-fold data on its first call, XGBoost
 builds its histogram index on the first training; the objective's first-call cost, including
-building its data, is reported separately). The calls are alternated ``--repeats`` times; the
-reported ratio is the median of the per-pair ratios of one run. Target: <= 1.03.
+building its data, is reported separately). The three calls run ``--repeats`` times in rotating
+order; the reported ratios are medians of the per-repetition ratios of one run, wall and CPU.
+Target: <= 1.03.
 
 Usage: python benchmarks/adapters_overhead.py > benchmarks/results/adapters_overhead.md
 """
@@ -16,6 +17,8 @@ Usage: python benchmarks/adapters_overhead.py > benchmarks/results/adapters_over
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+import functools
 from pathlib import Path
 import statistics
 import sys
@@ -133,15 +136,60 @@ def _objective(library: str, X_tr: Any, y_tr: Any, X_va: Any, y_va: Any, args: A
     )
 
 
-def _timed_call(objective: Any, params: dict[str, Any]) -> tuple[float, int]:
+def _timed_call(objective: Any, params: dict[str, Any]) -> tuple[float, float, int]:
     study = optuna.create_study(direction=objective.direction)
     study.enqueue_trial(params)
     trial = study.ask()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     value = objective(trial)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     study.tell(trial, value)
-    return elapsed, int(study.trials[0].user_attrs["n_rounds"])
+    return elapsed, cpu, int(study.trials[0].user_attrs["n_rounds"])
+
+
+def _timed(fn: Callable[[], int]) -> tuple[float, float, int]:
+    start, cpu = time.perf_counter(), time.process_time()
+    rounds = fn()
+    return time.perf_counter() - start, time.process_time() - cpu, rounds
+
+
+def _measure(
+    library: str, name: str, objective: Any, X_tr: Any, X_va: Any, args: Any, first: float
+) -> str:
+    """One table row: ours, plain and +pruning in rotating order, ``args.repeats`` times."""
+    lib_params = objective._library_params(PARAMS[library])
+    data = _library_data(library, X_tr, objective.y_, X_va, objective.y_valid_)
+    es = args.early_stopping
+    _hand_written(library, lib_params, data, args.rounds, es, False)  # warm-up
+    calls: dict[str, Callable[[], tuple[float, float, int]]] = {
+        "ours": functools.partial(_timed_call, objective, PARAMS[library]),
+        "plain": functools.partial(
+            _timed,
+            functools.partial(_hand_written, library, lib_params, data, args.rounds, es, False),
+        ),
+        "pruning": functools.partial(
+            _timed,
+            functools.partial(_hand_written, library, lib_params, data, args.rounds, es, True),
+        ),
+    }
+    order = list(calls)
+    runs: dict[str, list[tuple[float, float, int]]] = {k: [] for k in order}
+    for i in range(args.repeats):
+        shift = i % len(order)
+        for key in order[shift:] + order[:shift]:
+            runs[key].append(calls[key]())
+    med = statistics.median
+
+    def ratio(k: int, other: str) -> float:
+        return med(a[k] / b[k] for a, b in zip(runs["ours"], runs[other], strict=True))
+
+    wall = {key: med(r[0] for r in rs) for key, rs in runs.items()}
+    return (
+        f"| {library} | {name} | {runs['ours'][0][2]} / {runs['plain'][0][2]} | "
+        f"{wall['ours']:.3f} | {wall['plain']:.3f} | {wall['pruning']:.3f} | "
+        f"{ratio(0, 'plain'):.3f} | {ratio(0, 'pruning'):.3f} | "
+        f"{ratio(1, 'plain'):.3f} | {ratio(1, 'pruning'):.3f} | {first:.3f} |"
+    )
 
 
 def main() -> None:
@@ -156,52 +204,42 @@ def main() -> None:
     )
     print(
         f"Same parameters, same 80/20 holdout split, num_boost_round={args.rounds}, early "
-        f"stopping patience {args.early_stopping}, one thread; {args.repeats} alternated pairs, "
-        "median of per-pair ratios. The objective side includes Optuna's per-round "
-        "`trial.report` + `should_prune` (MedianPruner, in-memory storage).\n"
+        f"stopping patience {args.early_stopping}, one thread; {args.repeats} repetitions of "
+        "the three calls, in rotating order (ours, plain, +pruning; then plain, +pruning, ours; "
+        "...); medians of the per-repetition ratios. The objective side includes Optuna's "
+        "per-round `trial.report` + `should_prune` (MedianPruner, in-memory storage). Wall "
+        "and CPU (`time.process_time`) seconds of the same calls; on a loaded machine the CPU "
+        "ratio is the steadier figure.\n"
     )
     print(
         "Two anchors: *plain* is the library call alone (no Optuna); *+pruning* is the same call "
         "inside an Optuna trial with our pruning callback (`trial.report` + `should_prune` every "
-        "round, as any pruned hand-written objective does).\n"
+        "round, as any pruned hand-written objective does): the hand-written equivalent of "
+        "what the objective does.\n"
     )
+    print(f"Load average before the run: {_loadavg()}.\n")
     print(
         "| library | data | rounds (ours / plain) | ours s | plain s | +pruning s "
-        "| ratio vs plain | ratio vs +pruning | first call incl. data build s |"
+        "| wall ratio vs plain | wall ratio vs +pruning | CPU ratio vs plain "
+        "| CPU ratio vs +pruning | first call incl. data build s |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, (X, y) in _datasets().items():
         X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.2, random_state=0)
         for library in ("xgboost", "lightgbm"):
             start = time.perf_counter()
             objective = _objective(library, X_tr, y_tr, X_va, y_va, args)
-            _, _ = _timed_call(objective, PARAMS[library])  # builds and caches the fold data
+            _timed_call(objective, PARAMS[library])  # builds and caches the fold data
             first = time.perf_counter() - start
-            lib_params = objective._library_params(PARAMS[library])
-            data = _library_data(library, X_tr, objective.y_, X_va, objective.y_valid_)
-            es = args.early_stopping
-            _hand_written(library, lib_params, data, args.rounds, es, False)  # warm-up
-            ours, plain, pruned, r_plain, r_pruned = [], [], [], [], []
-            for _ in range(args.repeats):
-                t_ours, n_ours = _timed_call(objective, PARAMS[library])
-                start = time.perf_counter()
-                n_plain = _hand_written(library, lib_params, data, args.rounds, es, False)
-                t_plain = time.perf_counter() - start
-                start = time.perf_counter()
-                _hand_written(library, lib_params, data, args.rounds, es, True)
-                t_pruned = time.perf_counter() - start
-                ours.append(t_ours)
-                plain.append(t_plain)
-                pruned.append(t_pruned)
-                r_plain.append(t_ours / t_plain)
-                r_pruned.append(t_ours / t_pruned)
-            med = statistics.median
-            print(
-                f"| {library} | {name} | {n_ours} / {n_plain} | {med(ours):.3f} | "
-                f"{med(plain):.3f} | {med(pruned):.3f} | {med(r_plain):.3f} | "
-                f"{med(r_pruned):.3f} | {first:.3f} |",
-                flush=True,
-            )
+            print(_measure(library, name, objective, X_tr, X_va, args, first), flush=True)
+    print(f"\nLoad average after the run: {_loadavg()}.")
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

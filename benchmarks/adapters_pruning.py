@@ -1,13 +1,18 @@
 """Does pruning pay? 100-trial XGBoost/LightGBM studies with and without an Optuna pruner.
 
-For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm:
-``none`` (NopPruner: every trial trains until early stopping), ``median``
-(``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``) and ``hyperband``
-(``HyperbandPruner(min_resource=10, max_resource=num_boost_round, reduction_factor=3)``). The arms
-are interleaved per seed so that drifting machine load hits them alike. Reported per run: best
-value after all trials, wall and CPU seconds, pruned trials, boosting rounds trained (summed
-over trials, the cost axis). The summary compares each pruner with ``none``: best value (mean
-and standard deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
+For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm
+(``--pruners``): ``none`` (NopPruner: every trial trains until early stopping), ``recommended``
+(``objective.recommended_pruner()``, see ``optuna_recipes.adapters._core.boosting_pruner``), or
+an explicit ``median|percentile|hyperband[:key=value,...]``: ``median`` alone is
+``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``, keys ``startup``, ``warmup``,
+``interval`` (and ``q`` for the percentile) change it; ``hyperband`` is
+``HyperbandPruner(min_resource=10, max_resource=num_boost_round, reduction_factor=3)`` (keys
+``min``, ``rf``). The arms are interleaved trial by trial (the arm that goes first rotates), so
+that drifting load on a shared machine hits them alike; the per-fold data is built once before
+the timed studies. Reported per run: best value after all trials, wall and CPU seconds (summed
+over the arm's own trials), pruned trials, boosting rounds trained (summed over trials, the
+cost axis). The summary compares each pruner with ``none``: best value (mean and standard
+deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
 
 Usage:
     python benchmarks/adapters_pruning.py --dataset breast_cancer --library xgboost
@@ -71,16 +76,46 @@ def _objective(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, seed: int
     )
 
 
-def _pruner(name: str, rounds: int) -> optuna.pruners.BasePruner:
+_KEYS = {
+    "median": {
+        "startup": "n_startup_trials",
+        "warmup": "n_warmup_steps",
+        "interval": "interval_steps",
+    },
+    "percentile": {
+        "q": "percentile",
+        "startup": "n_startup_trials",
+        "warmup": "n_warmup_steps",
+        "interval": "interval_steps",
+    },
+    "hyperband": {"min": "min_resource", "rf": "reduction_factor"},
+}
+
+
+def _pruner(spec: str, objective: Any) -> optuna.pruners.BasePruner:
+    """``none``, ``recommended`` (the adapter's ``objective.recommended_pruner()``), or
+    ``median|percentile|hyperband[:key=value,...]``, e.g. ``median:startup=10,warmup=30``."""
+    name, _, options = spec.partition(":")
     if name == "none":
         return optuna.pruners.NopPruner()
+    if name == "recommended":
+        return objective.recommended_pruner()
+    if name not in _KEYS:
+        raise SystemExit(f"unknown pruner {spec!r}")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, options.split(",")):
+        key, _, value = item.partition("=")
+        kwargs[_KEYS[name][key]] = float(value) if key == "q" else int(value)
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10)
-    if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(
-            min_resource=10, max_resource=rounds, reduction_factor=3
-        )
-    raise SystemExit(f"unknown pruner {name!r}")
+        defaults = {"n_startup_trials": 5, "n_warmup_steps": 10}
+        return optuna.pruners.MedianPruner(**{**defaults, **kwargs})
+    if name == "percentile":
+        defaults = {"percentile": 50.0, "n_startup_trials": 5, "n_warmup_steps": 10}
+        return optuna.pruners.PercentilePruner(**{**defaults, **kwargs})
+    defaults = {"min_resource": 10, "reduction_factor": 3}
+    return optuna.pruners.HyperbandPruner(
+        **{**defaults, **kwargs}, max_resource=objective.max_rounds
+    )
 
 
 def main() -> None:
@@ -95,6 +130,7 @@ def main() -> None:
     parser.add_argument("--max-bin", type=int, default=None, help="fixed histogram bins")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pruners", nargs="+", default=["none", "median", "hyperband"])
+    parser.add_argument("--sampler", default="tpe", choices=["tpe", "random"])
     args = parser.parse_args()
 
     X, y = _data(args.dataset)
@@ -106,29 +142,46 @@ def main() -> None:
         f"Data: {X.shape[0]} rows x {X.shape[1]} features; metric {args.metric}; cv={args.cv}; "
         f"num_boost_round={args.rounds}, early_stopping_rounds={args.early_stopping}; "
         f"max_bin={args.max_bin or 'library default'}; "
-        f"{args.trials} TPE trials per study; n_jobs=1; optuna {optuna.__version__}.\n"
+        f"{args.trials} {args.sampler.upper()} trials per study; n_jobs=1; "
+        f"optuna {optuna.__version__}.\n"
     )
     print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     rows: dict[str, list[tuple[float, float, float, int, int]]] = {p: [] for p in args.pruners}
     for seed in args.seeds:
         objective = _objective(args, X, y, seed)
-        for name in args.pruners:
-            study = optuna.create_study(
+        objective.evaluate({})  # builds the per-fold data once, outside the timed studies
+        studies = {
+            name: optuna.create_study(
                 direction=objective.direction,
-                sampler=optuna.samplers.TPESampler(seed=seed),
-                pruner=_pruner(name, args.rounds),
+                sampler=(
+                    optuna.samplers.TPESampler(seed=seed)
+                    if args.sampler == "tpe"
+                    else optuna.samplers.RandomSampler(seed=seed)
+                ),
+                pruner=_pruner(name, objective),
             )
-            wall, cpu = time.perf_counter(), time.process_time()
-            study.optimize(objective, n_trials=args.trials)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            for name in args.pruners
+        }
+        wall = dict.fromkeys(args.pruners, 0.0)
+        cpu = dict.fromkeys(args.pruners, 0.0)
+        # Interleaved trial by trial (the arm that goes first rotates), so that drifting load
+        # on a shared machine hits every arm alike.
+        for i in range(args.trials):
+            shift = i % len(args.pruners)
+            for name in args.pruners[shift:] + args.pruners[:shift]:
+                w, c = time.perf_counter(), time.process_time()
+                studies[name].optimize(objective, n_trials=1)
+                wall[name] += time.perf_counter() - w
+                cpu[name] += time.process_time() - c
+        for name, study in studies.items():
             states = [t.state for t in study.trials]
             pruned = sum(s == optuna.trial.TrialState.PRUNED for s in states)
             rounds = sum(len(t.intermediate_values) for t in study.trials)
-            rows[name].append((study.best_value, wall, cpu, pruned, rounds))
+            rows[name].append((study.best_value, wall[name], cpu[name], pruned, rounds))
             print(
-                f"| {seed} | {name} | {study.best_value:.5f} | {wall:.1f} | {cpu:.1f} | "
-                f"{pruned} | {rounds} |",
+                f"| {seed} | {name} | {study.best_value:.5f} | {wall[name]:.1f} | "
+                f"{cpu[name]:.1f} | {pruned} | {rounds} |",
                 flush=True,
             )
     print("\n## Summary (mean over seeds; ratios against `none` of the same seed)\n")

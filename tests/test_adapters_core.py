@@ -19,6 +19,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import GroupKFold
 
+from optuna_recipes.adapters import BoostingPruner
+from optuna_recipes.adapters import boosting_pruner
 from optuna_recipes.adapters import load_best
 from optuna_recipes.adapters import save_best
 from optuna_recipes.adapters._core import BaseObjective
@@ -254,6 +256,107 @@ def test_pruned_trial_records_best_value_so_far(cancer: tuple[np.ndarray, np.nda
     values = trial.intermediate_values
     assert trial.user_attrs["best_value"] == min(values.values())
     assert values[trial.user_attrs["best_iteration"]] == trial.user_attrs["best_value"]
+
+
+class _CountingPruner(optuna.pruners.BasePruner):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        self.calls += 1
+        return False
+
+
+def test_pruner_is_asked_every_round_except_a_nop_pruner(
+    cancer: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = cancer
+    obj = GDObjective(X, y, cv=3, max_rounds=12, early_stopping_rounds=None)
+    counting = _CountingPruner()
+    study = optuna.create_study(direction=obj.direction, pruner=counting)
+    study.optimize(obj, n_trials=2)
+    assert counting.calls == 2 * 12
+    # A NopPruner never prunes: its should_prune is skipped, every round is still reported.
+    asked: list[int] = []
+    original = optuna.Trial.should_prune
+
+    def spy(self: optuna.Trial) -> bool:
+        asked.append(self.number)
+        return original(self)
+
+    monkeypatch.setattr(optuna.Trial, "should_prune", spy)
+    nop = optuna.create_study(direction=obj.direction, pruner=optuna.pruners.NopPruner())
+    nop.optimize(obj, n_trials=2)
+    assert asked == []
+    assert all(len(t.intermediate_values) == 12 for t in nop.trials)
+    # A trial without a study (FixedTrial) is still asked, and never prunes.
+    value = obj(optuna.trial.FixedTrial({"lr": 0.1, "l2": 1e-3}))
+    assert np.isfinite(value)
+
+
+def _decisions(pruner: optuna.pruners.BasePruner, n_complete: int, steps: int) -> list[int]:
+    """Steps at which ``pruner`` stops a trial that is worse than ``n_complete`` finished ones."""
+    study = optuna.create_study(pruner=pruner)
+    for _ in range(n_complete):
+        trial = study.ask()
+        for step in range(steps):
+            trial.report(1.0, step)
+        study.tell(trial, 1.0)
+    bad = study.ask()
+    pruned_at = []
+    for step in range(steps):
+        bad.report(2.0, step)
+        if bad.should_prune():
+            pruned_at.append(step)
+    return pruned_at
+
+
+def test_boosting_pruner_waits_for_startup_and_warmup_and_decides_at_intervals() -> None:
+    # 300 rounds: warm-up 10 rounds, a decision every 5 rounds, after 5 finished trials.
+    assert _decisions(boosting_pruner(300), n_complete=5, steps=31) == [10, 15, 20, 25, 30]
+    assert _decisions(boosting_pruner(300), n_complete=4, steps=31) == []
+    # 1000 rounds: warm-up 33, interval 16; short budgets decide every round after 10.
+    assert _decisions(boosting_pruner(1000), n_complete=5, steps=70) == [33, 49, 65]
+    assert _decisions(boosting_pruner(60), n_complete=5, steps=14) == [10, 11, 12, 13]
+    for bad in (0, -5, 2.5, True, "300"):
+        with pytest.raises(ValueError, match="max_rounds"):
+            boosting_pruner(bad)  # type: ignore[arg-type]
+
+
+def test_boosting_pruner_is_asked_only_where_it_decides_and_prunes_like_median(
+    cancer: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pruner = boosting_pruner(300)
+    assert isinstance(pruner, BoostingPruner) and isinstance(pruner, optuna.pruners.MedianPruner)
+    decides = [step for step in range(31) if pruner.decides_at(step)]
+    assert decides == [10, 15, 20, 25, 30] == _decisions(pruner, n_complete=5, steps=31)
+    X, y = cancer
+    obj = GDObjective(X, y, cv=3, max_rounds=40, early_stopping_rounds=None)
+
+    def run(pruner: optuna.pruners.BasePruner) -> tuple[list[Any], list[int]]:
+        asked: list[int] = []
+        original = optuna.Trial.should_prune
+
+        def spy(self: optuna.Trial) -> bool:
+            asked.append(len(self.storage.get_trial(self._trial_id).intermediate_values) - 1)
+            return original(self)
+
+        monkeypatch.setattr(optuna.Trial, "should_prune", spy)
+        study = optuna.create_study(
+            direction=obj.direction, sampler=optuna.samplers.RandomSampler(seed=3), pruner=pruner
+        )
+        study.optimize(obj, n_trials=14)
+        monkeypatch.undo()
+        return [(t.state, len(t.intermediate_values)) for t in study.trials], asked
+
+    fast, asked_fast = run(BoostingPruner(n_startup_trials=5, n_warmup_steps=10, interval_steps=4))
+    plain, asked_plain = run(
+        optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=10, interval_steps=4)
+    )
+    assert fast == plain  # the same trials pruned at the same rounds
+    assert any(state == TrialState.PRUNED for state, _ in fast)
+    assert set(asked_fast) <= {10, 14, 18, 22, 26, 30, 34, 38}  # only at decision rounds
+    assert len(asked_plain) > 3 * len(asked_fast)  # the plain pruner is asked every round
 
 
 def test_refit_save_load_reproduce(cancer: tuple[np.ndarray, np.ndarray], tmp_path: Path) -> None:

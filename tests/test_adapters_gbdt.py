@@ -85,6 +85,25 @@ def test_pruner_prunes_and_pruned_trials_keep_their_best(cls: Any, cancer: Any) 
 
 
 @pytest.mark.parametrize("cls", OBJECTIVES)
+def test_recommended_pruner_prunes_only_after_startup_and_warmup(cls: Any, cancer: Any) -> None:
+    X_tr, _, y_tr, _ = cancer
+    obj = cls(X_tr, y_tr, metric="log_loss", cv=3, **FAST)
+    pruner = obj.recommended_pruner()
+    assert isinstance(pruner, optuna.pruners.MedianPruner)
+    assert pruner is not obj.recommended_pruner()  # a fresh one per study
+    study = _study(obj, pruner)
+    slow = {"learning_rate": 0.005}  # a slow learner: far above the median early on
+    study.enqueue_trial(slow)
+    study.optimize(obj, n_trials=5)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)  # 5 startup trials
+    study.enqueue_trial(slow)
+    study.optimize(obj, n_trials=1)
+    last = study.trials[-1]
+    assert last.state == TrialState.PRUNED
+    assert len(last.intermediate_values) == 11  # decided at round 10, after the warm-up
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
 def test_refit_and_saved_params_reproduce_predictions(
     cls: Any, cancer: Any, tmp_path: Path
 ) -> None:

@@ -4,7 +4,8 @@
 (:mod:`optuna_recipes.adapters.lightgbm`) turn data + task + metric + validation scheme into an
 Optuna objective with literature-backed default search spaces (:mod:`.spaces`), per-round
 reporting (so every Optuna pruner works), early stopping, refit and JSON export of the best
-configuration (:func:`save_best`, :func:`load_best`). ``XGBoostPruningCallback`` and
+configuration (:func:`save_best`, :func:`load_best`), and a pruner set for boosting rounds
+(:func:`boosting_pruner`, also ``objective.recommended_pruner()``). ``XGBoostPruningCallback`` and
 ``LightGBMPruningCallback`` prune the user's own training loops. ``TorchObjective``
 (:mod:`optuna_recipes.adapters.torch`, with a Keras-style ``Model``) tunes PyTorch networks and
 their training. All share the library-agnostic core :mod:`optuna_recipes.adapters._core`.
@@ -33,6 +34,8 @@ import importlib
 from typing import Any
 
 from optuna_recipes.adapters._core import BaseObjective
+from optuna_recipes.adapters._core import BoostingPruner
+from optuna_recipes.adapters._core import boosting_pruner
 from optuna_recipes.adapters._core import load_best
 from optuna_recipes.adapters._core import save_best
 
@@ -44,7 +47,7 @@ _LAZY: dict[str, str] = {
     "TorchObjective": "optuna_recipes.adapters.torch",
 }
 
-__all__ = ["BaseObjective", "load_best", "save_best", *_LAZY]
+__all__ = ["BaseObjective", "BoostingPruner", "boosting_pruner", "load_best", "save_best", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -562,6 +562,15 @@ class RoundTracker:
         self.best_round = -1
         self.best_fold_values: list[float] = []
         self.rounds_done = 0
+        # A study with a NopPruner never prunes: skip its should_prune call every round (the
+        # values are still reported). FixedTrial and the like have no study: ask them.
+        # A pruner with ``decides_at(step)`` (BoostingPruner) is asked only where it can decide.
+        pruner = getattr(getattr(trial, "study", None), "pruner", None)
+        self._ask_pruner = trial is not None and type(pruner) is not optuna.pruners.NopPruner
+        decides_at = getattr(pruner, "decides_at", None)
+        self._decides_at: Callable[[int], bool] | None = (
+            decides_at if callable(decides_at) else None
+        )
 
     def _better(self, value: float) -> bool:
         if self.best_round < 0:
@@ -582,7 +591,11 @@ class RoundTracker:
             self.best_value, self.best_round, self.best_fold_values = mean, round_, values
         if self.trial is not None:
             self.trial.report(mean, round_)
-            if self.trial.should_prune():
+            if (
+                self._ask_pruner
+                and (self._decides_at is None or self._decides_at(round_))
+                and self.trial.should_prune()
+            ):
                 self.record()
                 raise optuna.TrialPruned(
                     f"pruned at round {round_}: {self.metric_name}={mean:.6g}, best "
@@ -599,6 +612,65 @@ class RoundTracker:
         self.trial.set_user_attr(ATTR_BEST_VALUE, self.best_value)
         self.trial.set_user_attr(ATTR_N_ROUNDS, self.rounds_done)
         self.trial.set_user_attr(ATTR_FOLD_SCORES, self.best_fold_values)
+
+
+class BoostingPruner(optuna.pruners.MedianPruner):
+    """A :class:`optuna.pruners.MedianPruner` that tells the objectives when it can decide.
+
+    It prunes exactly like ``MedianPruner(n_startup_trials, n_warmup_steps, interval_steps)``.
+    :meth:`decides_at` says whether :meth:`prune` can return ``True`` at a step when every
+    step is reported (as the objectives do): on the other steps the objectives skip
+    ``trial.should_prune``, whose cost (Optuna walks all the trial's steps to find the
+    interval, then ``numpy.nanpercentile``) grows with the rounds and the trials. Build it with
+    :func:`boosting_pruner`.
+    """
+
+    def __init__(self, n_startup_trials: int, n_warmup_steps: int, interval_steps: int) -> None:
+        super().__init__(
+            n_startup_trials=n_startup_trials,
+            n_warmup_steps=n_warmup_steps,
+            interval_steps=interval_steps,
+        )
+        self.n_startup_trials = n_startup_trials
+        self.n_warmup_steps = n_warmup_steps
+        self.interval_steps = interval_steps
+
+    def decides_at(self, step: int) -> bool:
+        """``False`` when :meth:`prune` certainly returns ``False`` at ``step`` (steps reported
+        one by one from 0): before the warm-up and between the interval's decision steps."""
+        offset = step - self.n_warmup_steps
+        return offset >= 0 and offset % self.interval_steps == 0
+
+
+def boosting_pruner(max_rounds: int) -> BoostingPruner:
+    """The pruner recommended with the boosting objectives, for a cap of ``max_rounds`` rounds.
+
+    A :class:`BoostingPruner`, i.e. ``MedianPruner(n_startup_trials=5,
+    n_warmup_steps=max(10, max_rounds // 30), interval_steps=max(1, max_rounds // 60))``:
+
+    - No decision before 5 trials have finished, nor in the first ``max(10, max_rounds // 30)``
+      rounds of a trial, when every curve is still falling steeply.
+    - A decision every ``max(1, max_rounds // 60)`` rounds only, and the objectives do not call
+      ``should_prune`` in between: with a plain MedianPruner asked every round, Optuna's
+      ``should_prune`` cost 0.7-2.4 ms per round on a loaded 2-core machine
+      (``benchmarks/results/adapters_pruner_cost.md``), as much as a whole boosting round on
+      small data, which ate a good part of what pruning saved there; the objective still
+      reports every round.
+    - 10 startup trials (as many as TPE's random start) pruned less and saved less time in
+      ``benchmarks/results/adapters_pruning_breast_cancer_lightgbm_configs.md`` without a
+      consistently better best value.
+
+    Pass it to ``optuna.create_study(pruner=...)``; any other Optuna pruner works too.
+    """
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)):
+        raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
+    if max_rounds < 1:
+        raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
+    return BoostingPruner(
+        n_startup_trials=5,
+        n_warmup_steps=max(10, int(max_rounds) // 30),
+        interval_steps=max(1, int(max_rounds) // 60),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -363,6 +363,13 @@ class XGBoostObjective(BaseObjective):
         return path + ".json"
 
     # ------------------------------------------------------------------------------ extras
+    def recommended_pruner(self) -> _core.BoostingPruner:
+        """A fresh pruner for this objective's ``num_boost_round``:
+        :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 5
+        startup trials, a warm-up and a decision interval scaled to the rounds, asked only
+        where it can decide)."""
+        return _core.boosting_pruner(self.max_rounds)
+
     def predict(self, model: Any, X: Any) -> np.ndarray:
         """Predictions of a refit booster on ``X`` (probabilities for classification: shape
         ``(n,)`` for binary, ``(n, K)`` in ``classes_`` order for multiclass)."""
