@@ -1,6 +1,6 @@
 """Scaling of the runner: `--workers 2` against `--workers 1` on a suite of many runs.
 
-The suite: 4 mixed-space problems x 2 strategies (TPE, CMA-ES) x 4 seeds = 32 runs of 80
+The suite: 4 mixed-space problems x 2 strategies (TPE, CMA-ES) x 8 seeds = 64 runs of 150
 trials, CPU-bound (sampler and objective), run through the command line as a user would
 (`python -m optuna_recipes bench run SUITE --workers N --no-report`), each time into a fresh
 output folder. Wall-clock times include the process start, the worker start and the results
@@ -28,7 +28,7 @@ import pandas as pd
 SUITE = """
 [suite]
 trials = 150
-seeds = 4
+seeds = 8
 strategies = ["tpe", "cmaes"]
 
 [[problems]]
@@ -104,7 +104,7 @@ def main() -> None:
     print("# Runner scaling: --workers 2 vs --workers 1\n")
     print("Command: `python benchmarks/harness_scaling.py`\n")
     print(
-        "Suite: 4 problems x 2 strategies (tpe, cmaes) x 4 seeds = 32 runs x 150 trials, run "
+        "Suite: 4 problems x 2 strategies (tpe, cmaes) x 8 seeds = 64 runs x 150 trials, run "
         "with `python -m optuna_recipes bench run SUITE --workers N --no-report` into a fresh "
         f"folder. Machine: {os.cpu_count()} cores, shared with other jobs.\n"
     )
@@ -127,7 +127,7 @@ def main() -> None:
         tmp = Path(d)
         suite = tmp / "scaling.toml"
         suite.write_text(SUITE)
-        for rep in range(2):
+        for rep in range(3):
             load = os.getloadavg()[0]
             one, cpu_one = timed_run(suite, tmp / f"one{rep}", 1)
             two, cpu_two = timed_run(suite, tmp / f"two{rep}", 2)

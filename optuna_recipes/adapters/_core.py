@@ -623,6 +623,20 @@ class BoostingPruner(optuna.pruners.MedianPruner):
     ``trial.should_prune``, whose cost (Optuna walks all the trial's steps to find the
     interval, then ``numpy.nanpercentile``) grows with the rounds and the trials. Build it with
     :func:`boosting_pruner`.
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+            from sklearn.datasets import load_breast_cancer
+            from optuna_recipes.adapters.xgboost import XGBoostObjective
+
+            X, y = load_breast_cancer(return_X_y=True)
+            objective = XGBoostObjective(X, y, num_boost_round=100, n_jobs=1)
+            study = optuna.create_study(
+                direction=objective.direction, pruner=objective.recommended_pruner()
+            )
+            study.optimize(objective, n_trials=10)
     """
 
     def __init__(self, n_startup_trials: int, n_warmup_steps: int, interval_steps: int) -> None:
