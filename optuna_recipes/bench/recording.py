@@ -120,30 +120,26 @@ def make_objective(family: Family, task: int, rounds: int, cv: int, n_jobs: int 
     module = _adapter_module(family.library)
     X, y, _ = _load(family.dataset)
     X, y = _subsample(X, y, task, 0.7 if task else 1.0)
-    objective = getattr(module, LIBRARIES[family.library])(
-        X,
-        y,
-        cv=cv,
-        num_boost_round=rounds,
-        early_stopping_rounds=None,
-        seed=0,
-        n_jobs=n_jobs,
-    )
+
+    def build(**extra: Any) -> Any:
+        return getattr(module, LIBRARIES[family.library])(
+            X,
+            y,
+            cv=cv,
+            num_boost_round=rounds,
+            early_stopping_rounds=None,
+            seed=0,
+            n_jobs=n_jobs,
+            **extra,
+        )
+
+    default_space = build().search_space
     keep = set(RECORD_SPACES[family.library])
-    space = {k: v for k, v in objective.search_space.items() if k in keep}
-    missing = keep - set(space)
+    missing = keep - set(default_space)
     if missing:
         raise RuntimeError(f"The {family.library} adapter space lacks {sorted(missing)}.")
-    objective = getattr(module, LIBRARIES[family.library])(
-        X,
-        y,
-        cv=cv,
-        num_boost_round=rounds,
-        early_stopping_rounds=None,
-        seed=0,
-        n_jobs=n_jobs,
-        space={k: None for k in objective.search_space if k not in keep},
-    )
+    # Drop the parameters the design does not vary (they keep the adapter's fixed defaults).
+    objective = build(space={k: None for k in default_space if k not in keep})
     return objective
 
 
