@@ -109,10 +109,11 @@ def main() -> None:
     )
     print(
         "| sampler | optuna (fsync journal) | optuna (journal, no fsync) | optuna (in memory) | "
-        "harness | sampler | objective | Optuna's own cost (in memory) | harness overhead | "
-        "overhead / Optuna's own cost |"
+        "harness | sampler | objective | Optuna's own cost (in memory) | Optuna's own cost "
+        "(journal, no fsync) | harness overhead | overhead / own cost in memory | "
+        "overhead / own cost on the journal |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for strategy in ("random", "tpe"):
         fsync, nosync, memory, ours, sampler, pure = [], [], [], [], [], []
         for _ in range(REPEATS):
@@ -144,12 +145,20 @@ def main() -> None:
         f, n, m, h, s, o = (
             statistics.median(x) * 1e3 for x in (fsync, nosync, memory, ours, sampler, pure)
         )
-        own = m - s - o
+        own, own_journal = m - s - o, n - s - o
         print(
             f"| {strategy} | {f:.2f} | {n:.2f} | {m:.2f} | {h:.2f} | {s:.2f} | {o:.3f} | "
-            f"{own:.2f} | {h - m:.2f} | {(h - m) / own:.2f} |"
+            f"{own:.2f} | {own_journal:.2f} | {h - m:.2f} | {(h - m) / own:.2f} | "
+            f"{(h - m) / own_journal:.2f} |"
         )
         sys.stdout.flush()
+    print(
+        "\nThe harness keeps every trial in a journal file (its default storage), so its "
+        "overhead includes those writes. Against Optuna's own loop in memory (no storage "
+        "writes at all) it is several times larger; against Optuna's own per-trial cost on "
+        "the same journal file, which is what a user pays to keep the trials, it is the "
+        "last column."
+    )
 
 
 if __name__ == "__main__":
