@@ -676,9 +676,11 @@ def boosting_pruner(max_rounds: int) -> BoostingPruner:
 
     Pass it to ``optuna.create_study(pruner=...)``; any other Optuna pruner works too.
     """
-    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)):
-        raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
-    if max_rounds < 1:
+    if (
+        isinstance(max_rounds, bool)
+        or not isinstance(max_rounds, (int, np.integer))
+        or max_rounds < 1
+    ):
         raise ValueError(f"`max_rounds` must be an int >= 1; got {max_rounds!r}.")
     return BoostingPruner(
         n_startup_trials=5,
