@@ -294,14 +294,16 @@ def test_four_processes_on_shared_storage(shared_storage_spec: StorageSpec) -> N
     assert all(t.state == TrialState.COMPLETE for t in trials)
     assert sum(ORIGIN_ATTR in t.system_attrs for t in trials) >= n_trials // 2
 
-    def best(sampler: optuna.samplers.BaseSampler) -> float:
-        seq = optuna.create_study(sampler=sampler)
+    # A single run's best value is noisy when four workers interleave (observed 0.01-1.15 over 25
+    # runs, in CI too), so the check is on where the second half of the trials lies: a working GA
+    # has converged onto the bowl (median 1.1-4.7 over 6 runs with scrambled worker timing), random
+    # search has not (median 18-26 over 5 seeds).
+    values = [t.value for t in sorted(trials, key=lambda t: t.number)]
+    random_values = []
+    for seed in range(5):
+        seq = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
         seq.optimize(quadratic, n_trials=n_trials)
-        return seq.best_value
-
-    # Sequential GA with 80 trials ends in [0.01, 0.53] over 10 seeds; random search's median
-    # is about 1.3.
-    sequential = [best(GeneticSampler(seed=s)) for s in range(5)]
-    random = [best(optuna.samplers.RandomSampler(seed=s)) for s in range(5)]
-    assert study.best_value < max(2.0 * max(sequential), 0.5), (study.best_value, sequential)
-    assert study.best_value < np.median(random), (study.best_value, random)
+        random_values += [t.value for t in seq.trials]
+    late = float(np.median(values[n_trials // 2 :]))
+    assert late < 0.3 * float(np.median(random_values)), (late, float(np.median(random_values)))
+    assert study.best_value < 2.0, study.best_value
