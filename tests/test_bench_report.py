@@ -56,14 +56,29 @@ def test_report_files(finished: Path) -> None:
     assert text.startswith("# Benchmark report: tiny")
     command = text.split("```bash\n", 1)[1].split("\n", 1)[0]
     assert command.startswith("python -m optuna_recipes bench run ") and "--out" in command
-    for section in ["## Leaderboard", "## Pairwise comparisons", "## Sampler overhead"]:
+    for section in [
+        "## Leaderboard",
+        "## Pairwise comparisons",
+        "## Speedup over random search",
+        "## Sampler overhead",
+    ]:
         assert section in text
     assert "## Pruning: steps saved versus quality" in text
     for problem in ["sphere", "maximize", "curves"]:
         png = finished / "plots" / f"{problem}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"](plots/{problem}.png)" in text
-    for name in ["leaderboard", "pairwise", "final", "overhead", "pruning", "results", "runs"]:
+    names = [
+        "leaderboard",
+        "pairwise",
+        "final",
+        "overhead",
+        "pruning",
+        "speedup",
+        "results",
+        "runs",
+    ]
+    for name in names:
         assert not pd.read_csv(finished / f"{name}.csv").empty
 
 
@@ -111,6 +126,43 @@ def test_metrics_on_a_known_table() -> None:
     assert over.loc["a", "sampler_ms_median"] == pytest.approx(100.0)
     assert over.loc["a", "other_ms_median"] == pytest.approx(400.0)
     assert metrics.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_speedup_over_random() -> None:
+    # random reaches 1.0 at trial 4 of 4; "fast" gets <= 1.0 at its 2nd trial (speedup 2) in
+    # seed 0 and at its 1st (4) in seed 1; "slow" never does in seed 0 (0) and at its 4th (1).
+    traces = {
+        ("random", 0): [3.0, 2.0, 2.0, 1.0],
+        ("random", 1): [3.0, 2.0, 2.0, 1.0],
+        ("fast", 0): [2.0, 0.5, 0.4, 0.3],
+        ("fast", 1): [1.0, 1.0, 1.0, 1.0],
+        ("slow", 0): [5.0, 4.0, 3.0, 2.0],
+        ("slow", 1): [5.0, 4.0, 3.0, 0.9],
+    }
+    rows = []
+    for (strategy, seed), values in traces.items():
+        best = np.minimum.accumulate(values)
+        for trial, (v, b) in enumerate(zip(values, best, strict=True)):
+            # maximize with negated values: the loss is the same as above
+            rows.append(
+                dict(
+                    group="g",
+                    problem="p",
+                    strategy=strategy,
+                    seed=seed,
+                    trial=trial,
+                    value=-v,
+                    best=-b,
+                    direction="maximize",
+                )
+            )
+    table = metrics.speedup_over_random(pd.DataFrame(rows)).set_index("strategy")
+    assert table.loc["random", "speedup"] == 1.0 and table.loc["random", "reached"] == 1.0
+    assert table.loc["fast", "speedup"] == pytest.approx(3.0)  # median of 2 and 4
+    assert table.loc["fast", "speedup_gmean"] == pytest.approx(np.sqrt(8.0))
+    assert table.loc["slow", "speedup"] == pytest.approx(0.5)  # median of 0 and 1
+    assert table.loc["slow", "reached"] == 0.5 and table.loc["slow", "speedup_gmean"] == 1.0
+    assert metrics.speedup_over_random(pd.DataFrame(rows), reference="none").empty
 
 
 def test_report_refuses_unfinished_or_foreign_folders(tmp_path: Path) -> None:

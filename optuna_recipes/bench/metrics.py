@@ -289,6 +289,59 @@ def pruning(df: pd.DataFrame) -> pd.DataFrame:
     return table[["problem", "strategy", "steps", "steps_saved", "normalized", "pruned_share"]]
 
 
+def speedup_over_random(df: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
+    """Speedup over random search: trials ``reference`` used / trials to reach its final best.
+
+    In every block (problem, seed) that has a ``reference`` run, the reference's final best
+    loss ``L`` after its ``N`` trials is the bar. A strategy that first gets a best-so-far
+    ``<= L`` at its ``t``-th trial has speedup ``N / t`` in that block (2.0: it found random's
+    final result in half the trials); one that never reaches ``L`` gets 0 (``reached`` is
+    False). The reference itself counts as 1 by definition. Blocks are pooled per group.
+
+    Returns one row per (group, strategy): ``speedup`` (median over blocks), ``speedup_gmean``
+    (geometric mean over the blocks where the bar was reached), ``reached`` (share of blocks)
+    and ``blocks``. Groups without a ``reference`` run are left out.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.bench import load_results, metrics
+
+            print(metrics.speedup_over_random(load_results("bench-out")))
+    """
+    d = df.copy()
+    d["loss"] = _loss(d)
+    d = d.sort_values(["problem", "strategy", "seed", "trial"])
+    d["position"] = d.groupby(["problem", "strategy", "seed"]).cumcount() + 1
+    ref = d[d["strategy"] == reference]
+    if ref.empty:
+        return pd.DataFrame(columns=["group", "strategy", "speedup", "speedup_gmean", "reached"])
+    bar = ref.groupby(BLOCK).agg(bar=("loss", "min"), n_ref=("position", "max"))
+    d = d.join(bar, on=BLOCK, how="inner")
+    hit = d[d["loss"].notna() & (d["loss"] <= d["bar"])]
+    first = hit.groupby(["group", "problem", "strategy", "seed"])["position"].min()
+    runs = d.groupby(["group", "problem", "strategy", "seed"])["n_ref"].first().to_frame()
+    runs["first"] = first
+    runs["reached"] = runs["first"].notna()
+    runs["speedup"] = (runs["n_ref"] / runs["first"]).fillna(0.0)
+    runs = runs.reset_index()
+    runs.loc[runs["strategy"] == reference, "speedup"] = 1.0
+    rows = []
+    for (group, strategy), sub in runs.groupby(["group", "strategy"]):
+        reached = sub.loc[sub["reached"], "speedup"]
+        rows.append(
+            {
+                "group": group,
+                "strategy": strategy,
+                "speedup": float(sub["speedup"].median()),
+                "speedup_gmean": float(np.exp(np.log(reached).mean())) if len(reached) else 0.0,
+                "reached": float(sub["reached"].mean()),
+                "blocks": len(sub),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def leaderboard(df: pd.DataFrame) -> pd.DataFrame:
     """Compact per-group leaderboard, best mean final rank first."""
     ranks = mean_ranks(df)

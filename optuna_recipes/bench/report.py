@@ -4,7 +4,7 @@
 reproduces the benchmark at the top), ``plots/<problem>.png`` (best so far, median and
 quartiles over seeds, against trials, wall time and, for learning-curve problems, training
 steps) and the tables as CSV: ``leaderboard.csv``, ``pairwise.csv``, ``final.csv``,
-``overhead.csv``, ``pruning.csv``.
+``overhead.csv``, ``pruning.csv``, ``speedup.csv``.
 
 Example:
     .. code-block:: python
@@ -208,6 +208,20 @@ def write_report(out: str | Path) -> Path:
         "",
         markdown_table(pairs),
     ]
+
+    speed = metrics.speedup_over_random(df)
+    if not speed.empty:
+        speed.to_csv(out / "speedup.csv", index=False)
+        lines += [
+            "## Speedup over random search",
+            "",
+            "Per block (problem x seed): random search's trials divided by the trials a strategy "
+            "needed to reach random's final best (0 when it never did); `speedup`: median over "
+            "blocks, `speedup_gmean`: geometric mean over the blocks where it was reached, "
+            "`reached`: share of blocks.",
+            "",
+            markdown_table(speed),
+        ]
 
     final = metrics.at_budgets(df, (1.0,))
     final.to_csv(out / "final.csv", index=False)
