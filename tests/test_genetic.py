@@ -258,10 +258,12 @@ def test_multi_objective_is_refused_at_the_first_trial() -> None:
 
 def test_threads() -> None:
     study = optuna.create_study(sampler=GeneticSampler(seed=0))
-    study.optimize(mixed, n_trials=60, n_jobs=3)
-    assert len(study.trials) == 60
+    study.optimize(mixed, n_trials=100, n_jobs=3)
+    assert len(study.trials) == 100
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
-    assert study.best_value < 6.0
+    # Thread timing changes every run: 0.03-1.06 over 12 runs; random search 2.3-8.5 over 10
+    # seeds. (At 60 trials the spread reached 3.9 against a bound of 6 and failed once in CI.)
+    assert study.best_value < 2.0
 
 
 def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
