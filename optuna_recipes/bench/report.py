@@ -140,6 +140,12 @@ def _tidy_board(board: pd.DataFrame) -> pd.DataFrame:
     return board.rename(columns=lambda c: re.sub(r"\W", "_", c))
 
 
+def _table_section(out: Path, csv: str, title: str, text: str, table: pd.DataFrame) -> list[str]:
+    """Write ``table`` to ``out/csv`` and return its Markdown section (heading, text, table)."""
+    table.to_csv(out / csv, index=False)
+    return [f"## {title}", "", text, "", markdown_table(table)]
+
+
 def write_report(out: str | Path) -> Path:
     """Write the report of a finished benchmark folder; return the path of ``report.md``.
 
@@ -211,17 +217,16 @@ def write_report(out: str | Path) -> Path:
 
     speed = metrics.speedup_over_random(df)
     if not speed.empty:
-        speed.to_csv(out / "speedup.csv", index=False)
-        lines += [
-            "## Speedup over random search",
-            "",
+        lines += _table_section(
+            out,
+            "speedup.csv",
+            "Speedup over random search",
             "Per block (problem x seed): random search's trials divided by the trials a strategy "
             "needed to reach random's final best (0 when it never did); `speedup`: median over "
             "blocks, `speedup_gmean`: geometric mean over the blocks where it was reached, "
             "`reached`: share of blocks.",
-            "",
-            markdown_table(speed),
-        ]
+            speed,
+        )
 
     final = metrics.at_budgets(df, (1.0,))
     final.to_csv(out / "final.csv", index=False)
@@ -270,16 +275,15 @@ def write_report(out: str | Path) -> Path:
     ]
     prune = metrics.pruning(df)
     if not prune.empty:
-        prune.to_csv(out / "pruning.csv", index=False)
-        lines += [
-            "## Pruning: steps saved versus quality",
-            "",
+        lines += _table_section(
+            out,
+            "pruning.csv",
+            "Pruning: steps saved versus quality",
             "`steps`: training steps per run (mean over seeds); `steps_saved`: relative to the "
             "same sampler without pruner (or to training every trial to the end); "
             "`normalized`: median normalized final best (lower is better).",
-            "",
-            markdown_table(prune),
-        ]
+            prune,
+        )
     if not runs.empty:
         bad = runs[runs["status"].isin(["error", "unavailable"])]
         if not bad.empty:
