@@ -208,7 +208,7 @@ def report(args: argparse.Namespace, command: str) -> None:
                     for d, f in subset:
                         g, h = median("GA", d, f, b), median(o, d, f, b)
                         wins += 1.0 if g < h else 0.5 if g == h else 0.0
-                    cells.append(f"{100 * wins / len(subset):.0f}%")
+                    cells.append(f"{100 * wins / len(subset):.1f}%")
                 print(f"| {label} | {b} | " + " | ".join(cells) + " |")
         print()
 
@@ -244,6 +244,8 @@ def report(args: argparse.Namespace, command: str) -> None:
             print(f"- {b} trials: worse than NSGA-II on {worse_nsga or 'none'}.")
             print(f"  Not the best median on {len(not_best)} cases: {', '.join(not_best)}.")
         print()
+        if "NSGA-II" in samplers:
+            _significance_vs(value, complete, budgets, args.seeds, "NSGA-II")
 
     print("## Wall time per run (seconds, mean over runs, whole study incl. objective)\n")
     print("| dims | " + " | ".join(samplers) + " |")
@@ -254,6 +256,42 @@ def report(args: argparse.Namespace, command: str) -> None:
             secs = [r["seconds"] for k, r in rows.items() if k[0] == s and k[1] == d]
             cells.append(f"{np.mean(secs):.1f}" if secs else "-")
         print(f"| {d}-D | " + " | ".join(cells) + " |")
+    print()
+
+
+def _significance_vs(
+    value: Callable[[str, int, int, int, int], float],
+    complete: list[tuple[int, int]],
+    budgets: list[int],
+    seeds: list[int],
+    other: str,
+) -> None:
+    """Per budget: cases where GA is significantly better / worse than ``other`` (two-sided
+    Mann-Whitney U over seeds, p < 0.05), and each median loss with its p-value and values."""
+    from scipy.stats import mannwhitneyu
+
+    print(f"## GA vs {other}: which differences are significant\n")
+    print(
+        "Two-sided Mann-Whitney U test per (dimension, function) over the seeds' best values "
+        "(with 5 seeds per side the smallest possible p is 0.008). A median loss with a large p "
+        "is a tie within seed noise.\n"
+    )
+    print("| budget | GA significantly better | GA significantly worse | median losses (p) |")
+    print("|---|---|---|---|")
+    for b in budgets:
+        better, worse, losses = 0, 0, []
+        for d, f in complete:
+            g = [value("GA", d, f, seed, b) for seed in seeds]
+            h = [value(other, d, f, seed, b) for seed in seeds]
+            if g == h:
+                continue
+            p = float(mannwhitneyu(g, h, alternative="two-sided").pvalue)
+            if p < 0.05:
+                better += int(np.median(g) < np.median(h))
+                worse += int(np.median(g) > np.median(h))
+            if np.median(g) > np.median(h):
+                losses.append(f"{d}-D f{f} ({p:.2f})")
+        print(f"| {b} | {better} | {worse} | {', '.join(losses) or 'none'} |")
     print()
 
 

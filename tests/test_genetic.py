@@ -250,6 +250,26 @@ def test_restart_starts_a_new_epoch() -> None:
     assert max(epochs) >= 1
 
 
+def test_collapsed_population_restarts_without_waiting_for_patience() -> None:
+    # A sphere: the elites shrink onto the optimum and keep improving by tiny amounts, so the
+    # patience rule (set out of reach here) would never restart; the collapse rule does.
+    study = optuna.create_study(sampler=GeneticSampler(seed=0, restart_patience=10**6))
+    study.optimize(
+        lambda t: (
+            (t.suggest_float("x", -5, 5) - 0.3) ** 2 + (t.suggest_float("y", -5, 5) - 0.7) ** 2
+        ),
+        n_trials=400,
+    )
+    origins = [t.system_attrs.get(ORIGIN_ATTR, {}) for t in study.trials]
+    flagged = [t.number for t, o in zip(study.trials, origins, strict=True) if o.get("collapsed")]
+    assert flagged, "no offspring was bred from a collapsed population"
+    first_restart = next(
+        t.number for t, o in zip(study.trials, origins, strict=True) if o.get("epoch") == 1
+    )
+    assert first_restart > flagged[0]
+    assert study.best_value < 1e-6  # the restart keeps the best trial found before it
+
+
 def test_multi_objective_is_refused_at_the_first_trial() -> None:
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
     with pytest.raises(ValueError, match="single-objective"):

@@ -135,3 +135,63 @@ def test_core_beats_random_search() -> None:
     ga = [_steady_state(s, 300, True) for s in range(3)]
     rand = [_steady_state(s, 300, False) for s in range(3)]
     assert max(ga) < 0.01 * min(rand), (ga, rand)
+
+
+def test_collapsed_population_is_one_point() -> None:
+    spec = _core.GeneSpec(
+        is_categorical=np.array([False, False, True]),
+        n_choices=np.array([0, 0, 3]),
+        cell=np.array([0.0, 0.25, 0.0]),
+    )
+    point = np.tile([0.3, 0.625, 2.0], (10, 1))
+    assert _core.is_collapsed(point, spec)
+    tiny = point + np.r_[np.linspace(-1, 1, 10) * 0.1 * _core.COLLAPSE_TOL][:, None] * [1, 0, 0]
+    assert _core.is_collapsed(tiny, spec)
+    spread = point.copy()
+    spread[:, 0] += np.linspace(-1, 1, 10) * 10 * _core.COLLAPSE_TOL
+    assert not _core.is_collapsed(spread, spec)
+    one_cell_off = point.copy()
+    one_cell_off[0, 1] = 0.375  # one elite in the neighbouring grid cell
+    assert not _core.is_collapsed(one_cell_off, spec)
+    other_choice = point.copy()
+    other_choice[0, 2] = 1.0
+    assert not _core.is_collapsed(other_choice, spec)
+    assert not _core.is_collapsed(point[:1], spec)  # a single elite says nothing
+
+
+def test_collapse_streak_ends_the_epoch_despite_tiny_improvements() -> None:
+    n = 40
+    # Improves by a relative 1e-6 every trial: the patience rule (20) never fires ...
+    fitness = 10.0 - 1e-5 * np.arange(n)
+    numbers = np.arange(n)
+    assert _core.scan_epochs(numbers, fitness, 20).restarts == 0
+    # ... but trials bred from a collapsed population of epoch 0 end it after the streak.
+    collapsed = np.where(numbers >= 5, 0, -1)
+    state = _core.scan_epochs(numbers, fitness, 20, collapsed_epoch=collapsed)
+    assert state.restarts == 1 and state.start == 5 + _core.COLLAPSE_STREAK
+    # Epoch-0 flags of trials bred before the restart was seen do not count in epoch 1; its
+    # own flags do.
+    assert _core.scan_epochs(numbers, fitness, 1000, collapsed_epoch=collapsed).restarts == 1
+    flags = np.where(numbers >= 20, 1, collapsed)
+    state = _core.scan_epochs(numbers, fitness, 1000, collapsed_epoch=flags)
+    assert state.restarts == 2 and state.start == 20 + _core.COLLAPSE_STREAK
+    # A broken streak starts counting again.
+    broken = collapsed.copy()
+    broken[5 + _core.COLLAPSE_STREAK - 1] = -1
+    state = _core.scan_epochs(numbers[:24], fitness[:24], 1000, collapsed_epoch=broken[:24])
+    assert state.restarts == 0 and state.streak == 24 - (5 + _core.COLLAPSE_STREAK)
+
+
+def test_epoch_scan_with_collapse_in_chunks_equals_one_scan() -> None:
+    rng = np.random.default_rng(1)
+    fitness = np.minimum.accumulate(rng.random(300)) + (rng.random(300) < 0.5)
+    numbers = np.arange(300)
+    collapsed = np.where(rng.random(300) < 0.8, 0, -1)
+    whole = _core.scan_epochs(numbers, fitness, 10, collapsed_epoch=collapsed)
+    state = None
+    for lo in range(0, 300, 37):
+        part = slice(lo, lo + 37)
+        state = _core.scan_epochs(
+            numbers[part], fitness[part], 10, state, collapsed_epoch=collapsed[part]
+        )
+    assert state == whole

@@ -25,8 +25,11 @@ Operators, in the order they apply to produce one child:
    ``1e-9``) matches an evaluated or running individual is mutated again (up to 20 times).
 
 Restarts (:func:`current_epoch`): when the best value of the current *epoch* has not improved
-for ``patience`` completed trials, a new epoch begins with a fresh random population twice as
-large (IPOP-style), which keeps the search going at large budgets on multimodal functions.
+for ``patience`` completed trials, or when ``COLLAPSE_STREAK`` consecutive offspring came from a
+population that has collapsed into one point (:func:`is_collapsed`; it can then only make tiny
+improvements, which would keep the patience rule from ever firing), a new epoch begins with a
+fresh random population twice as large (IPOP-style), which keeps the search going at large
+budgets on multimodal functions.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ import numpy as np
 # Target success rate of the 1/5th rule and the window of recent offspring it is measured on.
 SUCCESS_TARGET = 0.2
 _MAX_DUPLICATE_RETRIES = 20
+# A population whose numerical genes all have a standard deviation below this (in unit space)
+# and whose categorical genes all agree has converged into one point: it can only refine it.
+COLLAPSE_TOL = 1e-4
+# Consecutive offspring of a collapsed population that end an epoch early.
+COLLAPSE_STREAK = 10
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,21 @@ def grid_keys(rows: np.ndarray, spec: GeneSpec) -> list[bytes]:
     return [k.tobytes() for k in keys]
 
 
+def is_collapsed(population: np.ndarray, spec: GeneSpec, tol: float = COLLAPSE_TOL) -> bool:
+    """Whether all elites sit in one point: numerical spread below ``tol``, one choice each.
+
+    Discrete numerical genes are encoded at their cell centres, so elites that disagree by one
+    cell have a spread of at least a fifth of a cell, far above ``tol``.
+    """
+    if population.shape[0] < 2 or population.shape[1] == 0:
+        return False
+    spread = population.std(axis=0)
+    numeric = ~spec.is_categorical
+    if numeric.any() and float(spread[numeric].max()) >= tol:
+        return False
+    return not (spec.is_categorical.any() and float(spread[spec.is_categorical].max()) > 0.0)
+
+
 def success_step_factor(successes: np.ndarray) -> float:
     """Mutation step multiplier from the 1/5th success rule.
 
@@ -105,6 +128,7 @@ class EpochState:
         best: best fitness in the current epoch.
         since: completed trials since the epoch's best last improved.
         limit: patience of the current epoch (0 = not started: use the initial patience).
+        streak: consecutive trials bred from a collapsed population of the current epoch.
     """
 
     start: int = 0
@@ -112,6 +136,7 @@ class EpochState:
     best: float = math.inf
     since: int = 0
     limit: int = 0
+    streak: int = 0
 
 
 def scan_epochs(
@@ -120,32 +145,48 @@ def scan_epochs(
     patience: int,
     state: EpochState | None = None,
     tol: float = 1e-8,
+    collapsed_epoch: np.ndarray | None = None,
 ) -> EpochState:
     """Advance the restart rule over completed trials given in trial-number order.
 
     An epoch ends when its best fitness (lower is better) has not improved by a relative
-    ``tol`` for ``limit`` completed trials; the next epoch starts at the following trial
-    number with a patience twice as long. Scanning in chunks gives the same result as
-    scanning everything at once, which lets the sampler scan only new trials.
+    ``tol`` for ``limit`` completed trials, or after ``COLLAPSE_STREAK`` consecutive trials
+    that were bred from a collapsed population of this epoch (``collapsed_epoch``: per trial,
+    the epoch whose population had collapsed when it was bred, -1 if none). The next epoch
+    starts at the following trial number with a patience twice as long. Scanning in chunks
+    gives the same result as scanning everything at once, which lets the sampler scan only new
+    trials.
     """
     state = state or EpochState()
     start, restarts, best, since = state.start, state.restarts, state.best, state.since
-    limit = state.limit or patience
-    for number, f in zip(numbers.tolist(), fitness.tolist(), strict=True):
+    limit, streak = state.limit or patience, state.streak
+    if collapsed_epoch is None:
+        collapsed_epoch = np.full(len(numbers), -1)
+    for number, f, c in zip(
+        numbers.tolist(), fitness.tolist(), collapsed_epoch.tolist(), strict=True
+    ):
         threshold = best - tol * max(1.0, abs(best)) if math.isfinite(best) else best
+        streak = streak + 1 if c == restarts else 0
         if f < threshold:
             best, since = f, 0
         else:
             since += 1
-            if since >= limit:
-                start, restarts = number + 1, restarts + 1
-                best, since, limit = math.inf, 0, limit * 2
-    return EpochState(start, restarts, best, since, limit)
+        if since >= limit or streak >= COLLAPSE_STREAK:
+            start, restarts = number + 1, restarts + 1
+            best, since, limit, streak = math.inf, 0, limit * 2, 0
+    return EpochState(start, restarts, best, since, limit, streak)
 
 
-def current_epoch(fitness: np.ndarray, patience: int) -> tuple[int, int]:
+def current_epoch(
+    fitness: np.ndarray, patience: int, collapsed_epoch: np.ndarray | None = None
+) -> tuple[int, int]:
     """``(start index, restarts)`` of the current epoch for fitness listed in trial order."""
-    state = scan_epochs(np.arange(len(fitness)), np.asarray(fitness, dtype=float), patience)
+    state = scan_epochs(
+        np.arange(len(fitness)),
+        np.asarray(fitness, dtype=float),
+        patience,
+        collapsed_epoch=None if collapsed_epoch is None else np.asarray(collapsed_epoch),
+    )
     return state.start, state.restarts
 
 

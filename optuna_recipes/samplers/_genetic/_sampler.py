@@ -97,6 +97,8 @@ class _Archive:
         self.value = np.empty(0)
         self.violation = np.empty(0)
         self.success = np.empty(0)  # 1 / 0 for offspring, NaN for other trials
+        # Epoch whose population had collapsed when the trial was bred; -1 if none.
+        self.collapsed = np.empty(0, dtype=np.int64)
         self.signature: tuple[tuple[str, str], ...] | None = None
         self.rows = np.empty((0, 0))
         self.keys: set[tuple[Hashable, ...]] = set()
@@ -124,12 +126,16 @@ class _Archive:
         self.number = np.concatenate([self.number, [t.number for t in new]])
         self.violation = np.concatenate([self.violation, [f[0] for f in fit]])
         self.value = np.concatenate([self.value, [f[1] for f in fit]])
-        succ = []
+        succ, collapsed = [], []
         for t, f in zip(new, fit, strict=True):
             origin = t.system_attrs.get(ORIGIN_ATTR)
-            parent = origin.get("parent_fitness") if isinstance(origin, dict) else None
+            origin = origin if isinstance(origin, dict) else {}
+            parent = origin.get("parent_fitness")
             succ.append(np.nan if parent is None else float(f < tuple(parent)))
+            epoch = origin.get("epoch")
+            collapsed.append(int(epoch) if origin.get("collapsed") and epoch is not None else -1)
         self.success = np.concatenate([self.success, succ])
+        self.collapsed = np.concatenate([self.collapsed, np.asarray(collapsed, dtype=np.int64)])
         if self.signature is not None:
             self._encode(new)
 
@@ -160,7 +166,10 @@ class _Archive:
             order = np.argsort(self.number[fresh], kind="stable")
             numbers = self.number[fresh][order]
             fitness = np.where(self.violation == 0.0, self.value, np.inf)[fresh][order]
-            self.scan = _core.scan_epochs(numbers, fitness, patience, self.scan)
+            collapsed = self.collapsed[fresh][order]
+            self.scan = _core.scan_epochs(
+                numbers, fitness, patience, self.scan, collapsed_epoch=collapsed
+            )
             self.scanned = int(numbers[-1])
         return self.scan.start, self.scan.restarts
 
@@ -195,8 +204,11 @@ class GeneticSampler(BaseSampler):
       storage. Discrete genes move by at least one grid cell; children identical to an evaluated or
       running trial are mutated again.
     - **Restarts**: when the best of the current epoch stalls for ``restart_patience`` completed
-      trials, a new epoch starts from fresh random points with a population twice as large
-      (IPOP); the patience doubles too.
+      trials, or when 10 offspring in a row were bred from a population that has collapsed into
+      one point (every numerical gene's spread among the elites below 1e-4 in the unit space,
+      every categorical gene agreed: it can then only refine a local optimum), a new epoch
+      starts from fresh random points with a population twice as large (IPOP); the patience
+      doubles too. The best trial found so far stays the study's best.
     - **Conditional and dynamic spaces**: the parameters present in every completed trial (the
       intersection search space) evolve jointly; any other parameter is inherited from the target
       parent when it has a valid value (probability 0.8) and drawn fresh otherwise.
@@ -331,6 +343,7 @@ class GeneticSampler(BaseSampler):
             known = archive.keys
         numeric = ~spec.is_categorical
         population[:, numeric] = np.clip(population[:, numeric], 0.0, 1.0)
+        collapsed = order.size >= mu and _core.is_collapsed(population, spec)
         names = encoder.names
         busy = {_param_key(t.params, names) for t in running}
 
@@ -346,7 +359,9 @@ class GeneticSampler(BaseSampler):
             is_known=is_known,
         )
         with self._lock:
-            self._remember(study, trial, archive, int(order[target]), restarts, "de")
+            self._remember(
+                study, trial, archive, int(order[target]), restarts, "de", collapsed=collapsed
+            )
         return encoder.decode(child)
 
     def sample_independent(
@@ -431,6 +446,8 @@ class GeneticSampler(BaseSampler):
         parent: int,
         restarts: int,
         operator: str,
+        *,
+        collapsed: bool = False,
     ) -> None:
         """Keep the target parent for ``sample_independent`` and record the origin."""
         if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
@@ -445,6 +462,8 @@ class GeneticSampler(BaseSampler):
             "epoch": restarts,
             "operator": operator,
         }
+        if collapsed:
+            origin["collapsed"] = True
         study._storage.set_trial_system_attr(trial._trial_id, ORIGIN_ATTR, origin)
 
     def _sync(self, study: Study, trials: list[FrozenTrial]) -> tuple[_Archive, list[FrozenTrial]]:
