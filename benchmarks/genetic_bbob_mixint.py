@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed
 import json
+import math
 import os
 import sys
 import time
@@ -273,8 +274,9 @@ def _significance_vs(
     print(f"## GA vs {other}: which differences are significant\n")
     print(
         "Two-sided Mann-Whitney U test per (dimension, function) over the seeds' best values "
-        "(with 5 seeds per side the smallest possible p is 0.008). A median loss with a large p "
-        "is a tie within seed noise.\n"
+        f"(with {len(seeds)} seeds per side the smallest possible p is "
+        f"{2 / math.comb(2 * len(seeds), len(seeds)):.2g}). A median loss with a large p is a "
+        "tie within seed noise.\n"
     )
     print("| budget | GA significantly better | GA significantly worse | median losses (p) |")
     print("|---|---|---|---|")
@@ -304,7 +306,7 @@ def main() -> None:
     parser.add_argument("--samplers", type=lambda t: t.split(","), default=list(SAMPLERS))
     parser.add_argument("--dims", type=_ints, default=[5, 10])
     parser.add_argument("--functions", type=_ints, default=list(range(1, 25)))
-    parser.add_argument("--seeds", type=_ints, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=_ints, default=list(range(10)))
     parser.add_argument("--budget", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache", default=DEFAULT_CACHE)
