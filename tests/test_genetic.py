@@ -281,10 +281,12 @@ def test_threads() -> None:
     study.optimize(mixed, n_trials=100, n_jobs=3)
     assert len(study.trials) == 100
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
-    # Thread timing changes every run: 0.03-1.06 over 12 runs; random search 2.3-8.5 over 10
-    # seeds. (At 60 trials the spread reached 3.9 against a bound of 6, and it failed once on a
-    # loaded machine.)
-    assert study.best_value < 2.0
+    # Thread timing changes every run, so one best value is noisy (0.01-4.3 over 15 runs here,
+    # 2.4 once in CI under load, against random search's 2.3-8.5). Where the second half of the
+    # trials lies is not: its median was 0.8-6.0 over 15 threaded runs, random search's
+    # 22.6-31.9 over 10 seeds.
+    values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
+    assert float(np.median(values[50:])) < 10.0
 
 
 def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
