@@ -24,7 +24,7 @@ Operators, in the order they apply to produce one child:
 4. **Duplicate avoidance**: a child whose grid key (discrete genes' cells, continuous genes to
    ``1e-9``) matches an evaluated or running individual is mutated again (up to 20 times).
 
-Restarts (:func:`current_epoch`): when the best value of the current *epoch* has not improved
+Restarts (:func:`scan_epochs`): when the best value of the current *epoch* has not improved
 for ``patience`` completed trials, or when ``COLLAPSE_STREAK`` consecutive offspring came from a
 population that has collapsed into one point (:func:`is_collapsed`; it can then only make tiny
 improvements, which would keep the patience rule from ever firing), a new epoch begins with a
@@ -177,16 +177,9 @@ def scan_epochs(
     return EpochState(start, restarts, best, since, limit, streak)
 
 
-def current_epoch(
-    fitness: np.ndarray, patience: int, collapsed_epoch: np.ndarray | None = None
-) -> tuple[int, int]:
+def current_epoch(fitness: np.ndarray, patience: int) -> tuple[int, int]:
     """``(start index, restarts)`` of the current epoch for fitness listed in trial order."""
-    state = scan_epochs(
-        np.arange(len(fitness)),
-        np.asarray(fitness, dtype=float),
-        patience,
-        collapsed_epoch=None if collapsed_epoch is None else np.asarray(collapsed_epoch),
-    )
+    state = scan_epochs(np.arange(len(fitness)), np.asarray(fitness, dtype=float), patience)
     return state.start, state.restarts
 
 
