@@ -15,6 +15,8 @@ import pytest
 from optuna_recipes import SourceStudy
 from optuna_recipes._sources import as_sources
 from optuna_recipes.samplers import WarmStartSampler
+from optuna_recipes.samplers import _warm_start
+from optuna_recipes.samplers._warm_start import GP_WEIGHTS_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
 from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
 
@@ -64,10 +66,12 @@ def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources:
         assert isinstance(t.params["n"], int) and isinstance(t.params["x"], float)
 
 
-def test_transfer_helps_on_a_related_task(related_sources: list) -> None:
+@pytest.mark.parametrize("surrogate", ["gp", "parzen"])
+def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str) -> None:
     warm, cold = [], []
     for seed in range(3):
-        ws = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=seed))
+        sampler = WarmStartSampler(related_sources, seed=seed, surrogate=surrogate)
+        ws = optuna.create_study(sampler=sampler)
         ws.optimize(lambda t: mixed_objective(t, 0.05), n_trials=10)
         tpe = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
         tpe.optimize(lambda t: mixed_objective(t, 0.05), n_trials=10)
@@ -76,6 +80,27 @@ def test_transfer_helps_on_a_related_task(related_sources: list) -> None:
     # Sources found kind='b', lr near 1e-2 and x near 1: ten warm trials beat ten cold ones.
     assert np.median(warm) < 0.5 * np.median(cold)
     assert np.median(warm) < 1.0
+
+
+def test_gp_records_source_coefficients_and_hands_over_to_tpe(
+    related_sources: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_warm_start, "_GP_MAX_TRIALS", 8)
+    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
+    study.optimize(mixed_objective, n_trials=14)
+    trials = study.trials
+    # Trial 0 is the joint proposal; trials 1-7 come from the GP, with a coefficient per
+    # source; from 8 target trials on, multivariate TPE samples (no GP attribute).
+    for t in trials[1:8]:
+        assert set(t.system_attrs[GP_WEIGHTS_KEY]) == {s.name for s in related_sources}
+        assert all(np.isfinite(v) for v in t.system_attrs[GP_WEIGHTS_KEY].values())
+    assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in [trials[0], *trials[8:]])
+    parzen = optuna.create_study(
+        sampler=WarmStartSampler(related_sources, seed=0, surrogate="parzen")
+    )
+    parzen.optimize(mixed_objective, n_trials=5)
+    assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen.trials)
+    assert "surrogate='parzen'" in repr(parzen.sampler)
 
 
 def test_misleading_source_fades_and_related_one_stays(related_sources: list) -> None:
@@ -174,6 +199,7 @@ def test_multi_objective_is_refused(related_sources: list) -> None:
         ({"source_weight": -1}, "`source_weight` must be a number >= 0"),
         ({"source_decay": 0}, "`source_decay` must be a number > 0"),
         ({"n_ei_candidates": 0}, "`n_ei_candidates` must be >= 1"),
+        ({"surrogate": "tpe"}, "`surrogate` must be 'gp' or 'parzen'"),
     ],
 )
 def test_constructor_validates(related_sources: list, kwargs: dict, match: str) -> None:
