@@ -1,8 +1,9 @@
 """Warm-start sampler benchmark: related and unrelated task families with controlled relatedness.
 
 For each case a target task gets 3 source studies of 100 trials (TPE, on 3 related or unrelated
-tasks) and is then tuned by: cold-start TPE, WarmStartSampler (the 3 sources), and, on numeric
-spaces, ``CmaEsSampler(source_trials=...)`` (WS-CMA-ES). Figures:
+tasks) and is then tuned by: cold-start TPE, WarmStartSampler on the 3 sources (with
+``surrogate="gp"``, "WS gp", and with the default ``surrogate="parzen"``), and, on numeric spaces,
+``CmaEsSampler(source_trials=...)`` (WS-CMA-ES). Figures:
 
 - related families: trials each warm-started run needs to reach cold TPE's best after 100 trials
   (median over cases; "> 100" when never), best after 15 / 100 trials;
@@ -211,12 +212,16 @@ def run_case(family: str, seed: int) -> dict[str, Any]:
     target = tasks[3]
     out: dict[str, Any] = {"family": family, "seed": seed}
     cold, t_cold = _run(obj, target, optuna.samplers.TPESampler(seed=seed), BUDGET, "minimize")
-    ws, t_ws = _run(obj, target, WarmStartSampler(sources, seed=seed), BUDGET, "minimize")
+    gp = WarmStartSampler(sources, seed=seed, surrogate="gp")
+    ws, t_ws = _run(obj, target, gp, BUDGET, "minimize")
+    wsp, t_wsp = _run(obj, target, WarmStartSampler(sources, seed=seed), BUDGET, "minimize")
     out["cold"] = _best_curve(cold).tolist()
     out["ws"] = _best_curve(ws).tolist()
-    out["time_cold"], out["time_ws"] = t_cold, t_ws
-    weights = ws.trials[-1].system_attrs.get("optuna_recipes.warm_start:source_weights")
-    out["final_weights"] = weights
+    out["ws_parzen"] = _best_curve(wsp).tolist()
+    out["time_cold"], out["time_ws"], out["time_ws_parzen"] = t_cold, t_ws, t_wsp
+    attrs = ws.trials[-1].system_attrs
+    out["final_weights"] = attrs.get("optuna_recipes.warm_start:source_weights")
+    out["final_gp_weights"] = attrs.get("optuna_recipes.warm_start:gp_source_weights")
     if numeric_only or obj == "bbob":
         src_trials = [t for s in sources for t in s.trials]
         cma = optuna.samplers.CmaEsSampler(seed=seed, source_trials=src_trials)
@@ -251,15 +256,18 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float, load: st
     lines += [
         "## Related tasks",
         "",
-        "| family | cases | WS reach (median) | WS reach <= 15 | WS-CMA reach (median) | "
-        "WS best@15 < WS-CMA best@15 | WS best@100 <= cold best@100 |",
-        "|---|---|---|---|---|---|---|",
+        "| family | cases | WS gp reach (median) | WS gp reach <= 15 | WS parzen reach (median) "
+        "| WS-CMA reach (median) | WS gp best@15 < WS-CMA best@15 | WS gp best@100 <= cold "
+        "best@100 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    all_reach = []
+    all_reach, all_parzen = [], []
     for fam in related:
         rows = [r for r in results if r["family"] == fam]
         reach = [_trials_to_reach(np.array(r["ws"]), r["cold"][-1]) for r in rows]
         all_reach += reach
+        parzen = [_trials_to_reach(np.array(r["ws_parzen"]), r["cold"][-1]) for r in rows]
+        all_parzen += parzen
         cma_reach = "n/a (categorical: WS-CMA-ES refuses)"
         vs_cma = "n/a"
         if all("wscma" in r for r in rows):
@@ -270,14 +278,24 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float, load: st
         better = sum(r["ws"][-1] <= r["cold"][-1] for r in rows)
         lines.append(
             f"| {fam} | {len(rows)} | {_fmt_reach(reach)} | "
-            f"{sum(x <= 15 for x in reach)}/{len(rows)} | {cma_reach} | {vs_cma} | "
+            f"{sum(x <= 15 for x in reach)}/{len(rows)} | {_fmt_reach(parzen)} | "
+            f"{cma_reach} | {vs_cma} | "
             f"{better}/{len(rows)} |"
         )
     if all_reach:
-        lines += ["", f"All related cases: median WS reach = {_fmt_reach(all_reach)} trials."]
+        lines += [
+            "",
+            f"All related cases: median WS gp reach = {_fmt_reach(all_reach)} trials "
+            f"({sum(x <= 15 for x in all_reach)}/{len(all_reach)} cases within 15); "
+            f'with `surrogate="parzen"`: {_fmt_reach(all_parzen)} '
+            f"({sum(x <= 15 for x in all_parzen)}/{len(all_parzen)}).",
+        ]
     lines += ["", "Per case (best after 1 / 15 / 100 trials; lower is better):", ""]
-    lines += ["| family | seed | cold TPE | WarmStart | WS-CMA-ES | final source weights |"]
-    lines += ["|---|---|---|---|---|---|"]
+    lines += [
+        "| family | seed | cold TPE | WS gp | WS parzen | WS-CMA-ES | final source "
+        "weights (Kendall) | final GP coefficients |"
+    ]
+    lines += ["|---|---|---|---|---|---|---|---|"]
     for r in sorted(results, key=lambda r: (r["family"], r["seed"])):
 
         def trio(c: list[float]) -> str:
@@ -285,9 +303,11 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float, load: st
 
         cma = trio(r["wscma"]) if "wscma" in r else "n/a"
         w = r.get("final_weights") or {}
+        gw = r.get("final_gp_weights") or {}
         lines.append(
-            f"| {r['family']} | {r['seed']} | {trio(r['cold'])} | {trio(r['ws'])} | {cma} | "
-            f"{', '.join(f'{v:.2f}' for v in w.values())} |"
+            f"| {r['family']} | {r['seed']} | {trio(r['cold'])} | {trio(r['ws'])} | "
+            f"{trio(r['ws_parzen'])} | {cma} | {', '.join(f'{v:.2f}' for v in w.values())} | "
+            f"{', '.join(f'{v:.2f}' for v in gw.values())} |"
         )
     unrelated = [r for r in results if r["family"].startswith("bbob")]
     if unrelated:
@@ -300,10 +320,12 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float, load: st
         def lr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return (a - b) / span
 
+        wsp_final = np.array([r["ws_parzen"][-1] for r in unrelated])
         wins = int(np.sum(ws_final < cold_final))
         enough = len(unrelated) > 5
         p = stats.wilcoxon(lr(ws_final, cold_final)).pvalue if enough else float("nan")
         pc = stats.wilcoxon(lr(cma_final, cold_final)).pvalue if enough else float("nan")
+        pp = stats.wilcoxon(lr(wsp_final, cold_final)).pvalue if enough else float("nan")
         lines += [
             "",
             "## Unrelated tasks (COCO bbob, 5-D, source and target instances drawn from 1-10)",
@@ -312,17 +334,21 @@ def report(results: list[dict[str, Any]], command: str, elapsed: float, load: st
             "TPE's own improvement "
             "| Wilcoxon p vs cold TPE |",
             "|---|---|---|---|",
-            f"| WarmStartSampler | {wins}/{len(unrelated)} | "
+            f'| WarmStartSampler(surrogate="gp") | {wins}/{len(unrelated)} | '
             f"{np.median(lr(ws_final, cold_final)):+.3f} | {p:.3f} |",
+            f'| WarmStartSampler(surrogate="parzen") | '
+            f"{int(np.sum(wsp_final < cold_final))}/{len(unrelated)} | "
+            f"{np.median(lr(wsp_final, cold_final)):+.3f} | {pp:.3f} |",
             f"| WS-CMA-ES | {int(np.sum(cma_final < cold_final))}/{len(unrelated)} | "
             f"{np.median(lr(cma_final, cold_final)):+.3f} | {pc:.3f} |",
         ]
     times = [r["time_ws"] / BUDGET * 1000 for r in results]
     times_c = [r["time_cold"] / BUDGET * 1000 for r in results]
+    times_p = [r["time_ws_parzen"] / BUDGET * 1000 for r in results]
     lines += [
         "",
-        f"Mean time per trial (sampler + objective): WarmStart {np.mean(times):.1f} ms, "
-        f"cold TPE {np.mean(times_c):.1f} ms.",
+        f"Mean time per trial (sampler + objective): WS gp {np.mean(times):.1f} ms, "
+        f"WS parzen {np.mean(times_p):.1f} ms, cold TPE {np.mean(times_c):.1f} ms.",
     ]
     return "\n".join(lines) + "\n"
 

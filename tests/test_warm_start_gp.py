@@ -172,3 +172,15 @@ def test_source_model_needs_three_trials_and_imputes_missing() -> None:
     assert not np.isnan(filled).any()
     assert set(filled[::4, 2]) == {-1.0} and set(filled[::3, 0]) == {0.5}
     assert gp.fit_source_model(x, _bowl(filled, (0.5, 0.5)), N_CHOICES) is not None
+
+
+def test_weight_zero_removes_a_source() -> None:
+    sources = _sources([(0.3, 0.6), (0.9, 0.05)], [1.0, 1.0])
+    rng = np.random.RandomState(8)
+    target_x = _points(rng, 10)
+    target_y = _bowl(target_x, (0.3, 0.6))
+    weighted = gp.fit_transfer_gp(sources, target_x, target_y, N_CHOICES, np.array([1.0, 0.0]))
+    alone = gp.fit_transfer_gp([sources[0], None], target_x, target_y, N_CHOICES)
+    assert weighted.source_weights()[1] == 0.0
+    test = _points(rng, 20)
+    np.testing.assert_allclose(weighted.log_ei(test), alone.log_ei(test))

@@ -86,7 +86,7 @@ def test_gp_records_source_coefficients_and_hands_over_to_tpe(
     related_sources: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_warm_start, "_GP_MAX_TRIALS", 8)
-    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
+    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0, surrogate="gp"))
     study.optimize(mixed_objective, n_trials=14)
     trials = study.trials
     # Trial 0 is the joint proposal; trials 1-7 come from the GP, with a coefficient per
@@ -95,22 +95,31 @@ def test_gp_records_source_coefficients_and_hands_over_to_tpe(
         assert set(t.system_attrs[GP_WEIGHTS_KEY]) == {s.name for s in related_sources}
         assert all(np.isfinite(v) for v in t.system_attrs[GP_WEIGHTS_KEY].values())
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in [trials[0], *trials[8:]])
-    parzen = optuna.create_study(
-        sampler=WarmStartSampler(related_sources, seed=0, surrogate="parzen")
-    )
+    parzen = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
     parzen.optimize(mixed_objective, n_trials=5)
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen.trials)
-    assert "surrogate='parzen'" in repr(parzen.sampler)
+    assert "surrogate='parzen'" in repr(parzen.sampler)  # the default
+    # The GP cache does not travel with the sampler.
+    assert pickle.loads(pickle.dumps(study.sampler))._gp_models == {}
 
 
-def test_misleading_source_fades_and_related_one_stays(related_sources: list) -> None:
+@pytest.mark.parametrize("surrogate", ["parzen", "gp"])
+def test_misleading_source_fades_and_related_one_stays(
+    related_sources: list, surrogate: str
+) -> None:
     misleading = _source(0.0, -1.0, seed=5)  # same direction, reversed objective
-    sampler = WarmStartSampler([related_sources[0], misleading], seed=0)
+    sampler = WarmStartSampler([related_sources[0], misleading], seed=0, surrogate=surrogate)
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed_objective, n_trials=25)
     weights = study.trials[-1].system_attrs[WEIGHTS_KEY]
     assert weights[misleading.study_name] < 0.1
     assert weights[related_sources[0].name] > 0.5
+    if surrogate == "gp":
+        # A source of relatedness 0 leaves the GP: its prediction's coefficient is 0.
+        coefficients = study.trials[-1].system_attrs[GP_WEIGHTS_KEY]
+        if weights[misleading.study_name] == 0.0:
+            assert coefficients[misleading.study_name] == 0.0
+        assert coefficients[related_sources[0].name] != 0.0
 
 
 def test_scale_offset_and_direction_free() -> None:
@@ -137,6 +146,8 @@ def test_same_seed_same_params_and_pickling(related_sources: list) -> None:
 
     first = run(WarmStartSampler(related_sources, seed=3))
     assert run(WarmStartSampler(related_sources, seed=3)) == first
+    gp_first = run(WarmStartSampler(related_sources, seed=3, surrogate="gp"))
+    assert run(WarmStartSampler(related_sources, seed=3, surrogate="gp")) == gp_first
     assert run(WarmStartSampler(related_sources, seed=4)) != first
     restored = pickle.loads(pickle.dumps(WarmStartSampler(related_sources, seed=3)))
     assert run(restored) == first

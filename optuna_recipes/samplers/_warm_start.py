@@ -66,33 +66,37 @@ class WarmStartSampler(BaseSampler):
     """Start a new study from where earlier, similar studies found good configurations.
 
     Choose it when you tune the same (or a similar) model again: after retraining on fresh
-    data, on a new dataset, for a new machine much like the old one. Two models work together:
+    data, on a new dataset, for a new machine much like the old one. Two models are available:
 
     - A TPE-style density ratio ``l(x) / g(x)`` fitted on the sources' trials (each source split
       into good and bad by its own rank quantiles, so objective scales, offsets and directions
-      may differ), blended with the new study's own trials as they accumulate. It proposes the
-      first trial and any parameter outside the new study's common search space, and supplies
-      candidates to the second model.
-    - From the second trial on (``surrogate="gp"``, the default), a Gaussian process on the new
-      study's scores in a Gaussian copula (ranks mapped to normal quantiles), whose prior comes
-      from the sources (Salinas et al., ICML 2020; Feurer et al.'s RGPE, 2018): one GP per
-      source, their predictions and gradients as features of a Bayesian linear model (so a
-      target whose optimum moved a little is modelled as a shifted source), length-scale priors
-      from the sources' GPs, and a Matern 5/2 residual. Candidates are scored by expected
-      improvement. The fitted weight of each source's features is recorded per trial in
+      may differ), blended with the new study's own trials as they accumulate
+      (``surrogate="parzen"``, the default). It also proposes the first trial and any parameter
+      outside the new study's common search space under the other surrogate, and supplies its
+      candidates.
+    - ``surrogate="gp"``: from the second trial on, a Gaussian process on the new study's
+      scores in a Gaussian copula (ranks mapped to normal quantiles), whose prior comes from the
+      sources (Salinas et al., ICML 2020; Feurer et al.'s RGPE, 2018): one GP per source, their
+      predictions and gradients as features of a Bayesian linear model (so a target whose
+      optimum moved a little is modelled as a shifted source), length-scale priors from the
+      sources' GPs, and a Matern 5/2 residual. Candidates are scored by expected improvement.
+      Each trial records the coefficient of each source's prediction in the fitted model in
       ``optuna_recipes.warm_start:gp_source_weights``. Past 200 trials (the GP costs
-      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over.
-      ``surrogate="parzen"`` uses the density ratio alone, as in earlier releases (cheaper,
-      slower to refine).
+      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over. Choose it
+      when the earlier studies are known to be closely related: it refines a moved optimum
+      faster (``benchmarks/results/warm_start_sampler.md``), and costs tens of milliseconds
+      per trial (``benchmarks/results/warm_start_overhead.md``).
 
-    Each source is also weighted by how well it ranks the new study's evaluated points (Kendall's
-    tau between its predictions and the observed values); a source that disagrees fades out of
-    the density ratio, and once every source has faded the ``"parzen"`` surrogate hands over to
-    multivariate TPE, so a misleading warm start costs only the first few trials (the GP's own
-    guard is its fitted feature weights). Each trial records these weights in its system
-    attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly over the
-    new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint proposal used
-    for parameters outside that space, e.g. in the first trial, with its ``source_weights``).
+    Each source is weighted by how well it ranks the new study's evaluated points: Kendall's tau
+    between the source model's predictions (the density ratio's, or the source GP's) and the
+    observed values, shrunk towards a prior for the first trials. A source that disagrees fades
+    out (a GP source of weight 0 leaves the GP, which then models the new study alone), and
+    once every source has faded the ``"parzen"`` surrogate hands over to multivariate TPE, so a
+    misleading warm start costs only the first few trials. Each trial records these weights in
+    its system attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly
+    over the new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint
+    proposal used for parameters outside that space, e.g. in the first trial, with its
+    ``source_weights``).
 
     Mixed and conditional spaces are supported: float and int (log, step) and categorical
     parameters; a parameter missing from a source, or a source value outside the new range,
@@ -139,9 +143,8 @@ class WarmStartSampler(BaseSampler):
         independent_sampler: Sampler for parameters no source has, and for the multivariate
             hand-over once the sources fade: default a :class:`~optuna.samplers.TPESampler`
             seeded from ``seed``.
-        surrogate: ``"gp"`` (default): the transfer Gaussian process described above, about
-            30-40 ms per trial at 100 trials with 5 parameters; ``"parzen"``: the density ratio
-            only (a few ms per trial). Figures: ``benchmarks/results/warm_start_sampler.md``.
+        surrogate: ``"parzen"`` (default): the density ratio with the Kendall guard;
+            ``"gp"``: the transfer Gaussian process described above.
     """
 
     def __init__(
@@ -153,7 +156,7 @@ class WarmStartSampler(BaseSampler):
         source_decay: float = 30.0,
         n_ei_candidates: int = 24,
         independent_sampler: BaseSampler | None = None,
-        surrogate: str = "gp",
+        surrogate: str = "parzen",
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"`seed` must be an int or None, got {seed!r}.")
@@ -191,6 +194,7 @@ class WarmStartSampler(BaseSampler):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_last_proposal"] = None  # holds a storage handle
+        state["_gp_models"] = {}  # a cache, rebuilt from the sources on demand
         return state
 
     def __repr__(self) -> str:
@@ -340,7 +344,7 @@ class WarmStartSampler(BaseSampler):
         lower, upper, rel, masses = self._fit(study, search_space)
         if self._surrogate == "gp":
             with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-                params = self._sample_gp(study, trial, search_space, lower, rel)
+                params = self._sample_gp(study, trial, search_space, lower)
             if params is not None:
                 return params
         if masses.sum() < 0.5 or self._surrogate == "gp":
@@ -367,7 +371,6 @@ class WarmStartSampler(BaseSampler):
         trial: FrozenTrial,
         search_space: dict[str, BaseDistribution],
         lower: core.ParzenMixture,
-        rel: np.ndarray,
     ) -> dict[str, Any] | None:
         """Params from the transfer GP, or ``None`` when it does not apply (no source has a
         model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
@@ -379,8 +382,8 @@ class WarmStartSampler(BaseSampler):
         )
         if not any(m is not None for m in models) or n_target >= _GP_MAX_TRIALS:
             return None
-        row, fitted = self._propose_gp(study, search_space, lower, models)
-        self._record_weights(study, trial, rel, fitted)
+        row, rel, coefficients = self._propose_gp(study, search_space, lower, models)
+        self._record_weights(study, trial, rel, coefficients)
         return SearchSpaceEncoder(search_space).decode(row)
 
     def _source_models(
@@ -409,15 +412,24 @@ class WarmStartSampler(BaseSampler):
         space: dict[str, BaseDistribution],
         lower: core.ParzenMixture,
         models: list[gp.SourceModel | None],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The row maximising expected improvement under the transfer GP, and the fitted
-        weight (feature variance) of each source."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The row maximising expected improvement under the transfer GP, each source's
+        relatedness and its prediction's coefficient in the target model."""
         n_choices = SearchSpaceEncoder(space).n_choices
         tx, raw = self._target_data(study, space)
         tx = gp.impute(tx, n_choices)
-        model = gp.fit_transfer_gp(models, tx, raw, n_choices)
+        # The negative-transfer guard: Kendall's tau between each source GP's predictions and
+        # the target's observed scores, shrunk as for the density ratio.
+        taus = np.zeros(len(models))
+        if len(raw) >= 3:
+            for i, m in enumerate(models):
+                if m is not None:
+                    taus[i] = core.kendall_tau(m.predict_mean(tx), core.rank_quantiles(raw))
+        rel = core.shrink_taus(taus, len(raw), self._config)
+        model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
         best = tx[np.argsort(raw, kind="stable")[:_N_INCUMBENTS]]
-        return self._maximize(model, study, space, lower, best), model.source_weights()
+        row = self._maximize(model, study, space, lower, best)
+        return row, rel, model.source_weights()
 
     def _maximize(
         self,

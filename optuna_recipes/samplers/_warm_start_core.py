@@ -273,13 +273,17 @@ def relatedness(
     """Per-source relatedness in ``[0, 1]`` and the raw Kendall taus behind them."""
     n_t = len(target_y)
     taus = np.zeros(len(sources))
-    rel = np.ones(len(sources))
     for i, src in enumerate(sources):
         if n_t >= 3 and len(src.y) >= 2:
             taus[i] = kendall_tau(source_scores(src, target_x, n_choices, config), target_y)
-        shrunk = (config.n0 * config.tau0 + n_t * taus[i]) / (config.n0 + n_t)
-        rel[i] = float(np.clip(shrunk / config.tau0, 0.0, 1.0))
-    return rel, taus
+    return shrink_taus(taus, n_t, config), taus
+
+
+def shrink_taus(taus: np.ndarray, n_target: int, config: WarmStartConfig) -> np.ndarray:
+    """Relatedness in ``[0, 1]`` from Kendall taus measured on ``n_target`` target trials:
+    each tau shrunk towards ``tau0`` with ``n0`` pseudo-trials, divided by ``tau0``."""
+    shrunk = (config.n0 * config.tau0 + n_target * np.asarray(taus)) / (config.n0 + n_target)
+    return np.clip(shrunk / config.tau0, 0.0, 1.0)
 
 
 def source_masses(rel: np.ndarray, n_target: int, config: WarmStartConfig) -> np.ndarray:

@@ -19,8 +19,9 @@ Wistuba et al., 2016):
   each source's prediction ``m_s(x)`` and its gradient along the numerical columns: a target
   whose optimum moved by ``delta`` is, to first order, ``m_s(x) - delta . grad m_s(x)``, so
   the linear model can place the sources' shape at the target's optimum. Every feature's
-  variance ``v_k`` is fitted by maximum a posteriori: a source the target's data contradict
-  stops counting (this model's negative-transfer guard);
+  variance ``v_k`` is fitted by maximum a posteriori, and each source's features are scaled by
+  a relatedness weight in ``[0, 1]`` from the caller (the sampler's Kendall-tau guard), so a
+  source the target's data contradict stops counting;
 - candidates are scored by expected improvement (``log_expected_improvement``) on the target's
   copula scale.
 
@@ -359,15 +360,19 @@ def source_lengthscale_prior(
     return np.average(np.array(logs), axis=0, weights=np.array(ws))
 
 
-def prior_features(models: list[SourceModel | None], x: np.ndarray) -> np.ndarray:
-    """The sources' predictions at rows ``x`` (imputed), each in units of its own spread,
-    shape ``(len(x), S)`` for the ``S`` sources that have a model."""
-    cols = [m.predict_mean(x) / m.scale for m in models if m is not None]
+def prior_features(
+    models: list[SourceModel | None], x: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """The sources' predictions at rows ``x`` (imputed), each in units of its own spread and
+    times its weight (default 1), shape ``(len(x), S)`` for the ``S`` sources that have a
+    model and a positive weight."""
+    w = np.ones(len(models)) if weights is None else weights
+    used = [(m, float(ws)) for m, ws in zip(models, w, strict=True) if m is not None and ws > 0]
+    cols = [ws * m.predict_mean(x) / m.scale for m, ws in used]
     # First-order shift terms: m_s(x - delta) ~ m_s(x) - delta . grad m_s(x), with the
     # gradient scaled by a typical shift so that its coefficients have a unit prior.
-    for m in models:
-        if m is not None:
-            cols += list((m.predict_grad(x) * (SHIFT_SCALE / m.scale)).T)
+    for m, ws in used:
+        cols += list((m.predict_grad(x) * (ws * SHIFT_SCALE / m.scale)).T)
     return np.stack(cols, axis=1) if cols else np.zeros((len(x), 0))
 
 
@@ -377,11 +382,12 @@ class TransferGP:
 
     gp: GaussianProcess
     models: list[SourceModel | None]
+    weights: np.ndarray
     best: float
 
     def log_ei(self, x: np.ndarray) -> np.ndarray:
         """Log expected improvement at rows ``x`` (imputed)."""
-        mean, var = self.gp.predict(x, prior_features(self.models, x))
+        mean, var = self.gp.predict(x, prior_features(self.models, x, self.weights))
         return log_expected_improvement(mean, var, self.best)
 
     def source_weights(self) -> np.ndarray:
@@ -389,10 +395,11 @@ class TransferGP:
         a source without a model): about 1 for a source the target follows, near 0 or below
         for one it does not."""
         out = np.zeros(len(self.models))
-        mask = [m is not None for m in self.models]
+        mask = [m is not None and w > 0 for m, w in zip(self.models, self.weights, strict=True)]
         n_s = sum(mask)
         g = self.gp
-        out[mask] = g.feature_var[:n_s] * (g.feature[:, :n_s].T @ g.alpha)
+        # The feature is weight * prediction, so the prediction's coefficient is weight * beta.
+        out[mask] = self.weights[mask] * g.feature_var[:n_s] * (g.feature[:, :n_s].T @ g.alpha)
         return out
 
 
@@ -401,15 +408,21 @@ def fit_transfer_gp(
     target_x: np.ndarray,
     target_y: np.ndarray,
     n_choices: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> TransferGP:
-    """Fit the target GP (``target_y``: raw scores, lower is better; ``target_x`` imputed)."""
+    """Fit the target GP (``target_y``: raw scores, lower is better; ``target_x`` imputed).
+
+    ``weights`` (default 1 each) scale each source's features and its say in the length-scale
+    prior; a source of weight 0 leaves the model.
+    """
     d = target_x.shape[1]
     z = normal_scores(target_y)
-    weights = np.array([m is not None for m in models], dtype=float)
-    prior = GPPrior(log_lengthscale=source_lengthscale_prior(models, weights, d))
-    feature = prior_features(models, target_x)
+    w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
+    w = np.where([m is None for m in models], 0.0, w)
+    prior = GPPrior(log_lengthscale=source_lengthscale_prior(models, w, d))
+    feature = prior_features(models, target_x, w)
     gp = fit_gp(target_x, z, n_choices, prior, feature=feature, constant_var=1.0)
-    return TransferGP(gp, models, float(z.min()))
+    return TransferGP(gp, models, w, float(z.min()))
 
 
 def optimize_acquisition(
