@@ -49,8 +49,8 @@ def main() -> int:
         study.optimize(lambda t, task=task: families.mixed_objective(t, task), n_trials=100)
         sources.append(study)
     arms = {
-        "WarmStart (gp)": WarmStartSampler(sources, seed=args.seed),
-        "WarmStart (parzen)": WarmStartSampler(sources, seed=args.seed, surrogate="parzen"),
+        "WarmStart (gp)": WarmStartSampler(sources, seed=args.seed, surrogate="gp"),
+        "WarmStart (parzen)": WarmStartSampler(sources, seed=args.seed),
         "TPE": optuna.samplers.TPESampler(seed=args.seed),
     }
     per_trial: dict[str, np.ndarray] = {}

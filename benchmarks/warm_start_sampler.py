@@ -180,7 +180,7 @@ def _trials_to_reach(curve: np.ndarray, target: float) -> int:
     return int(hit[0]) + 1 if len(hit) else BUDGET + 1
 
 
-def run_case(family: str, seed: int) -> dict[str, Any]:
+def run_case(family: str, seed: int, sampler_offset: int = 0) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     from optuna_recipes.samplers import WarmStartSampler
 
@@ -212,9 +212,11 @@ def run_case(family: str, seed: int) -> dict[str, Any]:
     target = tasks[3]
     out: dict[str, Any] = {"family": family, "seed": seed}
     cold, t_cold = _run(obj, target, optuna.samplers.TPESampler(seed=seed), BUDGET, "minimize")
-    gp = WarmStartSampler(sources, seed=seed, surrogate="gp")
+    ws_seed = seed + sampler_offset
+    gp = WarmStartSampler(sources, seed=ws_seed, surrogate="gp")
     ws, t_ws = _run(obj, target, gp, BUDGET, "minimize")
-    wsp, t_wsp = _run(obj, target, WarmStartSampler(sources, seed=seed), BUDGET, "minimize")
+    parzen = WarmStartSampler(sources, seed=ws_seed)
+    wsp, t_wsp = _run(obj, target, parzen, BUDGET, "minimize")
     out["cold"] = _best_curve(cold).tolist()
     out["ws"] = _best_curve(ws).tolist()
     out["ws_parzen"] = _best_curve(wsp).tolist()
@@ -363,6 +365,13 @@ def main() -> int:
         default="mixed,mixed-numeric,sgd,sgd-numeric,bbob-f1,bbob-f8,bbob-f15,bbob-f21",
     )
     parser.add_argument("--runs", default=None, help="JSON-lines file of finished cases")
+    parser.add_argument(
+        "--sampler-seed-offset",
+        type=int,
+        default=0,
+        help="Added to the WarmStartSampler seeds only (same tasks, sources and cold runs): "
+        "how much the figures depend on the sampler's own randomness.",
+    )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     families = args.families.split(",")
@@ -380,7 +389,8 @@ def main() -> int:
     t0 = time.perf_counter()
     if todo:
         with ProcessPoolExecutor(max_workers=min(args.workers, 2)) as pool:
-            for r in pool.map(run_case, *zip(*todo, strict=True)):
+            offsets = [args.sampler_seed_offset] * len(todo)
+            for r in pool.map(run_case, *zip(*todo, strict=True), offsets):
                 done[(r["family"], r["seed"])] = r
                 if args.runs:
                     with open(args.runs, "a") as fh:

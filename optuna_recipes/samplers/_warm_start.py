@@ -92,7 +92,9 @@ class WarmStartSampler(BaseSampler):
     observed values, shrunk towards a prior for the first trials. A source that disagrees fades
     out (a GP source of weight 0 leaves the GP, which then models the new study alone), and
     once every source has faded the ``"parzen"`` surrogate hands over to multivariate TPE, so a
-    misleading warm start costs only the first few trials. Each trial records these weights in
+    misleading warm start costs only the first few trials. (On unrelated COCO problems both
+    surrogates still end slightly behind cold TPE, significantly so by a paired test:
+    ``benchmarks/results/warm_start_unrelated.md``.) Each trial records these weights in
     its system attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly
     over the new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint
     proposal used for parameters outside that space, e.g. in the first trial, with its
