@@ -242,9 +242,7 @@ class WarmStartSampler(BaseSampler):
     def _encode_sources(
         self, space: dict[str, BaseDistribution], direction: StudyDirection
     ) -> list[core.SourceData]:
-        key = json.dumps(
-            [direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]]
-        )
+        key = _space_key(space, direction)
         cached = self._encoded.get(key)
         if cached is not None:
             return cached
@@ -292,12 +290,16 @@ class WarmStartSampler(BaseSampler):
         return x, raw
 
     def _fit(
-        self, study: optuna.Study, space: dict[str, BaseDistribution]
+        self,
+        study: optuna.Study,
+        space: dict[str, BaseDistribution],
+        target: tuple[np.ndarray, np.ndarray],
     ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray, np.ndarray]:
-        """Fit the density ratio on ``space``; also return each source's relatedness and
-        current worth (in target trials)."""
+        """Fit the density ratio on ``space`` and the target data ``(x, scores)`` of
+        ``_target_data``; also return each source's relatedness and current worth (in target
+        trials)."""
         sources = self._encode_sources(space, study.direction)
-        tx, raw = self._target_data(study, space)
+        tx, raw = target
         ty = core.rank_quantiles(raw)
         n_choices = SearchSpaceEncoder(space).n_choices
         rel, _ = core.relatedness(sources, tx, ty, n_choices, self._config)
@@ -343,10 +345,11 @@ class WarmStartSampler(BaseSampler):
         self._check_single_objective(study)
         if not search_space:
             return {}
-        lower, upper, rel, masses = self._fit(study, search_space)
+        target = self._target_data(study, search_space)
+        lower, upper, rel, masses = self._fit(study, search_space, target)
         if self._surrogate == "gp":
             with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-                params = self._sample_gp(study, trial, search_space, lower)
+                params = self._sample_gp(study, trial, search_space, lower, target)
             if params is not None:
                 return params
         if masses.sum() < 0.5 or self._surrogate == "gp":
@@ -373,18 +376,14 @@ class WarmStartSampler(BaseSampler):
         trial: FrozenTrial,
         search_space: dict[str, BaseDistribution],
         lower: core.ParzenMixture,
+        target: tuple[np.ndarray, np.ndarray],
     ) -> dict[str, Any] | None:
         """Params from the transfer GP, or ``None`` when it does not apply (no source has a
         model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
         models = self._source_models(search_space, study.direction)
-        n_target = len(
-            study._get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True
-            )
-        )
-        if not any(m is not None for m in models) or n_target >= _GP_MAX_TRIALS:
+        if not any(m is not None for m in models) or len(target[1]) >= _GP_MAX_TRIALS:
             return None
-        row, rel, coefficients = self._propose_gp(study, search_space, lower, models)
+        row, rel, coefficients = self._propose_gp(study, search_space, lower, models, target)
         self._record_weights(study, trial, rel, coefficients)
         return SearchSpaceEncoder(search_space).decode(row)
 
@@ -392,9 +391,7 @@ class WarmStartSampler(BaseSampler):
         self, space: dict[str, BaseDistribution], direction: StudyDirection
     ) -> list[gp.SourceModel | None]:
         # A pure function of the source snapshots and the space: safe to cache.
-        key = json.dumps(
-            [direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]]
-        )
+        key = _space_key(space, direction)
         cached = self._gp_models.get(key)
         if cached is not None:
             return cached
@@ -414,11 +411,12 @@ class WarmStartSampler(BaseSampler):
         space: dict[str, BaseDistribution],
         lower: core.ParzenMixture,
         models: list[gp.SourceModel | None],
+        target: tuple[np.ndarray, np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The row maximising expected improvement under the transfer GP, each source's
         relatedness and its prediction's coefficient in the target model."""
         n_choices = SearchSpaceEncoder(space).n_choices
-        tx, raw = self._target_data(study, space)
+        tx, raw = target
         tx = gp.impute(tx, n_choices)
         # The negative-transfer guard: Kendall's tau between each source GP's predictions and
         # the target's observed scores, shrunk as for the density ratio.
@@ -489,7 +487,7 @@ class WarmStartSampler(BaseSampler):
         if PROPOSAL_KEY in attrs:
             return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
-        lower, upper, rel, _ = self._fit(study, space)
+        lower, upper, rel, _ = self._fit(study, space, self._target_data(study, space))
         row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]
@@ -549,6 +547,13 @@ class WarmStartSampler(BaseSampler):
 
 
 _NO_FIT: Any = object()
+
+
+def _space_key(space: dict[str, BaseDistribution], direction: StudyDirection) -> str:
+    """Cache key of what is derived from the sources for one search space and direction."""
+    return json.dumps([direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]])
+
+
 _N_FROM_L = 256
 _N_UNIFORM = 64
 _N_INCUMBENTS = 5
