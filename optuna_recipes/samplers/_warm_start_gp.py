@@ -38,6 +38,10 @@ import math
 import numpy as np
 from scipy import optimize
 from scipy import special
+from scipy.linalg import cho_solve
+from scipy.linalg import solve_triangular
+
+from optuna_recipes.samplers._warm_start_core import rank_quantiles
 
 _SQRT5 = math.sqrt(5.0)
 # A typical shift of the optimum between related tasks, in unit-cube coordinates.
@@ -46,18 +50,13 @@ _JITTER = 1e-8
 
 
 def normal_scores(y: np.ndarray) -> np.ndarray:
-    """Scores (lower is better; ``inf`` = worst) -> standard normal quantiles of their ranks."""
+    """Scores (lower is better; ``inf`` and ``NaN`` = worst) -> standard normal quantiles of
+    their ranks (ties share a rank)."""
     y = np.asarray(y, dtype=float)
     n = len(y)
     if n == 0:
         return np.empty(0)
-    y = np.where(np.isnan(y), np.inf, y)
-    _, inverse = np.unique(y, return_inverse=True)
-    order = np.argsort(y, kind="stable")
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n, dtype=float)
-    counts = np.bincount(inverse)
-    ranks = np.bincount(inverse, weights=ranks)[inverse] / counts[inverse]
+    ranks = rank_quantiles(np.where(np.isnan(y), np.inf, y)) * (n - 1)
     return special.ndtri((ranks + 0.5) / n)
 
 
@@ -138,8 +137,6 @@ class GaussianProcess:
 
 
 def _solve_lower(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.linalg import solve_triangular
-
     return solve_triangular(chol, b, lower=True, check_finite=False)
 
 
@@ -165,7 +162,7 @@ def _neg_log_posterior(
     scaled = d2 / ls[:, None, None] ** 2
     r2 = scaled.sum(axis=0)
     m52 = _matern52(r2)
-    k = signal * m52 + constant_var + (feature * fvar) @ feature.T + (noise + _JITTER) * np.eye(n)
+    k = _kernel(signal, m52, constant_var, feature, fvar, noise)
     try:
         chol = np.linalg.cholesky(k)
     except np.linalg.LinAlgError:
@@ -208,9 +205,22 @@ def _neg_log_posterior(
 
 
 def _cho_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.linalg import cho_solve
-
     return cho_solve((chol, True), b, check_finite=False)
+
+
+def _kernel(
+    signal: float,
+    m52: np.ndarray,
+    constant_var: float,
+    feature: np.ndarray,
+    fvar: np.ndarray,
+    noise: float,
+) -> np.ndarray:
+    """Training kernel matrix: Matern part, constant, feature terms and noise on the diagonal."""
+    n = len(m52)
+    return (
+        signal * m52 + constant_var + (feature * fvar) @ feature.T + (noise + _JITTER) * np.eye(n)
+    )
 
 
 _LOG_BOUNDS = {
@@ -266,7 +276,7 @@ def fit_gp(
     noise = math.exp(theta[d + 1])
     fvar = np.exp(theta[d + 2 :])
     r2 = np.tensordot(1.0 / ls**2, d2, axes=1)
-    k = signal * _matern52(r2) + constant_var + (f * fvar) @ f.T + (noise + _JITTER) * np.eye(n)
+    k = _kernel(signal, _matern52(r2), constant_var, f, fvar, noise)
     chol = _robust_cholesky(k)
     alpha = _cho_solve(chol, y)
     return GaussianProcess(x, y, n_choices, ls, signal, noise, fvar, f, constant_var, chol, alpha)
