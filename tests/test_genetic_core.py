@@ -159,6 +159,39 @@ def test_collapsed_population_is_one_point() -> None:
     assert not _core.is_collapsed(point[:1], spec)  # a single elite says nothing
 
 
+def test_collapse_looks_at_the_best_quarter_of_the_elites() -> None:
+    spec = _core.GeneSpec(
+        is_categorical=np.array([False, False]),
+        n_choices=np.array([0, 0]),
+        cell=np.array([0.0, 0.25]),
+    )
+    elites = np.tile([0.3, 0.625], (20, 1))  # sorted best first
+    elites[5:, 1] = 0.375  # the worse 15 elites sit one grid cell away
+    elites[5:, 0] += np.linspace(0.0, 0.1, 15)
+    assert _core.is_collapsed(elites, spec)  # the best 5 agree
+    elites[4, 1] = 0.375  # one of the best quarter disagrees
+    assert not _core.is_collapsed(elites, spec)
+    assert _core.is_collapsed(elites, spec, share=0.1)  # best 3 rows agree
+    elites[2, 1] = 0.375
+    assert not _core.is_collapsed(elites, spec, share=0.01)  # never fewer than 3 rows
+
+
+def test_categorical_genes_must_agree_among_all_elites() -> None:
+    spec = _core.GeneSpec(
+        is_categorical=np.array([False, True]),
+        n_choices=np.array([0, 3]),
+        cell=np.array([0.0, 0.0]),
+    )
+    elites = np.tile([0.3, 1.0], (20, 1))
+    assert _core.is_collapsed(elites, spec)
+    elites[19, 1] = 2.0  # the worst elite made another choice: its dependants still evolve
+    assert not _core.is_collapsed(elites, spec)
+    only_choices = elites[:, 1:]
+    assert not _core.is_collapsed(
+        only_choices, _core.GeneSpec(spec.is_categorical[1:], spec.n_choices[1:], spec.cell[1:])
+    )
+
+
 def test_collapse_streak_ends_the_epoch_despite_tiny_improvements() -> None:
     n = 40
     # Improves by a relative 1e-6 every trial: the patience rule (20) never fires ...

@@ -204,11 +204,12 @@ class GeneticSampler(BaseSampler):
       storage. Discrete genes move by at least one grid cell; children identical to an evaluated or
       running trial are mutated again.
     - **Restarts**: when the best of the current epoch stalls for ``restart_patience`` completed
-      trials, or when 10 offspring in a row were bred from a population that has collapsed into
-      one point (every numerical gene's spread among the elites below 1e-4 in the unit space,
-      every categorical gene agreed: it can then only refine a local optimum), a new epoch
-      starts from fresh random points with a population twice as large (IPOP); the patience
-      doubles too. The best trial found so far stays the study's best.
+      trials, or when 10 offspring in a row were bred from a population that has collapsed
+      into one point (every numerical gene's spread among the best quarter of the elites, at
+      least 3, below 1e-4 in the unit space, every categorical gene agreed among all the
+      elites: it can then only refine a local optimum), a new epoch starts from fresh random
+      points with a population twice as large (IPOP); the patience doubles too. The best trial
+      found so far stays the study's best.
     - **Conditional and dynamic spaces**: the parameters present in every completed trial (the
       intersection search space) evolve jointly; any other parameter is inherited from the target
       parent when it has a valid value (probability 0.8) and drawn fresh otherwise.
