@@ -14,6 +14,11 @@ over the arm's own trials), pruned trials, boosting rounds trained (summed over 
 cost axis). The summary compares each pruner with ``none``: best value (mean and standard
 deviation over seeds) and wall-time ratio (target: <= 0.5 at the same best value).
 
+With ``--runs FILE`` every finished seed is appended to a JSON-lines file and seeds already
+there are skipped (a killed run resumes; two processes with disjoint ``--seeds`` can share the
+file); ``--report-only`` prints the report of what the file holds. The report adds a paired
+comparison of each pruner's best value with ``none``'s, seed by seed (Wilcoxon signed-rank).
+
 Usage:
     python benchmarks/adapters_pruning.py --dataset breast_cancer --library xgboost
     python benchmarks/adapters_pruning.py --dataset synthetic --library lightgbm --cv 0.2
@@ -22,6 +27,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 import statistics
 import sys
@@ -118,6 +124,79 @@ def _pruner(spec: str, objective: Any) -> optuna.pruners.BasePruner:
     )
 
 
+def _report(args: argparse.Namespace, records: list[dict[str, Any]]) -> None:
+    """Per-seed rows, then the summary and the paired comparison with ``none``."""
+    print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    by: dict[str, dict[int, dict[str, Any]]] = {p: {} for p in args.pruners}
+    for r in sorted(records, key=lambda r: (r["seed"], args.pruners.index(r["pruner"]))):
+        by[r["pruner"]][r["seed"]] = r
+        print(
+            f"| {r['seed']} | {r['pruner']} | {r['best']:.5f} | {r['wall']:.1f} | "
+            f"{r['cpu']:.1f} | {r['pruned']} | {r['rounds']} |"
+        )
+    base = by.get("none", {})
+    print("\n## Summary (mean over seeds; ratios against `none` of the same seed)\n")
+    print(
+        "| pruner | seeds | best value mean ± sd | wall s mean | wall ratio | CPU ratio | "
+        "rounds ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in args.pruners:
+        runs = by[name]
+        if not runs:
+            continue
+        best = [r["best"] for r in runs.values()]
+        sd = statistics.stdev(best) if len(best) > 1 else 0.0
+        seeds = [s for s in runs if s in base]
+        ratios = ["-", "-", "-"]
+        if seeds:
+            ratios = [
+                f"{statistics.mean(runs[s][k] / base[s][k] for s in seeds):.2f}"
+                for k in ("wall", "cpu", "rounds")
+            ]
+        print(
+            f"| {name} | {len(runs)} | {statistics.mean(best):.5f} ± {sd:.5f} | "
+            f"{statistics.mean(r['wall'] for r in runs.values()):.1f} | {ratios[0]} | "
+            f"{ratios[1]} | {ratios[2]} |"
+        )
+    if len(base) < 2:
+        return
+    from scipy import stats
+
+    sign = 1.0 if args.maximize else -1.0  # a positive difference = the pruned arm is better
+    print("\n## Best value vs `none`, paired by seed\n")
+    print(
+        "Relative difference = (pruned - none) / |none|, signed so that > 0 means the pruned "
+        "study ended better. `none` sd = the spread of `none`'s best over seeds, relative to "
+        "its mean (the seed-to-seed noise). Wilcoxon: two-sided signed-rank test of the "
+        "per-seed differences (exact for these sizes).\n"
+    )
+    print(
+        "| pruner | seeds | better / worse / equal | mean rel. diff | worst seed | `none` sd "
+        "(rel.) | Wilcoxon p |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|")
+    base_best = [r["best"] for r in base.values()]
+    noise = statistics.stdev(base_best) / abs(statistics.mean(base_best))
+    for name in args.pruners:
+        if name == "none":
+            continue
+        seeds = [s for s in by[name] if s in base]
+        if len(seeds) < 2:
+            continue
+        diff = [sign * (by[name][s]["best"] - base[s]["best"]) for s in seeds]
+        rel = [d / abs(base[s]["best"]) for d, s in zip(diff, seeds, strict=True)]
+        better = sum(d > 0 for d in diff)
+        worse = sum(d < 0 for d in diff)
+        p = float(stats.wilcoxon(diff).pvalue) if any(d != 0 for d in diff) else 1.0
+        print(
+            f"| {name} | {len(seeds)} | {better} / {worse} / {len(seeds) - better - worse} | "
+            f"{100 * statistics.mean(rel):+.2f}% | {100 * min(rel):+.2f}% | "
+            f"{100 * noise:.2f}% | {p:.3f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dataset", default="breast_cancer")
@@ -131,6 +210,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--pruners", nargs="+", default=["none", "median", "hyperband"])
     parser.add_argument("--sampler", default="tpe", choices=["tpe", "random"])
+    parser.add_argument(
+        "--runs",
+        default=None,
+        help="JSON-lines file: each finished (seed, pruner) is appended; seeds already there "
+        "(all pruners) are skipped, so a killed run resumes, and runs split over processes "
+        "(--seeds) can share the file",
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="print the report of what --runs holds"
+    )
     args = parser.parse_args()
 
     X, y = _data(args.dataset)
@@ -145,10 +234,21 @@ def main() -> None:
         f"{args.trials} {args.sampler.upper()} trials per study; n_jobs=1; "
         f"optuna {optuna.__version__}.\n"
     )
-    print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    rows: dict[str, list[tuple[float, float, float, int, int]]] = {p: [] for p in args.pruners}
-    for seed in args.seeds:
+    records: list[dict[str, Any]] = []
+    if args.runs is not None and Path(args.runs).exists():
+        for line in Path(args.runs).read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r["pruner"] in args.pruners and r["seed"] in args.seeds:
+                    records.append(r)
+    args.maximize = None
+    done = {
+        s
+        for s in args.seeds
+        if all(any(r["seed"] == s and r["pruner"] == p for r in records) for p in args.pruners)
+    }
+    records = [r for r in records if r["seed"] in done]
+    for seed in [] if args.report_only else [s for s in args.seeds if s not in done]:
         objective = _objective(args, X, y, seed)
         objective.evaluate({})  # builds the per-fold data once, outside the timed studies
         studies = {
@@ -176,34 +276,25 @@ def main() -> None:
                 cpu[name] += time.process_time() - c
         for name, study in studies.items():
             states = [t.state for t in study.trials]
-            pruned = sum(s == optuna.trial.TrialState.PRUNED for s in states)
-            rounds = sum(len(t.intermediate_values) for t in study.trials)
-            rows[name].append((study.best_value, wall[name], cpu[name], pruned, rounds))
-            print(
-                f"| {seed} | {name} | {study.best_value:.5f} | {wall[name]:.1f} | "
-                f"{cpu[name]:.1f} | {pruned} | {rounds} |",
-                flush=True,
-            )
-    print("\n## Summary (mean over seeds; ratios against `none` of the same seed)\n")
-    print(
-        "| pruner | best value mean ± sd | wall s mean | wall ratio | CPU ratio | rounds ratio |"
-    )
-    print("|---|---:|---:|---:|---:|---:|")
-    base = rows.get("none")
-    for name, runs in rows.items():
-        best = [r[0] for r in runs]
-        sd = statistics.stdev(best) if len(best) > 1 else 0.0
-        ratios = ["-", "-", "-"]
-        if base is not None:
-            ratios = [
-                f"{statistics.mean(r[k] / b[k] for r, b in zip(runs, base, strict=True)):.2f}"
-                for k in (1, 2, 4)
-            ]
-        print(
-            f"| {name} | {statistics.mean(best):.5f} ± {sd:.5f} | "
-            f"{statistics.mean(r[1] for r in runs):.1f} | {ratios[0]} | {ratios[1]} | "
-            f"{ratios[2]} |"
-        )
+            record = {
+                "seed": seed,
+                "pruner": name,
+                "direction": objective.direction,
+                "best": study.best_value,
+                "wall": wall[name],
+                "cpu": cpu[name],
+                "pruned": sum(s == optuna.trial.TrialState.PRUNED for s in states),
+                "rounds": sum(len(t.intermediate_values) for t in study.trials),
+            }
+            records.append(record)
+            if args.runs is not None:
+                with open(args.runs, "a") as f:
+                    f.write(json.dumps(record) + "\n")
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    if not records:
+        raise SystemExit("no finished seeds to report")
+    args.maximize = records[0]["direction"] == "maximize"
+    _report(args, records)
 
 
 if __name__ == "__main__":
