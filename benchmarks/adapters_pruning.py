@@ -124,7 +124,7 @@ def _pruner(spec: str, objective: Any) -> optuna.pruners.BasePruner:
     )
 
 
-def _report(args: argparse.Namespace, records: list[dict[str, Any]]) -> None:
+def _report(args: argparse.Namespace, records: list[dict[str, Any]], maximize: bool) -> None:
     """Per-seed rows, then the summary and the paired comparison with ``none``."""
     print("| seed | pruner | best value | wall s | CPU s | pruned | rounds trained |")
     print("|---:|---|---:|---:|---:|---:|---:|")
@@ -164,7 +164,7 @@ def _report(args: argparse.Namespace, records: list[dict[str, Any]]) -> None:
         return
     from scipy import stats
 
-    sign = 1.0 if args.maximize else -1.0  # a positive difference = the pruned arm is better
+    sign = 1.0 if maximize else -1.0  # a positive difference = the pruned arm is better
     print("\n## Best value vs `none`, paired by seed\n")
     print(
         "Relative difference = (pruned - none) / |none|, signed so that > 0 means the pruned "
@@ -241,7 +241,6 @@ def main() -> None:
                 r = json.loads(line)
                 if r["pruner"] in args.pruners and r["seed"] in args.seeds:
                     records.append(r)
-    args.maximize = None
     done = {
         s
         for s in args.seeds
@@ -293,8 +292,7 @@ def main() -> None:
         print(f"seed {seed} done", file=sys.stderr, flush=True)
     if not records:
         raise SystemExit("no finished seeds to report")
-    args.maximize = records[0]["direction"] == "maximize"
-    _report(args, records)
+    _report(args, records, maximize=records[0]["direction"] == "maximize")
 
 
 if __name__ == "__main__":
