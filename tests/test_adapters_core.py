@@ -312,11 +312,11 @@ def _decisions(pruner: optuna.pruners.BasePruner, n_complete: int, steps: int) -
 
 
 def test_boosting_pruner_waits_for_startup_and_warmup_and_decides_at_intervals() -> None:
-    # 300 rounds: warm-up 10 rounds, a decision every 5 rounds, after 5 finished trials.
-    assert _decisions(boosting_pruner(300), n_complete=5, steps=31) == [10, 15, 20, 25, 30]
-    assert _decisions(boosting_pruner(300), n_complete=4, steps=31) == []
-    # 1000 rounds: warm-up 33, interval 16; short budgets decide every round after 10.
-    assert _decisions(boosting_pruner(1000), n_complete=5, steps=70) == [33, 49, 65]
+    # 300 rounds: warm-up 30 rounds, a decision every 5 rounds, after 5 finished trials.
+    assert _decisions(boosting_pruner(300), n_complete=5, steps=51) == [30, 35, 40, 45, 50]
+    assert _decisions(boosting_pruner(300), n_complete=4, steps=51) == []
+    # 1000 rounds: warm-up 100, interval 16; short budgets decide every round after 10.
+    assert _decisions(boosting_pruner(1000), n_complete=5, steps=140) == [100, 116, 132]
     assert _decisions(boosting_pruner(60), n_complete=5, steps=14) == [10, 11, 12, 13]
     for bad in (0, -5, 2.5, True, "300"):
         with pytest.raises(ValueError, match="max_rounds"):
@@ -328,8 +328,8 @@ def test_boosting_pruner_is_asked_only_where_it_decides_and_prunes_like_median(
 ) -> None:
     pruner = boosting_pruner(300)
     assert isinstance(pruner, BoostingPruner) and isinstance(pruner, optuna.pruners.MedianPruner)
-    decides = [step for step in range(31) if pruner.decides_at(step)]
-    assert decides == [10, 15, 20, 25, 30] == _decisions(pruner, n_complete=5, steps=31)
+    decides = [step for step in range(51) if pruner.decides_at(step)]
+    assert decides == [30, 35, 40, 45, 50] == _decisions(pruner, n_complete=5, steps=51)
     X, y = cancer
     obj = GDObjective(X, y, cv=3, max_rounds=40, early_stopping_rounds=None)
 
