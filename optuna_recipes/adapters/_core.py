@@ -668,7 +668,7 @@ def boosting_pruner(max_rounds: int) -> BoostingPruner:
       in the early rounds: with a warm-up of ``max_rounds // 30`` the pruned studies ended
       worse than unpruned ones by 2.1-3.0% on 100k generated rows (XGBoost) and on 8 of 10
       seeds on breast_cancer (LightGBM); with ``max_rounds // 10`` the difference is within
-      noise, at 0.3-0.5 of the time (``benchmarks/results/adapters_pruning_*_warmup100.md``).
+      noise, at 0.22-0.49 of the time (``benchmarks/results/adapters_pruning_*_warmup100.md``).
     - A decision every ``max(1, max_rounds // 60)`` rounds only, and the objectives do not call
       ``should_prune`` in between: with a plain MedianPruner asked every round, Optuna's
       ``should_prune`` cost 0.7-2.4 ms per round on a loaded 2-core machine
