@@ -58,17 +58,48 @@ def _source(rng: np.random.RandomState, optimum: float, sign: float = 1.0) -> co
 
 def test_relatedness_keeps_agreeing_sources_and_fades_misleading_ones() -> None:
     rng = np.random.RandomState(0)
-    good, bad = _source(rng, 0.3), _source(rng, 0.3, sign=-1.0)
     tx = rng.rand(40, 2)
-    ty = core.rank_quantiles((tx[:, 0] - 0.32) ** 2)
-    rel, taus = core.relatedness([good, bad], tx, ty, np.array([0, 0]), core.WarmStartConfig())
-    assert taus[0] > 0.3 and taus[1] < -0.3
-    assert rel[0] == 1.0 and rel[1] == 0.0
-    # With no target data every source starts fully trusted.
-    rel0, _ = core.relatedness(
-        [good, bad], tx[:0], ty[:0], np.array([0, 0]), core.WarmStartConfig()
-    )
-    assert rel0.tolist() == [1.0, 1.0]
+    truth = (tx[:, 0] - 0.32) ** 2
+    ty = core.rank_quantiles(truth)
+    cfg = core.WarmStartConfig()
+    agreeing = 7.0 * (tx[:, 0] - 0.3) ** 2 + 3.0  # another scale and offset: ranks agree
+    misleading = -agreeing
+    priors = np.full(3, cfg.tau0)
+    rel, taus = core.relatedness([agreeing, misleading, None], ty, priors, cfg)
+    assert taus[0] > 0.8 and taus[1] < -0.8 and taus[2] == 0.0
+    assert rel.tolist() == [1.0, 0.0, 0.0]  # a source without a model counts for nothing
+    # With no target data each source starts at its prior: tau0 and above mean full trust.
+    rel0, _ = core.relatedness([np.empty(0)] * 3, ty[:0], np.array([0.5, 0.15, 0.0]), cfg)
+    assert rel0.tolist() == pytest.approx([1.0, 0.5, 0.0])
+    # The prior is worth n0 = 5 target trials: 5 perfectly agreeing ones take a prior of 0
+    # to a shrunk tau of 0.5 (full trust); 5 at random halve a prior of tau0.
+    assert core.relatedness([agreeing[:5]], ty[:5], np.zeros(1), cfg)[0][0] == 1.0
+    shuffled = rng.permutation(ty[:6])
+    tau = core.kendall_tau(agreeing[:6], shuffled)
+    half = core.relatedness([agreeing[:6]], shuffled, np.full(1, cfg.tau0), cfg)[0][0]
+    assert half == pytest.approx(max(0.0, (5 * cfg.tau0 + 6 * tau) / 11 / cfg.tau0))
+
+
+def test_agreement_priors_tell_a_related_family_from_an_unrelated_one() -> None:
+    rng = np.random.RandomState(3)
+    cfg = core.WarmStartConfig()
+
+    def source(optimum: np.ndarray) -> tuple[core.SourceData, object]:
+        x = rng.rand(60, 2)
+        y = ((x - optimum) ** 2).sum(axis=1) * rng.uniform(0.1, 10.0)
+        return core.SourceData(x, y), lambda at: ((at - optimum) ** 2).sum(axis=1)
+
+    # Related: optima within 0.05 of each other; unrelated: anywhere in the box.
+    related = [source(np.array([0.4, 0.6]) + rng.normal(0, 0.05, 2)) for _ in range(3)]
+    unrelated = [source(o) for o in (np.array([0.1, 0.1]), [0.9, 0.2], [0.5, 0.95])]
+    pr = core.agreement_priors([f for _, f in related], [s for s, _ in related], cfg)
+    pu = core.agreement_priors([f for _, f in unrelated], [s for s, _ in unrelated], cfg)
+    assert (pr > 0.5).all()
+    assert (pu < 0.1).all()
+    # No other source to compare with, or no model: the default prior tau0.
+    one = core.agreement_priors([related[0][1]], [related[0][0]], cfg)
+    none = core.agreement_priors([None, related[1][1]], [related[0][0], related[1][0]], cfg)
+    assert one.tolist() == [cfg.tau0] and none[0] == cfg.tau0 and none[1] > cfg.tau0
 
 
 def test_proposals_concentrate_where_the_sources_are_good() -> None:

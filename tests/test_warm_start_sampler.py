@@ -103,6 +103,32 @@ def test_gp_records_source_coefficients_and_hands_over_to_tpe(
     assert pickle.loads(pickle.dumps(study.sampler))._gp_models == {}
 
 
+def _bowl_source(a: float, b: float, seed: int) -> optuna.Study:
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(
+        lambda t: (t.suggest_float("x", -5, 5) - a) ** 2 + (t.suggest_float("y", -5, 5) - b) ** 2,
+        n_trials=40,
+    )
+    return study
+
+
+@pytest.mark.parametrize("surrogate", ["parzen", "gp"])
+def test_sources_that_disagree_with_each_other_start_faded(surrogate: str) -> None:
+    # Optima in three far corners: an unrelated family, whatever the new task's optimum.
+    unrelated = [_bowl_source(a, b, i) for i, (a, b) in enumerate([(-4, -4), (4, -3), (0, 4)])]
+    related = [_bowl_source(1 + d, 2 - d, i) for i, d in enumerate([0.0, 0.2, -0.2])]
+    weights = {}
+    for name, sources in (("unrelated", unrelated), ("related", related)):
+        study = optuna.create_study(sampler=WarmStartSampler(sources, seed=0, surrogate=surrogate))
+        study.optimize(
+            lambda t: t.suggest_float("x", -5, 5) ** 2 + t.suggest_float("y", -5, 5) ** 2,
+            n_trials=1,
+        )
+        weights[name] = list(study.trials[0].system_attrs[PROPOSAL_KEY]["source_weights"].values())
+    assert max(weights["unrelated"]) < 0.5
+    assert weights["related"] == [1.0, 1.0, 1.0]
+
+
 @pytest.mark.parametrize("surrogate", ["parzen", "gp"])
 def test_misleading_source_fades_and_related_one_stays(
     related_sources: list, surrogate: str

@@ -189,7 +189,7 @@ class WarmStartSampler(BaseSampler):
         self._search_space = IntersectionSearchSpace(include_pruned=True)
         self._source_space = self._collect_source_space()
         self._encoded: dict[str, list[core.SourceData]] = {}
-        self._gp_models: dict[str, list[gp.SourceModel | None]] = {}
+        self._gp_models: dict[str, tuple[list[gp.SourceModel | None], np.ndarray]] = {}
         self._warned: set[str] = set()
         self._last_proposal: tuple[Any, int, dict[str, Any]] | None = None
 
@@ -289,27 +289,46 @@ class WarmStartSampler(BaseSampler):
         )
         return x, raw
 
+    def _relatedness(
+        self,
+        study: optuna.Study,
+        space: dict[str, BaseDistribution],
+        target: tuple[np.ndarray, np.ndarray],
+    ) -> np.ndarray:
+        """Each source's relatedness to the new study in ``[0, 1]`` (the negative-transfer
+        guard of both surrogates): Kendall's tau between the source GP's predictions at the
+        target's points and their observed scores, shrunk towards how well that GP ranks the
+        other sources' trials."""
+        with threadpool_limits(1):  # small matrices: BLAS threads only cost time
+            models, priors = self._source_models(space, study.direction)
+            tx, raw = target
+            predictions: list[np.ndarray | None] = [None if m is None else raw for m in models]
+            if len(raw) >= 3:
+                at = gp.impute(tx, SearchSpaceEncoder(space).n_choices)
+                predictions = [None if m is None else m.predict_mean(at) for m in models]
+        rel, _ = core.relatedness(predictions, core.rank_quantiles(raw), priors, self._config)
+        return rel
+
     def _fit(
         self,
         study: optuna.Study,
         space: dict[str, BaseDistribution],
         target: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray, np.ndarray]:
-        """Fit the density ratio on ``space`` and the target data ``(x, scores)`` of
-        ``_target_data``; also return each source's relatedness and current worth (in target
-        trials)."""
+        rel: np.ndarray,
+    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray]:
+        """Fit the density ratio on ``space``, the target data ``(x, scores)`` of
+        ``_target_data`` and each source's relatedness ``rel``; also return each source's
+        current worth (in target trials)."""
         sources = self._encode_sources(space, study.direction)
         tx, raw = target
         ty = core.rank_quantiles(raw)
         n_choices = SearchSpaceEncoder(space).n_choices
-        rel, _ = core.relatedness(sources, tx, ty, n_choices, self._config)
-        rel[[len(s.y) == 0 for s in sources]] = 0.0
         masses = core.source_masses(rel, len(ty), self._config)
         min_bw = np.array([_min_bandwidth(d) for d in space.values()])
         lower, upper = core.build_density_ratio(
             sources, masses, tx, ty, n_choices, min_bw, self._config
         )
-        return lower, upper, rel, masses
+        return lower, upper, masses
 
     def _record_weights(
         self,
@@ -346,10 +365,11 @@ class WarmStartSampler(BaseSampler):
         if not search_space:
             return {}
         target = self._target_data(study, search_space)
-        lower, upper, rel, masses = self._fit(study, search_space, target)
-        if self._surrogate == "gp":
+        rel = self._relatedness(study, search_space, target)
+        lower, upper, masses = self._fit(study, search_space, target, rel)
+        if self._surrogate == "gp" and masses.sum() >= 0.5:
             with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-                params = self._sample_gp(study, trial, search_space, lower, target)
+                params = self._sample_gp(study, trial, search_space, lower, target, rel)
             if params is not None:
                 return params
         if masses.sum() < 0.5 or self._surrogate == "gp":
@@ -377,33 +397,38 @@ class WarmStartSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
         lower: core.ParzenMixture,
         target: tuple[np.ndarray, np.ndarray],
+        rel: np.ndarray,
     ) -> dict[str, Any] | None:
         """Params from the transfer GP, or ``None`` when it does not apply (no source has a
         model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
-        models = self._source_models(search_space, study.direction)
+        models, _ = self._source_models(search_space, study.direction)
         if not any(m is not None for m in models) or len(target[1]) >= _GP_MAX_TRIALS:
             return None
-        row, rel, coefficients = self._propose_gp(study, search_space, lower, models, target)
+        row, coefficients = self._propose_gp(study, search_space, lower, models, target, rel)
         self._record_weights(study, trial, rel, coefficients)
         return SearchSpaceEncoder(search_space).decode(row)
 
     def _source_models(
         self, space: dict[str, BaseDistribution], direction: StudyDirection
-    ) -> list[gp.SourceModel | None]:
+    ) -> tuple[list[gp.SourceModel | None], np.ndarray]:
+        """One GP per source (``None`` for a source with fewer than 3 trials in ``space``) and
+        each source's prior Kendall tau (``core.agreement_priors``)."""
         # A pure function of the source snapshots and the space: safe to cache.
         key = _space_key(space, direction)
         cached = self._gp_models.get(key)
         if cached is not None:
             return cached
         n_choices = SearchSpaceEncoder(space).n_choices
-        models = [
-            gp.fit_source_model(src.x, src.y, n_choices)
-            for src in self._encode_sources(space, direction)
-        ]
+        sources = self._encode_sources(space, direction)
+        models = [gp.fit_source_model(src.x, src.y, n_choices) for src in sources]
+        imputed = [core.SourceData(gp.impute(src.x, n_choices), src.y) for src in sources]
+        priors = core.agreement_priors(
+            [None if m is None else m.predict_mean for m in models], imputed, self._config
+        )
         if len(self._gp_models) > 32:
             self._gp_models.clear()
-        self._gp_models[key] = models
-        return models
+        self._gp_models[key] = (models, priors)
+        return models, priors
 
     def _propose_gp(
         self,
@@ -412,24 +437,18 @@ class WarmStartSampler(BaseSampler):
         lower: core.ParzenMixture,
         models: list[gp.SourceModel | None],
         target: tuple[np.ndarray, np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The row maximising expected improvement under the transfer GP, each source's
-        relatedness and its prediction's coefficient in the target model."""
+        rel: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The row maximising expected improvement under the transfer GP, and each source's
+        prediction's coefficient in the target model (a source's features are scaled by its
+        relatedness ``rel``)."""
         n_choices = SearchSpaceEncoder(space).n_choices
         tx, raw = target
         tx = gp.impute(tx, n_choices)
-        # The negative-transfer guard: Kendall's tau between each source GP's predictions and
-        # the target's observed scores, shrunk as for the density ratio.
-        taus = np.zeros(len(models))
-        if len(raw) >= 3:
-            for i, m in enumerate(models):
-                if m is not None:
-                    taus[i] = core.kendall_tau(m.predict_mean(tx), core.rank_quantiles(raw))
-        rel = core.shrink_taus(taus, len(raw), self._config)
         model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
         best = tx[np.argsort(raw, kind="stable")[:_N_INCUMBENTS]]
         row = self._maximize(model, study, space, lower, best)
-        return row, rel, model.source_weights()
+        return row, model.source_weights()
 
     def _maximize(
         self,
@@ -487,7 +506,9 @@ class WarmStartSampler(BaseSampler):
         if PROPOSAL_KEY in attrs:
             return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
-        lower, upper, rel, _ = self._fit(study, space, self._target_data(study, space))
+        target = self._target_data(study, space)
+        rel = self._relatedness(study, space, target)
+        lower, upper, _ = self._fit(study, space, target, rel)
         row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]

@@ -13,11 +13,14 @@ on a weighted pool of observations:
   and direction-free), times its *relatedness* (below), times a decay ``1 / (1 + n / decay)``
   in the number ``n`` of target trials, so the target's own data takes over.
 
-Relatedness is the negative-transfer guard: each source predicts a score at the target's
-evaluated points (Nadaraya-Watson regression of its rank quantiles), and Kendall's tau between
-those predictions and the target's observed values, shrunk towards a prior ``tau0`` with
-``n0`` pseudo-trials, gives ``r = clip(tau_shrunk / tau0, 0, 1)``. A source that ranks the target's
-points at random or backwards fades out within a few dozen target trials.
+Relatedness is the negative-transfer guard: each source's model (a Gaussian process on the
+source, ``_warm_start_gp``) predicts a score at the target's evaluated points, and Kendall's tau
+between those predictions and the target's observed values, shrunk towards a prior with ``n0``
+pseudo-trials, gives ``r = clip(tau_shrunk / tau0, 0, 1)``. The prior is how well the source's
+model ranks the *other* sources' trials (``agreement_priors``): sources of a related family
+agree with each other, sources whose optimum moves anywhere between tasks do not, so an
+unrelated family starts faded. A source that ranks the target's points at random or backwards
+fades out within a few dozen target trials.
 
 Kernels are truncated Gaussians on numerical columns (Scott's-rule bandwidths per column) and
 Aitchison-Aitken kernels on categorical columns; a ``NaN`` coordinate in a kernel centre makes
@@ -26,6 +29,7 @@ that kernel uniform along that column (a parameter the source never had).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import math
 
@@ -215,7 +219,6 @@ class WarmStartConfig:
     n0: float = 5.0
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
-    agreement_bandwidth: float = 0.15
 
 
 def target_gamma(n: int) -> int:
@@ -223,66 +226,66 @@ def target_gamma(n: int) -> int:
     return min(math.ceil(0.1 * n), 25)
 
 
-def predict_quantiles(
-    src_x: np.ndarray,
-    src_q: np.ndarray,
-    at: np.ndarray,
-    n_choices: np.ndarray,
-    bandwidth: float,
-) -> np.ndarray:
-    """Nadaraya-Watson prediction of a source's score quantiles at rows ``at``.
-
-    Columns where either side is ``NaN`` do not count in the distance.
-    """
-    logk = np.zeros((len(at), len(src_x)))
-    for j in range(len(n_choices)):
-        a = at[:, j][:, None]
-        s = src_x[:, j][None, :]
-        known = ~(np.isnan(a) | np.isnan(s))
-        if n_choices[j] > 0:
-            term = np.where(a == s, 0.0, math.log(0.2))
-        else:
-            term = -0.5 * ((a - s) / bandwidth) ** 2
-        logk += np.where(known, term, 0.0)
-    logk -= logk.max(axis=1, keepdims=True)
-    k = np.exp(logk)
-    return (k @ src_q) / k.sum(axis=1)
-
-
-def source_scores(
-    src: SourceData, at: np.ndarray, n_choices: np.ndarray, config: WarmStartConfig
-) -> np.ndarray:
-    """A source's prediction at rows ``at`` (lower = better): ``-(log l - log g)`` of the
-    source's own TPE-style density ratio, the same view of the source the sampler uses."""
-    q = rank_quantiles(src.y)
-    good = q <= config.source_gamma
-    min_bw = np.full(len(n_choices), 0.02)
-    ones = np.ones(len(q))
-    lower = _fit_mixture(src.x[good], ones[good], n_choices, min_bw, config.prior_weight)
-    upper = _fit_mixture(src.x[~good], ones[~good], n_choices, min_bw, config.prior_weight)
-    return upper.log_pdf(at) - lower.log_pdf(at)
-
-
 def relatedness(
-    sources: list[SourceData],
-    target_x: np.ndarray,
+    predictions: list[np.ndarray | None],
     target_y: np.ndarray,
-    n_choices: np.ndarray,
+    prior_taus: np.ndarray,
     config: WarmStartConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-source relatedness in ``[0, 1]`` and the raw Kendall taus behind them."""
+    """Per-source relatedness in ``[0, 1]`` and the raw Kendall taus behind them.
+
+    ``predictions[i]`` is source ``i``'s predicted score (lower is better) at each of the
+    target's evaluated points, or ``None`` for a source without a model (relatedness 0);
+    ``prior_taus`` is what each tau is shrunk towards (``agreement_priors``).
+    """
     n_t = len(target_y)
-    taus = np.zeros(len(sources))
-    for i, src in enumerate(sources):
-        if n_t >= 3 and len(src.y) >= 2:
-            taus[i] = kendall_tau(source_scores(src, target_x, n_choices, config), target_y)
-    return shrink_taus(taus, n_t, config), taus
+    taus = np.zeros(len(predictions))
+    for i, pred in enumerate(predictions):
+        if pred is not None and n_t >= 3:
+            taus[i] = kendall_tau(pred, target_y)
+    rel = shrink_taus(taus, n_t, config, prior_taus)
+    rel[[p is None for p in predictions]] = 0.0
+    return rel, taus
 
 
-def shrink_taus(taus: np.ndarray, n_target: int, config: WarmStartConfig) -> np.ndarray:
+def agreement_priors(
+    predict: list[Callable[[np.ndarray], np.ndarray] | None],
+    sources: list[SourceData],
+    config: WarmStartConfig,
+) -> np.ndarray:
+    """Each source's prior Kendall tau: how well its model ranks the *other* sources'
+    observed scores (the mean over them), or ``config.tau0`` when there is no other source
+    with data.
+
+    Sources that agree with each other come from a family of related tasks, and a new task of
+    that family is likely related too; sources that rank each other at random (the optimum
+    moves anywhere between tasks) start with little weight, before any target trial.
+    """
+    out = np.full(len(sources), config.tau0)
+    for i, f in enumerate(predict):
+        if f is None:
+            continue
+        taus = [
+            kendall_tau(f(other.x), rank_quantiles(other.y))
+            for j, other in enumerate(sources)
+            if j != i and len(other.y) >= 3
+        ]
+        if taus:
+            out[i] = float(np.mean(taus))
+    return out
+
+
+def shrink_taus(
+    taus: np.ndarray,
+    n_target: int,
+    config: WarmStartConfig,
+    prior_taus: np.ndarray | None = None,
+) -> np.ndarray:
     """Relatedness in ``[0, 1]`` from Kendall taus measured on ``n_target`` target trials:
-    each tau shrunk towards ``tau0`` with ``n0`` pseudo-trials, divided by ``tau0``."""
-    shrunk = (config.n0 * config.tau0 + n_target * np.asarray(taus)) / (config.n0 + n_target)
+    each tau shrunk towards its prior (default ``tau0``) with ``n0`` pseudo-trials, divided by
+    ``tau0``."""
+    prior = config.tau0 if prior_taus is None else np.asarray(prior_taus)
+    shrunk = (config.n0 * prior + n_target * np.asarray(taus)) / (config.n0 + n_target)
     return np.clip(shrunk / config.tau0, 0.0, 1.0)
 
 

@@ -386,30 +386,50 @@ def prior_features(
     return np.stack(cols, axis=1) if cols else np.zeros((len(x), 0))
 
 
+def prior_mean(models: list[SourceModel | None], x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The target model's prior mean at rows ``x`` (imputed): the sources' predictions, each in
+    units of its own spread, averaged with the weights (divided by ``max(sum of weights, 1)``,
+    so that sources of little weight pull it less than one fully related source)."""
+    used = [(m, float(w)) for m, w in zip(models, weights, strict=True) if m is not None and w > 0]
+    if not used:
+        return np.zeros(len(x))
+    total = max(sum(w for _, w in used), 1.0)
+    return sum(w * m.predict_mean(x) / m.scale for m, w in used) / total
+
+
 @dataclass
 class TransferGP:
-    """The target model: a GP on the target's copula scores with the sources' features."""
+    """The target model: a GP on the target's copula scores with the sources' features, around
+    the sources' weighted mean prediction (``prior_mean``)."""
 
     gp: GaussianProcess
     models: list[SourceModel | None]
     weights: np.ndarray
     best: float
 
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and variance of the target's copula score at rows ``x`` (imputed)."""
+        mean, var = self.gp.predict(x, prior_features(self.models, x, self.weights))
+        return mean + prior_mean(self.models, x, self.weights), var
+
     def log_ei(self, x: np.ndarray) -> np.ndarray:
         """Log expected improvement at rows ``x`` (imputed)."""
-        mean, var = self.gp.predict(x, prior_features(self.models, x, self.weights))
+        mean, var = self.predict(x)
         return log_expected_improvement(mean, var, self.best)
 
     def source_weights(self) -> np.ndarray:
         """Posterior mean coefficient of each source's prediction in the target model (0 for
-        a source without a model): about 1 for a source the target follows, near 0 or below
-        for one it does not."""
+        a source without a model): its share of the prior mean plus the fitted coefficient of
+        its prediction feature; about 1 / (number of sources) or more for a source the target
+        follows, near 0 or below for one it does not."""
         out = np.zeros(len(self.models))
         mask = [m is not None and w > 0 for m, w in zip(self.models, self.weights, strict=True)]
         n_s = sum(mask)
         g = self.gp
+        share = 1.0 / max(float(self.weights[mask].sum()), 1.0)
         # The feature is weight * prediction, so the prediction's coefficient is weight * beta.
-        out[mask] = self.weights[mask] * g.feature_var[:n_s] * (g.feature[:, :n_s].T @ g.alpha)
+        fitted = g.feature_var[:n_s] * (g.feature[:, :n_s].T @ g.alpha)
+        out[mask] = self.weights[mask] * (share + fitted)
         return out
 
 
@@ -431,7 +451,8 @@ def fit_transfer_gp(
     w = np.where([m is None for m in models], 0.0, w)
     prior = GPPrior(log_lengthscale=source_lengthscale_prior(models, w, d))
     feature = prior_features(models, target_x, w)
-    gp = fit_gp(target_x, z, n_choices, prior, feature=feature, constant_var=1.0)
+    mu = prior_mean(models, target_x, w)
+    gp = fit_gp(target_x, z - mu, n_choices, prior, feature=feature, constant_var=1.0)
     return TransferGP(gp, models, w, float(z.min()))
 
 
