@@ -90,8 +90,8 @@ class WarmStartSampler(BaseSampler):
     Each source is weighted by how well it ranks the new study's evaluated points: Kendall's tau
     between the source model's predictions (the density ratio's, or the source GP's) and the
     observed values, shrunk towards a prior for the first trials. A source that disagrees fades
-    out (a GP source of weight 0 leaves the GP, which then models the new study alone), and
-    once every source has faded the ``"parzen"`` surrogate hands over to multivariate TPE, so a
+    out (a GP source of weight 0 leaves the GP), and once every source has faded both
+    surrogates hand over to multivariate TPE, so a
     misleading warm start costs only the first few trials. (On unrelated COCO problems both
     surrogates still end slightly behind cold TPE, significantly so by a paired test:
     ``benchmarks/results/warm_start_unrelated.md``.) Each trial records these weights in
