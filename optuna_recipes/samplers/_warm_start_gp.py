@@ -386,15 +386,13 @@ def prior_features(
     return np.stack(cols, axis=1) if cols else np.zeros((len(x), 0))
 
 
-def prior_mean(models: list[SourceModel | None], x: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The target model's prior mean at rows ``x`` (imputed): the sources' predictions, each in
-    units of its own spread, averaged with the weights (divided by ``max(sum of weights, 1)``,
-    so that sources of little weight pull it less than one fully related source)."""
-    used = [(m, float(w)) for m, w in zip(models, weights, strict=True) if m is not None and w > 0]
-    if not used:
-        return np.zeros(len(x))
-    total = max(sum(w for _, w in used), 1.0)
-    return sum(w * m.predict_mean(x) / m.scale for m, w in used) / total
+def prior_mean(feature: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The target model's prior mean from ``prior_features`` rows made with ``weights``: the
+    sources' predictions, each in units of its own spread, averaged with the weights (divided
+    by ``max(sum of weights, 1)``, so that sources of little weight pull it less than one fully
+    related source). The first columns of ``feature`` are the weighted predictions."""
+    used = weights[weights > 0]
+    return feature[:, : len(used)].sum(axis=1) / max(float(used.sum()), 1.0)
 
 
 @dataclass
@@ -409,8 +407,9 @@ class TransferGP:
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance of the target's copula score at rows ``x`` (imputed)."""
-        mean, var = self.gp.predict(x, prior_features(self.models, x, self.weights))
-        return mean + prior_mean(self.models, x, self.weights), var
+        feature = prior_features(self.models, x, self.weights)
+        mean, var = self.gp.predict(x, feature)
+        return mean + prior_mean(feature, self.weights), var
 
     def log_ei(self, x: np.ndarray) -> np.ndarray:
         """Log expected improvement at rows ``x`` (imputed)."""
@@ -451,7 +450,7 @@ def fit_transfer_gp(
     w = np.where([m is None for m in models], 0.0, w)
     prior = GPPrior(log_lengthscale=source_lengthscale_prior(models, w, d))
     feature = prior_features(models, target_x, w)
-    mu = prior_mean(models, target_x, w)
+    mu = prior_mean(feature, w)
     gp = fit_gp(target_x, z - mu, n_choices, prior, feature=feature, constant_var=1.0)
     return TransferGP(gp, models, w, float(z.min()))
 
