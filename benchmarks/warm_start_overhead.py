@@ -50,7 +50,7 @@ def main() -> int:
         sources.append(study)
     arms = {
         "WarmStart (gp)": WarmStartSampler(sources, seed=args.seed, surrogate="gp"),
-        "WarmStart (parzen)": WarmStartSampler(sources, seed=args.seed),
+        "WarmStart (parzen)": WarmStartSampler(sources, seed=args.seed, surrogate="parzen"),
         "TPE": optuna.samplers.TPESampler(seed=args.seed),
     }
     per_trial: dict[str, np.ndarray] = {}

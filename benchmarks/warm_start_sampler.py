@@ -2,7 +2,7 @@
 
 For each case a target task gets 3 source studies of 100 trials (TPE, on 3 related or unrelated
 tasks) and is then tuned by: cold-start TPE, WarmStartSampler on the 3 sources (with
-``surrogate="gp"``, "WS gp", and with the default ``surrogate="parzen"``), and, on numeric spaces,
+``surrogate="gp"``, the default, "WS gp", and with ``surrogate="parzen"``), and, on numeric spaces,
 ``CmaEsSampler(source_trials=...)`` (WS-CMA-ES). Figures:
 
 - related families: trials each warm-started run needs to reach cold TPE's best after 100 trials
@@ -215,7 +215,7 @@ def run_case(family: str, seed: int, sampler_offset: int = 0) -> dict[str, Any]:
     ws_seed = seed + sampler_offset
     gp = WarmStartSampler(sources, seed=ws_seed, surrogate="gp")
     ws, t_ws = _run(obj, target, gp, BUDGET, "minimize")
-    parzen = WarmStartSampler(sources, seed=ws_seed)
+    parzen = WarmStartSampler(sources, seed=ws_seed, surrogate="parzen")
     wsp, t_wsp = _run(obj, target, parzen, BUDGET, "minimize")
     out["cold"] = _best_curve(cold).tolist()
     out["ws"] = _best_curve(ws).tolist()

@@ -95,10 +95,11 @@ def test_gp_records_source_coefficients_and_hands_over_to_tpe(
         assert set(t.system_attrs[GP_WEIGHTS_KEY]) == {s.name for s in related_sources}
         assert all(np.isfinite(v) for v in t.system_attrs[GP_WEIGHTS_KEY].values())
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in [trials[0], *trials[8:]])
-    parzen = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
-    parzen.optimize(mixed_objective, n_trials=5)
-    assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen.trials)
-    assert "surrogate='parzen'" in repr(parzen.sampler)  # the default
+    parzen = WarmStartSampler(related_sources, seed=0, surrogate="parzen")
+    parzen_study = optuna.create_study(sampler=parzen)
+    parzen_study.optimize(mixed_objective, n_trials=5)
+    assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen_study.trials)
+    assert "surrogate='gp'" in repr(WarmStartSampler(related_sources))  # the default
     # The GP cache does not travel with the sampler.
     assert pickle.loads(pickle.dumps(study.sampler))._gp_models == {}
 

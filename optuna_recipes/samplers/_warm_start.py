@@ -68,36 +68,35 @@ class WarmStartSampler(BaseSampler):
     Choose it when you tune the same (or a similar) model again: after retraining on fresh
     data, on a new dataset, for a new machine much like the old one. Two models are available:
 
-    - A TPE-style density ratio ``l(x) / g(x)`` fitted on the sources' trials (each source split
-      into good and bad by its own rank quantiles, so objective scales, offsets and directions
-      may differ), blended with the new study's own trials as they accumulate
-      (``surrogate="parzen"``, the default). It also proposes the first trial and any parameter
-      outside the new study's common search space under the other surrogate, and supplies its
-      candidates.
-    - ``surrogate="gp"``: from the second trial on, a Gaussian process on the new study's
-      scores in a Gaussian copula (ranks mapped to normal quantiles), whose prior comes from the
-      sources (Salinas et al., ICML 2020; Feurer et al.'s RGPE, 2018): one GP per source, their
-      predictions and gradients as features of a Bayesian linear model (so a target whose
-      optimum moved a little is modelled as a shifted source), length-scale priors from the
-      sources' GPs, and a Matern 5/2 residual. Candidates are scored by expected improvement.
-      Each trial records the coefficient of each source's prediction in the fitted model in
+    - ``surrogate="gp"`` (the default): from the second trial on, a Gaussian process on the new
+      study's scores in a Gaussian copula (ranks mapped to normal quantiles, so objective
+      scales, offsets and directions may differ), whose prior comes from the sources (Salinas
+      et al., ICML 2020; Feurer et al.'s RGPE, 2018): one GP per source, their predictions and
+      gradients as features of a Bayesian linear model (so a target whose optimum moved a
+      little is modelled as a shifted source), length-scale priors from the sources' GPs, and a
+      Matern 5/2 residual. Candidates are scored by expected improvement. Each trial records
+      the coefficient of each source's prediction in the fitted model in
       ``optuna_recipes.warm_start:gp_source_weights``. Past 200 trials (the GP costs
-      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over. Choose it
-      when the earlier studies are known to be closely related: it refines a moved optimum
-      faster (``benchmarks/results/warm_start_sampler.md``), and costs tens of milliseconds
-      per trial (``benchmarks/results/warm_start_overhead.md``).
+      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over. It costs
+      tens of milliseconds per trial (``benchmarks/results/warm_start_overhead.md``).
+    - ``surrogate="parzen"``: a TPE-style density ratio ``l(x) / g(x)`` fitted on the sources'
+      trials (each source split into good and bad by its own rank quantiles), blended with the
+      new study's own trials as they accumulate; a few milliseconds per trial. It refines a
+      moved optimum more slowly than the GP (``benchmarks/results/warm_start_sampler.md``).
+      Under either surrogate it proposes the first trial and any parameter outside the new
+      study's common search space, and the GP searches among its candidates.
 
     Each source is weighted by how well it ranks the new study's evaluated points: Kendall's tau
-    between the source model's predictions (the density ratio's, or the source GP's) and the
-    observed values, shrunk towards a prior for the first trials. A source that disagrees fades
-    out (a GP source of weight 0 leaves the GP), and once every source has faded both
-    surrogates hand over to multivariate TPE, so a
-    misleading warm start costs only the first few trials. (On unrelated COCO problems both
-    surrogates still end slightly behind cold TPE, significantly so by a paired test:
-    ``benchmarks/results/warm_start_unrelated.md``.) Each trial records these weights in
-    its system attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly
-    over the new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint
-    proposal used for parameters outside that space, e.g. in the first trial, with its
+    between the source GP's predictions and the observed values, shrunk towards a prior (how
+    well that source's GP ranks the other sources' trials) for the first trials. A source that
+    disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
+    faded both surrogates hand over to multivariate TPE, so a misleading warm start costs only
+    the first few trials. On unrelated COCO problems the default ends level with cold TPE
+    (paired test p_holm 0.26, ``benchmarks/results/warm_start_unrelated.md``); the parzen
+    surrogate ends slightly behind it there. Each trial records these weights in its system
+    attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly over the
+    new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint proposal
+    used for parameters outside that space, e.g. in the first trial, with its
     ``source_weights``).
 
     Mixed and conditional spaces are supported: float and int (log, step) and categorical
@@ -145,8 +144,8 @@ class WarmStartSampler(BaseSampler):
         independent_sampler: Sampler for parameters no source has, and for the multivariate
             hand-over once the sources fade: default a :class:`~optuna.samplers.TPESampler`
             seeded from ``seed``.
-        surrogate: ``"parzen"`` (default): the density ratio with the Kendall guard;
-            ``"gp"``: the transfer Gaussian process described above.
+        surrogate: ``"gp"`` (default): the transfer Gaussian process described above;
+            ``"parzen"``: the density ratio.
     """
 
     def __init__(
@@ -158,7 +157,7 @@ class WarmStartSampler(BaseSampler):
         source_decay: float = 30.0,
         n_ei_candidates: int = 24,
         independent_sampler: BaseSampler | None = None,
-        surrogate: str = "parzen",
+        surrogate: str = "gp",
     ) -> None:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"`seed` must be an int or None, got {seed!r}.")
