@@ -92,7 +92,7 @@ class WarmStartSampler(BaseSampler):
     disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
     faded both surrogates hand over to multivariate TPE, so a misleading warm start costs only
     the first few trials. On unrelated COCO problems the default ends level with cold TPE
-    (paired test p_holm 0.26, ``benchmarks/results/warm_start_unrelated.md``); the parzen
+    (paired test p_holm 0.50, ``benchmarks/results/warm_start_unrelated.md``); the parzen
     surrogate ends slightly behind it there. Each trial records these weights in its system
     attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly over the
     new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint proposal
