@@ -13,9 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from optuna_recipes._imports import lazy_exports
 from optuna_recipes._version import __version__
 
 # Public name -> module that defines it. Resolved on first attribute access.
@@ -32,14 +30,4 @@ _LAZY_EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_LAZY_EXPORTS]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY_EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'optuna_recipes' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_EXPORTS)

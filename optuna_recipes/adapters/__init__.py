@@ -30,9 +30,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from optuna_recipes._imports import lazy_exports
 from optuna_recipes.adapters._core import BaseObjective
 from optuna_recipes.adapters._core import BoostingPruner
 from optuna_recipes.adapters._core import boosting_pruner
@@ -50,14 +48,4 @@ _LAZY: dict[str, str] = {
 __all__ = ["BaseObjective", "BoostingPruner", "boosting_pruner", "load_best", "save_best", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'optuna_recipes.adapters' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

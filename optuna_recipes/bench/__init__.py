@@ -18,8 +18,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from optuna_recipes._imports import lazy_exports
 
 # Public name -> module. Resolved on first access, so that the CLI (``optuna_recipes.bench.cli``)
 # can live in this package without importing Optuna, pandas or scipy for ``--help``.
@@ -42,14 +41,4 @@ _ALIASES = {"load_results": "read_results"}
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'optuna_recipes.bench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), _ALIASES.get(name, name))
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _ALIASES)

@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 import pandas as pd
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes.bench.problems import Problem
 from optuna_recipes.bench.strategies import StrategyUnavailableError
 from optuna_recipes.bench.suite import RunSpec
@@ -97,7 +98,9 @@ class TimedSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        return self._timed(trial._trial_id, self.sampler.infer_relative_search_space, study, trial)
+        return self._timed(
+            compat.trial_id_of(trial), self.sampler.infer_relative_search_space, study, trial
+        )
 
     def sample_relative(
         self,
@@ -106,7 +109,7 @@ class TimedSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
         return self._timed(
-            trial._trial_id, self.sampler.sample_relative, study, trial, search_space
+            compat.trial_id_of(trial), self.sampler.sample_relative, study, trial, search_space
         )
 
     def sample_independent(
@@ -117,7 +120,7 @@ class TimedSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         return self._timed(
-            trial._trial_id,
+            compat.trial_id_of(trial),
             self.sampler.sample_independent,
             study,
             trial,
@@ -126,7 +129,7 @@ class TimedSampler(BaseSampler):
         )
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._timed(trial._trial_id, self.sampler.before_trial, study, trial)
+        self._timed(compat.trial_id_of(trial), self.sampler.before_trial, study, trial)
 
     def after_trial(
         self,
@@ -135,10 +138,12 @@ class TimedSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        self._timed(trial._trial_id, self.sampler.after_trial, study, trial, state, values)
+        self._timed(
+            compat.trial_id_of(trial), self.sampler.after_trial, study, trial, state, values
+        )
         times = {
-            "sampler": self._sampler_s.pop(trial._trial_id, 0.0),
-            "objective": self._objective_s.pop(trial._trial_id, math.nan),
+            "sampler": self._sampler_s.pop(compat.trial_id_of(trial), 0.0),
+            "objective": self._objective_s.pop(compat.trial_id_of(trial), math.nan),
         }
         if math.isnan(times["objective"]):
             times.pop("objective")
@@ -151,7 +156,7 @@ class TimedSampler(BaseSampler):
         """The objective, timed (sampler time spent in ``suggest_*`` calls is subtracted)."""
 
         def timed_objective(trial: optuna.Trial) -> float:
-            trial_id = trial._trial_id
+            trial_id = compat.trial_id_of(trial)
             before = self._sampler_s.get(trial_id, 0.0)
             start = time.perf_counter()
             try:
@@ -190,8 +195,8 @@ def _journal_file_backend(path: str) -> Any:
     import json
 
     from optuna.storages.journal import JournalFileBackend
-    from optuna.storages.journal._file import BaseJournalFileLock
-    from optuna.storages.journal._file import get_lock_file
+
+    BaseJournalFileLock = compat.journal_lock_base()
 
     class NoSyncJournalFileBackend(JournalFileBackend):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -217,12 +222,12 @@ def _journal_file_backend(path: str) -> Any:
             if self._pending is not None:
                 self._pending.extend(logs)
                 return
-            with get_lock_file(self._lock):
+            with compat.journal_locked(compat.journal_lock_of(self)):
                 self._write(logs)
 
         def _write(self, logs: list[dict[str, Any]]) -> None:
             data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-            with open(self._file_path, "ab") as f:
+            with open(compat.journal_file_path(self), "ab") as f:
                 f.write(data.encode("utf-8"))
 
         @contextmanager
@@ -233,7 +238,7 @@ def _journal_file_backend(path: str) -> Any:
             (about 0.4 ms per trial); a batch reads it once and writes once. The storage sees
             its own pending operations as if written, and nobody else can write meanwhile.
             """
-            self._lock.acquire()
+            compat.journal_lock_of(self).acquire()
             try:
                 storage.get_all_studies()  # catch up with the file: self._seen = its length
                 self._base, self._pending = self._seen, []
@@ -248,7 +253,7 @@ def _journal_file_backend(path: str) -> Any:
                         for _ in self.read_logs(self._base):
                             pass
             finally:
-                self._lock.release()
+                compat.journal_lock_of(self).release()
 
     try:
         import fcntl
@@ -438,12 +443,14 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
             study = optuna.create_study(
                 storage=storage, study_name=run.study_name, direction=direction
             )
-            storage.set_study_system_attr(study._study_id, RUN_ATTR, _jsonable(run.fingerprint()))
+            storage.set_study_system_attr(
+                compat.study_id_of(study), RUN_ATTR, _jsonable(run.fingerprint())
+            )
             study.add_trials(work.get_trials(deepcopy=False))
             storage.set_study_system_attr(
-                study._study_id, TIMES_ATTR, {str(n): t for n, t in timed.times.items()}
+                compat.study_id_of(study), TIMES_ATTR, {str(n): t for n, t in timed.times.items()}
             )
-            storage.set_study_system_attr(study._study_id, DONE_ATTR, True)
+            storage.set_study_system_attr(compat.study_id_of(study), DONE_ATTR, True)
     except Exception as err:  # the strategy itself broke: report it, go on with other runs
         last = traceback.format_exception_only(type(err), err)[-1].strip()
         return RunOutcome(run.study_name, "error", time.perf_counter() - start, last)

@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes._encoding import SearchSpaceEncoder
 from optuna_recipes._encoding import from_unit
 from optuna_recipes._encoding import from_unit_array
@@ -231,7 +232,7 @@ class WarmStartSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        if study._is_multi_objective():
+        if compat.is_multi_objective(study):
             return {}
         space = self._search_space.calculate(study)
         return {n: d for n, d in sorted(space.items()) if not d.single()}
@@ -273,8 +274,8 @@ class WarmStartSampler(BaseSampler):
         self, study: optuna.Study, space: dict[str, BaseDistribution]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Encoded target trials and their scores (lower is better; ``inf`` = pruned)."""
-        trials = study._get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True
+        trials = compat.get_trials(
+            study, deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True
         )
         enc = SearchSpaceEncoder(space)
         x = enc.encode_trials(trials, out_of_range="nan")
@@ -336,18 +337,18 @@ class WarmStartSampler(BaseSampler):
         rel: np.ndarray,
         fitted: np.ndarray | None = None,
     ) -> None:
-        study._storage.set_trial_system_attr(
-            trial._trial_id, WEIGHTS_KEY, _weights(self._sources, rel)
+        compat.storage_of(study).set_trial_system_attr(
+            compat.trial_id_of(trial), WEIGHTS_KEY, _weights(self._sources, rel)
         )
         if fitted is not None:
-            study._storage.set_trial_system_attr(
-                trial._trial_id, GP_WEIGHTS_KEY, _weights(self._sources, fitted)
+            compat.storage_of(study).set_trial_system_attr(
+                compat.trial_id_of(trial), GP_WEIGHTS_KEY, _weights(self._sources, fitted)
             )
 
     # -- sampling -------------------------------------------------------------------------
 
     def _check_single_objective(self, study: optuna.Study) -> None:
-        if study._is_multi_objective():
+        if compat.is_multi_objective(study):
             raise ValueError(
                 "WarmStartSampler supports single-objective studies only; this study has "
                 f"{len(study.directions)} objectives. Use optuna.samplers.TPESampler or "
@@ -483,7 +484,7 @@ class WarmStartSampler(BaseSampler):
         """Source parameters, in the new study's latest distribution where it has one."""
         space = dict(self._source_space)
         done: set[str] = set()
-        for t in reversed(study._get_trials(deepcopy=False, states=None, use_cache=True)):
+        for t in reversed(compat.get_trials(study, states=None)):
             if len(done) == len(space):
                 break
             for name, dist in t.distributions.items():
@@ -497,11 +498,15 @@ class WarmStartSampler(BaseSampler):
         # The proposal lives in the trial's system attrs; the last one is also kept here so
         # that the trial's later parameters do not each re-read the storage.
         last = self._last_proposal
-        if last is not None and last[0] is study._storage and last[1] == trial._trial_id:
+        if (
+            last is not None
+            and last[0] is compat.storage_of(study)
+            and last[1] == compat.trial_id_of(trial)
+        ):
             return last[2]
         attrs = trial.system_attrs
         if PROPOSAL_KEY not in attrs:
-            attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+            attrs = compat.storage_of(study).get_trial_system_attrs(compat.trial_id_of(trial))
         if PROPOSAL_KEY in attrs:
             return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
@@ -514,12 +519,12 @@ class WarmStartSampler(BaseSampler):
             for (name, dist), u in zip(space.items(), row, strict=True)
         }
         # One write: the joint proposal and the source weights behind it.
-        study._storage.set_trial_system_attr(
-            trial._trial_id,
+        compat.storage_of(study).set_trial_system_attr(
+            compat.trial_id_of(trial),
             PROPOSAL_KEY,
             {"params": proposal, "source_weights": _weights(self._sources, rel)},
         )
-        self._last_proposal = (study._storage, trial._trial_id, proposal)
+        self._last_proposal = (compat.storage_of(study), compat.trial_id_of(trial), proposal)
         return proposal
 
     def sample_independent(

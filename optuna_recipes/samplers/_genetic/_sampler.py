@@ -21,6 +21,7 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes._encoding import SearchSpaceEncoder
 from optuna_recipes._encoding import from_unit
 from optuna_recipes._encoding import to_unit
@@ -110,8 +111,8 @@ class _Archive:
 
     def matches(self, study: Study, sign: float) -> bool:
         return (
-            self.storage is study._storage
-            and self.study_id == study._study_id
+            self.storage is compat.storage_of(study)
+            and self.study_id == compat.study_id_of(study)
             and (self.sign == sign)
         )
 
@@ -121,7 +122,7 @@ class _Archive:
             self.scanned = -1  # a lower-numbered trial finished late: rescan epochs
         self.trials.extend(new)
         for i, t in enumerate(new):
-            self.index[t._trial_id] = n0 + i
+            self.index[compat.trial_id_of(t)] = n0 + i
         fit = [_fitness_of(t, self.sign) for t in new]
         self.number = np.concatenate([self.number, [t.number for t in new]])
         self.violation = np.concatenate([self.violation, [f[0] for f in fit]])
@@ -314,7 +315,7 @@ class GeneticSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         self._raise_if_multi_objective(study)
-        trials = study._get_trials(deepcopy=False, use_cache=True)
+        trials = compat.get_trials(study)
         d = len(search_space)
         rng = np.random.default_rng([self._seed, trial.number, 1])
         with self._lock:
@@ -374,7 +375,7 @@ class GeneticSampler(BaseSampler):
     ) -> Any:
         self._raise_if_multi_objective(study)
         rng = np.random.default_rng([self._seed, trial.number, 2, zlib.crc32(param_name.encode())])
-        parent = self._parents.get(trial._trial_id)
+        parent = self._parents.get(compat.trial_id_of(trial))
         if parent is not None and param_name in parent.params and rng.random() < _INHERIT_PROB:
             value = parent.params[param_name]
             dist = parent.distributions[param_name]
@@ -400,13 +401,13 @@ class GeneticSampler(BaseSampler):
         values: Sequence[float] | None,
     ) -> None:
         with self._lock:
-            self._parents.pop(trial._trial_id, None)
+            self._parents.pop(compat.trial_id_of(trial), None)
 
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
     def _raise_if_multi_objective(study: Study) -> None:
-        if study._is_multi_objective():
+        if compat.is_multi_objective(study):
             raise ValueError(
                 "GeneticSampler supports single-objective studies only; this study has "
                 f"{len(study.directions)} objectives. Use optuna.samplers.NSGAIISampler for "
@@ -453,7 +454,7 @@ class GeneticSampler(BaseSampler):
         """Keep the target parent for ``sample_independent`` and record the origin."""
         if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
             self._parents.clear()
-        self._parents[trial._trial_id] = archive.trials[parent]
+        self._parents[compat.trial_id_of(trial)] = archive.trials[parent]
         violation, value = float(archive.violation[parent]), float(archive.value[parent])
         origin = {
             "parent": archive.trials[parent].number,
@@ -465,7 +466,9 @@ class GeneticSampler(BaseSampler):
         }
         if collapsed:
             origin["collapsed"] = True
-        study._storage.set_trial_system_attr(trial._trial_id, ORIGIN_ATTR, origin)
+        compat.storage_of(study).set_trial_system_attr(
+            compat.trial_id_of(trial), ORIGIN_ATTR, origin
+        )
 
     def _sync(self, study: Study, trials: list[FrozenTrial]) -> tuple[_Archive, list[FrozenTrial]]:
         """Update the archive of ``study`` with newly completed trials; return running ones.
@@ -477,7 +480,9 @@ class GeneticSampler(BaseSampler):
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         archive = self._archive
         if archive is None or not archive.matches(study, sign):
-            archive = self._archive = _Archive(study._storage, study._study_id, sign)
+            archive = self._archive = _Archive(
+                compat.storage_of(study), compat.study_id_of(study), sign
+            )
         index = archive.index
         start = archive.settled
         if start > len(trials) or (start > 0 and trials[start - 1].number != start - 1):
@@ -488,7 +493,7 @@ class GeneticSampler(BaseSampler):
             t = trials[i]
             state = t.state
             if state is TrialState.COMPLETE:
-                if t._trial_id not in index:
+                if compat.trial_id_of(t) not in index:
                     new.append(t)
             elif state is TrialState.RUNNING or state is TrialState.WAITING:
                 if state is TrialState.RUNNING:
