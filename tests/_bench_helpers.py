@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import os
+import time
 from typing import Any
 
 import optuna
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes.bench.problems import FunctionProblem
 from optuna_recipes.bench.problems import Problem
 
@@ -32,6 +35,30 @@ class Parabola(Problem):
         return [{"shift": 0.1}, {"shift": -0.1}]
 
 
+class Gate(Parabola):
+    """A :class:`Parabola` whose trial ``block_at`` waits until the file ``release`` exists.
+
+    Before waiting it prints ``GATE_LINE`` to stdout, so a test that runs the harness in a
+    subprocess knows a run is in flight and cannot finish. Values are Parabola's: a run that
+    passed the gate equals one that never met it.
+    """
+
+    def __init__(self, release: str, block_at: int = 0) -> None:
+        super().__init__()
+        self.release = release
+        self.block_at = block_at
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        if trial.number == self.block_at and not os.path.exists(self.release):
+            print(GATE_LINE, flush=True)
+            while not os.path.exists(self.release):
+                time.sleep(0.05)
+        return super().__call__(trial)
+
+
+GATE_LINE = f"{__name__}: a run waits at its gate"
+
+
 def make_maximize() -> Problem:
     return FunctionProblem(
         lambda t: -((t.suggest_float("x", -2.0, 2.0)) ** 2), direction="maximize"
@@ -50,7 +77,7 @@ class SourceCountingSampler(optuna.samplers.RandomSampler):
         self.sizes = [len(s.trials) for s in source_studies]
 
     def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        study._storage.set_trial_system_attr(trial._trial_id, "test:source_sizes", self.sizes)
+        compat.set_trial_system_attr(study, trial, "test:source_sizes", self.sizes)
 
 
 class BrokenSampler(optuna.samplers.RandomSampler):

@@ -9,19 +9,20 @@ from pathlib import Path
 import signal
 import subprocess
 import sys
-import time
 
+from _bench_helpers import GATE_LINE
 import optuna
 import pandas as pd
 import pytest
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes.bench import load_results
 from optuna_recipes.bench import run_suite
 from optuna_recipes.bench.outdir import OutputFolderError
-from optuna_recipes.bench.runner import DONE_ATTR
-from optuna_recipes.bench.runner import RunConflictError
-from optuna_recipes.bench.runner import batched_writes
-from optuna_recipes.bench.runner import open_storage
+from optuna_recipes.bench.storage import DONE_ATTR
+from optuna_recipes.bench.storage import RunConflictError
+from optuna_recipes.bench.storage import batched_writes
+from optuna_recipes.bench.storage import open_storage
 from optuna_recipes.bench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,13 +114,30 @@ def _finished_runs(out: Path) -> int:
     return journal.read_text().count(DONE_ATTR) if journal.exists() else 0
 
 
-LONGER = SUITE.replace("trials = 6", "trials = 20").replace("seeds = 2", "seeds = 3")
+# SUITE's 8 runs, then 4 runs of a problem whose trial 2 waits until the file RELEASE exists.
+GATED = (
+    SUITE
+    + """
+[[problems]]
+name = "gate"
+type = "_bench_helpers:Gate"
+options = { release = "RELEASE", block_at = 2 }
+"""
+)
+
+
+def _gated_suite(tmp_path: Path, released: bool) -> tuple[str, Path]:
+    release = tmp_path / "release"
+    if released:
+        release.touch()
+    return _suite(tmp_path, GATED.replace("RELEASE", release.as_posix())), release
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     tmp = tmp_path_factory.mktemp("reference")
-    return run_suite(_suite(tmp, LONGER), tmp / "ref", progress=False, report=False).results
+    suite, _ = _gated_suite(tmp, released=True)
+    return run_suite(suite, tmp / "ref", workers=1, progress=False, report=False).results
 
 
 @pytest.mark.slow
@@ -127,14 +145,20 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
 def test_interrupted_command_resumes_to_the_uninterrupted_results(
     tmp_path: Path, how: str, uninterrupted: pd.DataFrame
 ) -> None:
-    suite = _suite(tmp_path, LONGER)
+    """Both workers wait at the gate (so the other 8 runs are finished and nothing is being
+    written) when the signal comes; the command resumed after the release equals a run that
+    never stopped."""
+    suite, release = _gated_suite(tmp_path, released=False)
     out = tmp_path / "out"
     args = [suite, "--out", str(out), "--workers", "2", "--no-progress", "--no-report"]
     proc = _spawn(args)
-    deadline = time.time() + 120
-    while _finished_runs(out) < 3 and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be interrupted"
+    assert proc.stdout is not None
+    # Runs are taken in order, one at a time per worker: when both workers print the gate
+    # line, each has finished everything it took before (readline returns "" if the command
+    # ended instead, and the test fails).
+    for _ in range(2):
+        assert proc.stdout.readline().strip() == GATE_LINE, proc.communicate()
+    assert proc.poll() is None and _finished_runs(out) == 8
     if how == "sigint":  # Ctrl-C reaches the whole process group
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -143,13 +167,14 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     else:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
-    assert _finished_runs(out) < 12
+    assert _finished_runs(out) == 8
     with pytest.raises(OutputFolderError, match="has not finished"):
         load_results(out)
+    release.touch()
     proc = _spawn(args)
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
-    assert "Resuming:" in err
+    assert "Resuming: 8 of 12 runs finished earlier." in err
     pd.testing.assert_frame_equal(_comparable(load_results(out)), _comparable(uninterrupted))
 
 
@@ -311,7 +336,7 @@ def _write_studies(url: str, prefix: str, n_studies: int = 4, n_trials: int = 30
                     for k in range(n_trials)
                 ]
             )
-            storage.set_study_system_attr(study._study_id, DONE_ATTR, True)
+            storage.set_study_system_attr(compat.study_id_of(study), DONE_ATTR, True)
 
 
 def test_batched_journal_writes_from_threads_and_processes(tmp_path: Path) -> None:
@@ -335,7 +360,7 @@ def test_batched_journal_writes_from_threads_and_processes(tmp_path: Path) -> No
         study = optuna.load_study(study_name=summary.study_name, storage=reader)
         assert [t.value for t in study.trials] == [float(k) for k in range(30)]
         assert [t.params["x"] for t in study.trials] == list(range(30))
-        assert reader.get_study_system_attrs(study._study_id)[DONE_ATTR] is True
+        assert reader.get_study_system_attrs(compat.study_id_of(study))[DONE_ATTR] is True
     # The writers' own cached views agree with the file.
     assert len(optuna.get_all_study_summaries(open_storage(url))) == 20
 
@@ -352,5 +377,18 @@ def test_a_batch_interrupted_by_an_error_leaves_a_valid_journal(tmp_path: Path) 
     reader = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(url))
     half = optuna.load_study(study_name="half", storage=reader)
     assert len(half.trials) == 1
-    assert DONE_ATTR not in reader.get_study_system_attrs(half._study_id)
+    assert DONE_ATTR not in reader.get_study_system_attrs(compat.study_id_of(half))
     assert len(optuna.load_study(study_name="after-0", storage=reader).trials) == 3
+
+
+def test_names_that_moved_out_of_the_runner_still_import_with_a_warning() -> None:
+    import importlib
+
+    from optuna_recipes.bench import runner
+
+    for old, (new, module) in runner._MOVED.items():
+        with pytest.warns(DeprecationWarning, match=rf"moved to `{module}\.{new}`"):
+            value = getattr(runner, old)
+        assert value is getattr(importlib.import_module(module), new)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        runner.nope  # noqa: B018

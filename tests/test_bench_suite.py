@@ -74,7 +74,7 @@ def test_matrix_expands_problems() -> None:
     ("broken", "match"),
     [
         (GOOD.replace("seeds = 2", "seeds = "), r"not valid TOML.*line 3"),
-        (GOOD.replace("seeds = 2", "seeds = 0"), r"line 3: `seeds` must be a positive integer"),
+        (GOOD.replace("seeds = 2", "seeds = 0"), r"line 3: `seeds` must be an int >= 1; got 0"),
         (GOOD.replace("seeds = 2", "sedes = 2"), r"line 3: unknown key 'sedes'.*valid keys:"),
         (GOOD.replace('"tpe"]', '"tpee"]'), r"line 4: Unknown strategy 'tpee'.*'tpe'"),
         (GOOD.replace('"tpe"]', '"tpe+medain"]'), r"line 4: Unknown pruner 'medain'"),

@@ -29,16 +29,12 @@ _LAZY: dict[str, str] = {
     "ProblemSpec": "optuna_recipes.bench.problems",
     "Strategy": "optuna_recipes.bench.strategies",
     "Suite": "optuna_recipes.bench.suite",
-    "TimedSampler": "optuna_recipes.bench.runner",
+    "TimedSampler": "optuna_recipes.bench.timing",
     "load_results": "optuna_recipes.bench.outdir",
     "load_suite": "optuna_recipes.bench.suite",
     "parse_strategy": "optuna_recipes.bench.strategies",
     "run_suite": "optuna_recipes.bench.runner",
     "write_report": "optuna_recipes.bench.report",
 }
-_ALIASES = {"load_results": "read_results"}
-
 __all__ = sorted(_LAZY)
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _ALIASES)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

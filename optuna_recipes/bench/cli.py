@@ -127,8 +127,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from optuna_recipes.bench.report import terminal_summary
-    from optuna_recipes.bench.runner import RunConflictError
     from optuna_recipes.bench.runner import run_suite
+    from optuna_recipes.bench.storage import RunConflictError
 
     strategies = (
         [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None

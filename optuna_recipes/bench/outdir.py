@@ -139,7 +139,7 @@ def write_results(out: Path, results: pd.DataFrame, runs: pd.DataFrame) -> list[
     return [*written, out / "results.parquet"]
 
 
-def read_results(out: Path | str) -> pd.DataFrame:
+def load_results(out: Path | str) -> pd.DataFrame:
     """The per-trial results of a finished benchmark folder.
 
     Raises:
@@ -167,3 +167,7 @@ def read_results(out: Path | str) -> pd.DataFrame:
             f"was edited. Re-run `{manifest.get('command')}` to rewrite it."
         )
     return df
+
+
+# The name this function had before it became public as ``load_results`` (used by scripts).
+read_results = load_results

@@ -155,8 +155,29 @@ def write_report(out: str | Path) -> Path:
     """
     out = Path(out)
     manifest = outdir.read_manifest(out)
-    df = outdir.read_results(out)
+    df = outdir.load_results(out)
     runs = pd.read_csv(out / outdir.RUNS) if (out / outdir.RUNS).exists() else pd.DataFrame()
+    lines = _header(manifest, df)
+    if df.empty:
+        lines.append("No finished run: nothing to report.")
+    else:
+        for section in (
+            _leaderboard_section,
+            _pairwise_section,
+            _speedup_section,
+            _problems_section,
+            _overhead_section,
+            _pruning_section,
+        ):
+            lines += section(out, df)
+        lines += _failed_runs_section(runs)
+    path = out / "report.md"
+    outdir.write_atomic(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _header(manifest: dict[str, Any], df: pd.DataFrame) -> list[str]:
+    """Title, the command that reproduces the benchmark, counts, skipped strategies."""
     lines = [f"# Benchmark report: {manifest['settings'].get('suite')}", ""]
     lines += [
         "Reproduce (re-running it resumes; finished runs are skipped):",
@@ -175,15 +196,13 @@ def write_report(out: str | Path) -> Path:
     for name, reason in (manifest.get("skipped_strategies") or {}).items():
         lines.append(f"\n- Strategy `{name}` was skipped: {reason}")
     lines.append("")
-    if df.empty:
-        lines.append("No finished run: nothing to report.")
-        path = out / "report.md"
-        outdir.write_atomic(path, "\n".join(lines) + "\n")
-        return path
+    return lines
 
+
+def _leaderboard_section(out: Path, df: pd.DataFrame) -> list[str]:
     board = metrics.leaderboard(df)
     board.to_csv(out / "leaderboard.csv", index=False)
-    lines += [
+    lines = [
         "## Leaderboard",
         "",
         "Per group of problems: mean rank of the best value found (1 = best) after 25%, 50% and "
@@ -202,10 +221,13 @@ def write_report(out: str | Path) -> Path:
             f"Friedman test (do the strategies differ?): p = {_fmt(p)} over "
             f"{int(fried.loc[group, 'blocks']) if group in fried.index else 0} blocks.\n"
         )
+    return lines
 
+
+def _pairwise_section(out: Path, df: pd.DataFrame) -> list[str]:
     pairs = metrics.pairwise_tests(df)
     pairs.to_csv(out / "pairwise.csv", index=False)
-    lines += [
+    return [
         "## Pairwise comparisons",
         "",
         "Wilcoxon signed-rank test on the normalized final best of both strategies over the "
@@ -215,38 +237,31 @@ def write_report(out: str | Path) -> Path:
         markdown_table(pairs),
     ]
 
-    speed = metrics.speedup_over_random(df)
-    if not speed.empty:
-        lines += _table_section(
-            out,
-            "speedup.csv",
-            "Speedup over random search",
-            "Per block (problem x seed): random search's trials divided by the trials a strategy "
-            "needed to reach random's final best (0 when it never did); `speedup`: median over "
-            "blocks, `speedup_gmean`: geometric mean over the blocks where it was reached, "
-            "`reached`: share of blocks.",
-            speed,
-        )
 
+def _speedup_section(out: Path, df: pd.DataFrame) -> list[str]:
+    speed = metrics.speedup_over_random(df)
+    if speed.empty:
+        return []
+    return _table_section(
+        out,
+        "speedup.csv",
+        "Speedup over random search",
+        "Per block (problem x seed): random search's trials divided by the trials a strategy "
+        "needed to reach random's final best (0 when it never did); `speedup`: median over "
+        "blocks, `speedup_gmean`: geometric mean over the blocks where it was reached, "
+        "`reached`: share of blocks.",
+        speed,
+    )
+
+
+def _problems_section(out: Path, df: pd.DataFrame) -> list[str]:
+    """Per problem: its plot and the final best per strategy (``final.csv``)."""
     final = metrics.at_budgets(df, (1.0,))
     final.to_csv(out / "final.csv", index=False)
-    lines += ["## Problems", ""]
+    lines = ["## Problems", ""]
     for problem, sub in df.groupby("problem", sort=False):
         png = Path("plots") / f"{_slug(str(problem))}.png"
         plot_problem(df, str(problem), out / png)
-        fin = final[final["problem"] == problem]
-        summary = (
-            fin.groupby("strategy")
-            .agg(
-                median_loss=("loss", "median"),
-                q1=("loss", lambda s: s.quantile(0.25)),
-                q3=("loss", lambda s: s.quantile(0.75)),
-                normalized=("normalized", "median"),
-                seeds=("seed", "count"),
-            )
-            .sort_values("median_loss")
-            .reset_index()
-        )
         first = sub.iloc[0]
         optimum = first["optimum"]
         note = "loss = value" if first["direction"] == "minimize" else "loss = -value"
@@ -258,12 +273,31 @@ def write_report(out: str | Path) -> Path:
             "",
             f"![{problem}]({png.as_posix()})",
             "",
-            markdown_table(summary),
+            markdown_table(_final_summary(final[final["problem"] == problem])),
         ]
+    return lines
 
+
+def _final_summary(fin: pd.DataFrame) -> pd.DataFrame:
+    """Median, quartiles and normalized value of one problem's final loss per strategy."""
+    return (
+        fin.groupby("strategy")
+        .agg(
+            median_loss=("loss", "median"),
+            q1=("loss", lambda s: s.quantile(0.25)),
+            q3=("loss", lambda s: s.quantile(0.75)),
+            normalized=("normalized", "median"),
+            seeds=("seed", "count"),
+        )
+        .sort_values("median_loss")
+        .reset_index()
+    )
+
+
+def _overhead_section(out: Path, df: pd.DataFrame) -> list[str]:
     over = metrics.overhead(df)
     over.to_csv(out / "overhead.csv", index=False)
-    lines += [
+    return [
         "## Sampler overhead",
         "",
         "Milliseconds per trial: inside the sampler (all its calls), inside the objective "
@@ -273,34 +307,36 @@ def write_report(out: str | Path) -> Path:
         "",
         markdown_table(over),
     ]
+
+
+def _pruning_section(out: Path, df: pd.DataFrame) -> list[str]:
     prune = metrics.pruning(df)
-    if not prune.empty:
-        lines += _table_section(
-            out,
-            "pruning.csv",
-            "Pruning: steps saved versus quality",
-            "`steps`: training steps per run (mean over seeds); `steps_saved`: relative to the "
-            "same sampler without pruner (or to training every trial to the end); "
-            "`normalized`: median normalized final best (lower is better).",
-            prune,
-        )
-    if not runs.empty:
-        bad = runs[runs["status"].isin(["error", "unavailable"])]
-        if not bad.empty:
-            lines += [
-                "## Runs not completed",
-                "",
-                markdown_table(bad[["study", "status", "message"]]),
-            ]
-    path = out / "report.md"
-    outdir.write_atomic(path, "\n".join(lines) + "\n")
-    return path
+    if prune.empty:
+        return []
+    return _table_section(
+        out,
+        "pruning.csv",
+        "Pruning: steps saved versus quality",
+        "`steps`: training steps per run (mean over seeds); `steps_saved`: relative to the "
+        "same sampler without pruner (or to training every trial to the end); "
+        "`normalized`: median normalized final best (lower is better).",
+        prune,
+    )
+
+
+def _failed_runs_section(runs: pd.DataFrame) -> list[str]:
+    if runs.empty:
+        return []
+    bad = runs[runs["status"].isin(["error", "unavailable"])]
+    if bad.empty:
+        return []
+    return ["## Runs not completed", "", markdown_table(bad[["study", "status", "message"]])]
 
 
 def terminal_summary(out: str | Path) -> str:
     """The leaderboard and the report's location, for the terminal."""
     out = Path(out)
-    df = outdir.read_results(out)
+    df = outdir.load_results(out)
     if df.empty:
         return f"No finished run in {out}."
     board = _tidy_board(metrics.leaderboard(df))

@@ -305,8 +305,3 @@ def parse_strategy(name: str, defined: Mapping[str, Strategy] | None = None) -> 
     if pruner not in PRUNERS and ":" not in pruner:
         raise unknown_name("pruner", pruner, PRUNERS)
     return Strategy(name=name, sampler=sampler, pruner=pruner)
-
-
-def known_strategies() -> dict[str, str]:
-    """Registered sampler and pruner names with the class each stands for."""
-    return {**{s: p for s, p in SAMPLERS.items()}, **{f"+{p}": c for p, c in PRUNERS.items()}}

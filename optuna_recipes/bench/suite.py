@@ -49,6 +49,7 @@ import re
 import sys
 from typing import Any
 
+from optuna_recipes._validation import check_int
 from optuna_recipes.bench._registry import UnknownNameError
 from optuna_recipes.bench.problems import ProblemSpec
 from optuna_recipes.bench.strategies import Strategy
@@ -215,27 +216,31 @@ def _line_of(text: str, *needles: str) -> int:
     return 0
 
 
-def _fail(path: str, text: str, message: str, *needles: str) -> SuiteError:
-    line = _line_of(text, *needles) if needles else 0
-    where = f"{path}, line {line}" if line else path
-    return SuiteError(f"{where}: {message}")
+@dataclass(frozen=True)
+class _Source:
+    """The suite file being parsed: errors name it and the line of the offending key."""
 
+    path: str
+    text: str
 
-def _positive_int(value: Any, key: str, path: str, text: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _fail(path, text, f"`{key}` must be a positive integer, got {value!r}.", key)
-    return value
+    def fail(self, message: str, *needles: str) -> SuiteError:
+        line = _line_of(self.text, *needles) if needles else 0
+        where = f"{self.path}, line {line}" if line else self.path
+        return SuiteError(f"{where}: {message}")
 
+    def positive_int(self, value: Any, key: str) -> int:
+        try:
+            return check_int(key, value, minimum=1)
+        except ValueError as err:
+            raise self.fail(str(err), key) from None
 
-def _check_keys(table: dict[str, Any], valid: set[str], where: str, path: str, text: str) -> None:
-    for key in table:
-        if key not in valid:
-            raise _fail(
-                path,
-                text,
-                f"unknown key {key!r} in {where}; valid keys: {', '.join(sorted(valid))}.",
-                key,
-            )
+    def check_keys(self, table: dict[str, Any], valid: set[str], where: str) -> None:
+        for key in table:
+            if key not in valid:
+                raise self.fail(
+                    f"unknown key {key!r} in {where}; valid keys: {', '.join(sorted(valid))}.",
+                    key,
+                )
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
@@ -267,110 +272,118 @@ def load_suite(name_or_path: str) -> Suite:
 
 def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
     """Parse and validate suite TOML text (see the module docstring for the format)."""
+    src = _Source(path, text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"{path}: not valid TOML: {err}.") from err
-    _check_keys(data, {"suite", "strategies", "problems"}, "the file", path, text)
+    src.check_keys(data, {"suite", "strategies", "problems"}, "the file")
     head = data.get("suite", {})
     if not isinstance(head, dict):
-        raise _fail(path, text, "`suite` must be a table ([suite]).", "suite")
-    _check_keys(head, SUITE_KEYS, "[suite]", path, text)
-    trials = _positive_int(head.get("trials", 50), "trials", path, text)
-    seeds = _positive_int(head.get("seeds", 3), "seeds", path, text)
-    source_trials = _positive_int(head.get("source_trials", trials), "source_trials", path, text)
+        raise src.fail("`suite` must be a table ([suite]).", "suite")
+    src.check_keys(head, SUITE_KEYS, "[suite]")
+    trials = src.positive_int(head.get("trials", 50), "trials")
+    seeds = src.positive_int(head.get("seeds", 3), "seeds")
+    source_trials = src.positive_int(head.get("source_trials", trials), "source_trials")
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         raise SuiteError(f"{path}: the suite name {name!r} (the file name) must be a plain word.")
-
-    defined: dict[str, Strategy] = {}
-    for sname, table in (data.get("strategies") or {}).items():
-        if not isinstance(table, dict):
-            raise _fail(path, text, f"strategy {sname!r} must be a table.", sname)
-        _check_keys(table, STRATEGY_KEYS, f"[strategies.{sname}]", path, text)
-        try:
-            defined[sname] = Strategy(name=sname, **table)
-        except (UnknownNameError, TypeError) as err:
-            raise _fail(path, text, f"strategy {sname!r}: {err}", sname) from err
-
-    def strategy_list(value: Any, where: str, needle: str) -> list[str]:
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-            raise _fail(
-                path, text, f"`strategies` in {where} must be a non-empty list of names.", needle
-            )
-        for s in value:
-            try:
-                parse_strategy(s, defined)
-            except UnknownNameError as err:
-                raise _fail(path, text, str(err), f'"{s}"') from err
-        return list(value)
-
-    default_strategies = strategy_list(
-        head.get("strategies", ["random", "tpe"]), "[suite]", "strategies"
+    defined = _defined_strategies(data.get("strategies") or {}, src)
+    defaults = _Defaults(
+        trials=trials,
+        strategies=_strategy_list(
+            head.get("strategies", ["random", "tpe"]), "[suite]", "strategies", defined, src
+        ),
+        defined=defined,
     )
     source_strategy = str(head.get("source_strategy", "tpe"))
     try:
         parse_strategy(source_strategy, defined)
     except UnknownNameError as err:
-        raise _fail(path, text, str(err), "source_strategy") from err
-
-    raw_problems = data.get("problems")
-    if not isinstance(raw_problems, list) or not raw_problems:
-        raise _fail(path, text, "the suite needs at least one [[problems]] table.")
-    problems: list[SuiteProblem] = []
-    seen: set[str] = set()
-    from optuna_recipes.bench.problems import PROBLEM_TYPES
-
-    for i, table in enumerate(raw_problems):
-        _check_keys(table, PROBLEM_KEYS, f"[[problems]] #{i + 1}", path, text)
-        ptype = table.get("type")
-        if not isinstance(ptype, str):
-            raise _fail(
-                path,
-                text,
-                f"[[problems]] #{i + 1} needs `type`: one of {', '.join(PROBLEM_TYPES)} "
-                "or an import path `package.module:factory`.",
-                "[[problems]]",
-            )
-        base_options = table.get("options", {})
-        base_name = str(table.get("name", ptype))
-        line = _line_of(text, f'"{base_name}"') or _line_of(text, f'"{ptype}"')
-        if not isinstance(base_options, dict):
-            raise _fail(
-                path, text, f"problem {base_name!r}: `options` must be a table.", base_name
-            )
-        for pname, options in _expand(table.get("matrix"), base_name, base_options, path, text):
-            problems.append(
-                _problem(
-                    table,
-                    pname,
-                    ptype,
-                    options,
-                    line,
-                    seen,
-                    defined,
-                    default_strategies,
-                    trials,
-                    path,
-                    text,
-                    strategy_list,
-                )
-            )
+        raise src.fail(str(err), "source_strategy") from err
     return Suite(
         name=name,
         path=path,
         description=str(head.get("description", "")),
         trials=trials,
         seeds=seeds,
-        strategies=default_strategies,
-        problems=problems,
+        strategies=defaults.strategies,
+        problems=_problems(data.get("problems"), defaults, src),
         defined=defined,
         source_trials=source_trials,
         source_strategy=source_strategy,
     )
 
 
+@dataclass(frozen=True)
+class _Defaults:
+    """What a problem entry inherits from the suite."""
+
+    trials: int
+    strategies: list[str]
+    defined: dict[str, Strategy]
+
+
+def _defined_strategies(tables: dict[str, Any], src: _Source) -> dict[str, Strategy]:
+    """The ``[strategies.NAME]`` tables."""
+    defined: dict[str, Strategy] = {}
+    for sname, table in tables.items():
+        if not isinstance(table, dict):
+            raise src.fail(f"strategy {sname!r} must be a table.", sname)
+        src.check_keys(table, STRATEGY_KEYS, f"[strategies.{sname}]")
+        try:
+            defined[sname] = Strategy(name=sname, **table)
+        except (UnknownNameError, TypeError) as err:
+            raise src.fail(f"strategy {sname!r}: {err}", sname) from err
+    return defined
+
+
+def _strategy_list(
+    value: Any, where: str, needle: str, defined: dict[str, Strategy], src: _Source
+) -> list[str]:
+    """A ``strategies`` list whose names all resolve."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise src.fail(f"`strategies` in {where} must be a non-empty list of names.", needle)
+    for s in value:
+        try:
+            parse_strategy(s, defined)
+        except UnknownNameError as err:
+            raise src.fail(str(err), f'"{s}"') from err
+    return list(value)
+
+
+def _problems(raw_problems: Any, defaults: _Defaults, src: _Source) -> list[SuiteProblem]:
+    """The ``[[problems]]`` tables, each expanded over its ``matrix``."""
+    from optuna_recipes.bench.problems import PROBLEM_TYPES
+
+    if not isinstance(raw_problems, list) or not raw_problems:
+        raise src.fail("the suite needs at least one [[problems]] table.")
+    problems: list[SuiteProblem] = []
+    seen: set[str] = set()
+    for i, table in enumerate(raw_problems):
+        src.check_keys(table, PROBLEM_KEYS, f"[[problems]] #{i + 1}")
+        ptype = table.get("type")
+        if not isinstance(ptype, str):
+            raise src.fail(
+                f"[[problems]] #{i + 1} needs `type`: one of {', '.join(PROBLEM_TYPES)} "
+                "or an import path `package.module:factory`.",
+                "[[problems]]",
+            )
+        base_options = table.get("options", {})
+        base_name = str(table.get("name", ptype))
+        line = _line_of(src.text, f'"{base_name}"') or _line_of(src.text, f'"{ptype}"')
+        if not isinstance(base_options, dict):
+            raise src.fail(f"problem {base_name!r}: `options` must be a table.", base_name)
+        for pname, options in _expand(table.get("matrix"), base_name, base_options, src):
+            if pname in seen:
+                raise src.fail(f"duplicate problem name {pname!r}.", f'"{pname}"')
+            seen.add(pname)
+            spec = ProblemSpec(pname, ptype, dict(options))
+            problems.append(_problem(table, spec, line, defaults, src))
+    return problems
+
+
 def _expand(
-    matrix: Any, name: str, options: dict[str, Any], path: str, text: str
+    matrix: Any, name: str, options: dict[str, Any], src: _Source
 ) -> list[tuple[str, dict[str, Any]]]:
     """One (name, options) per combination of the matrix values (or just the problem)."""
     import itertools
@@ -378,11 +391,8 @@ def _expand(
     if matrix is None:
         return [(name, dict(options))]
     if not isinstance(matrix, dict) or not all(isinstance(v, list) and v for v in matrix.values()):
-        raise _fail(
-            path,
-            text,
-            f"problem {name!r}: `matrix` must map options to non-empty lists.",
-            "matrix",
+        raise src.fail(
+            f"problem {name!r}: `matrix` must map options to non-empty lists.", "matrix"
         )
     out = []
     for combo in itertools.product(*matrix.values()):
@@ -393,37 +403,25 @@ def _expand(
 
 
 def _problem(
-    table: dict[str, Any],
-    pname: str,
-    ptype: str,
-    options: dict[str, Any],
-    line: int,
-    seen: set[str],
-    defined: dict[str, Strategy],
-    default_strategies: list[str],
-    trials: int,
-    path: str,
-    text: str,
-    strategy_list: Any,
+    table: dict[str, Any], spec: ProblemSpec, line: int, defaults: _Defaults, src: _Source
 ) -> SuiteProblem:
-    """Validate one problem entry: unique name, buildable, strategies that fit it."""
-    if pname in seen:
-        raise _fail(path, text, f"duplicate problem name {pname!r}.", f'"{pname}"')
-    seen.add(pname)
-    spec = ProblemSpec(pname, ptype, dict(options))
+    """Validate one problem entry: buildable, strategies that fit it."""
+    pname = spec.name
     try:
         built = spec.build()
     except (ValueError, TypeError, ImportError) as err:
-        where = f"{path}, line {line}" if line else path
+        where = f"{src.path}, line {line}" if line else src.path
         raise SuiteError(f"{where}: problem {pname!r}: {err}") from err
-    strategies = strategy_list(
-        table.get("strategies", default_strategies), f"problem {pname!r}", f'"{pname}"'
+    strategies = _strategy_list(
+        table.get("strategies", defaults.strategies),
+        f"problem {pname!r}",
+        f'"{pname}"',
+        defaults.defined,
+        src,
     )
-    needs = [s for s in strategies if parse_strategy(s, defined).needs_sources]
+    needs = [s for s in strategies if parse_strategy(s, defaults.defined).needs_sources]
     if needs and not built.source_tasks():
-        raise _fail(
-            path,
-            text,
+        raise src.fail(
             f"problem {pname!r}: strategies {needs} need source tasks, but the problem has "
             "no task family; set `sources = N` in its options.",
             f'"{pname}"',
@@ -431,7 +429,7 @@ def _problem(
     return SuiteProblem(
         spec=spec,
         group=str(table.get("group", "main")),
-        trials=_positive_int(table.get("trials", trials), "trials", path, text),
+        trials=src.positive_int(table.get("trials", defaults.trials), "trials"),
         strategies=strategies,
         line=line,
     )
