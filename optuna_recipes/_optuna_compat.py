@@ -6,8 +6,9 @@ of a journal file. Every access to such a private name goes through a function o
 so that an Optuna release that moves one breaks one file, and the tests of this module say
 which. Nothing else in the package may touch an underscored Optuna attribute or module.
 
-The supported range is ``optuna>=5.0,<6`` (see ``pyproject.toml``); CI also runs the tests
-against the lowest supported release.
+The supported range is ``optuna>=5.0,<6`` (see ``pyproject.toml``); CI also runs this module's
+tests (``tests/test_optuna_compat.py``) and others against the lowest supported release
+(``.ci/lowest-optuna``).
 
 Example:
     .. code-block:: python
