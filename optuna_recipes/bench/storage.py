@@ -7,9 +7,10 @@ journal; anything else is a journal file path (prefix ``journal:`` optional), wr
 Optuna's journal-file internals, and it reaches them only through
 :mod:`optuna_recipes._optuna_compat`.
 
-A run's study carries three system attributes: :data:`RUN_ATTR` (the run's fingerprint, checked
-on resume), :data:`TIMES_ATTR` (trial number -> seconds in the sampler and the objective) and
-:data:`DONE_ATTR` (written last: the study is complete). :func:`run_status` reads them.
+A finished run is written by :func:`write_run` in one batch; its study carries three system
+attributes: :data:`RUN_ATTR` (the run's fingerprint, checked on resume), :data:`TIMES_ATTR`
+(trial number -> seconds in the sampler and the objective) and :data:`DONE_ATTR` (written last:
+the study is complete). :func:`run_status` reads them.
 
 Example:
     .. code-block:: python
