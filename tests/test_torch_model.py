@@ -428,3 +428,11 @@ def test_device_metrics_speak_the_adapters_metric_vocabulary() -> None:
         )
     model = Model(small_net()).compile("adam", "cross_entropy", metrics=["acc"])
     assert model.higher_is_better("val_accuracy") and not model.higher_is_better("val_loss")
+
+
+def test_old_private_path_warns_and_resolves() -> None:
+    from optuna_recipes.adapters import _torch_model
+    from optuna_recipes.adapters.torch.model import TrainingRun
+
+    with pytest.warns(DeprecationWarning, match="adapters.torch.model.TrainingRun"):
+        assert _torch_model.TrainingRun is TrainingRun

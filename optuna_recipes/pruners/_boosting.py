@@ -41,7 +41,23 @@ from optuna_recipes._validation import check_int
 
 @runtime_checkable
 class StepDecider(Protocol):
-    """A pruner that says at which steps it can prune (see the module docstring)."""
+    """A pruner that says at which steps it can prune (see the module docstring).
+
+    Example:
+        .. code-block:: python
+
+            import optuna
+
+
+            class EveryTenSteps(optuna.pruners.BasePruner):  # needs no base class of ours
+                def decides_at(self, step: int) -> bool:
+                    return step % 10 == 9
+
+                def prune(self, study, trial) -> bool:
+                    return trial.last_step % 10 == 9 and trial.intermediate_values[
+                        trial.last_step
+                    ] > 1.0
+    """
 
     def decides_at(self, step: int) -> bool:
         """``False`` when ``prune`` certainly returns ``False`` at ``step``."""

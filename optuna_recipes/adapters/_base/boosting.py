@@ -45,6 +45,16 @@ class LibraryMetricNames(Mapping[str, str]):
     Names with a parameter (``ndcg@10``, ``error@0.7``) are accepted when they match
     ``pattern``; ``placeholders`` (e.g. ``"ndcg@k"``) stand for them when the names are listed
     in error messages. A name improves upwards when its part before ``@`` is in ``maximize``.
+
+    Example:
+        .. code-block:: python
+
+            import re
+            from optuna_recipes.adapters._base.boosting import LibraryMetricNames
+
+            names = LibraryMetricNames(("ndcg",), maximize={"ndcg"},
+                                       pattern=re.compile(r"^ndcg@\\d+$"), placeholders=["ndcg@k"])
+            names["ndcg@5"], sorted(names)  # "maximize", ["ndcg", "ndcg@k"]
     """
 
     def __init__(

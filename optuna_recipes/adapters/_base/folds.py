@@ -38,6 +38,14 @@ class Fold:
 
     ``valid is None`` means the explicit ``validation_data`` is the validation set (and
     ``train`` is then all rows).
+
+    Example:
+        .. code-block:: python
+
+            import numpy as np
+            from optuna_recipes.adapters._base.folds import Fold
+
+            fold = Fold(train=np.arange(8), valid=np.arange(8, 10))
     """
 
     train: np.ndarray

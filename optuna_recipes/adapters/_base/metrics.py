@@ -148,6 +148,13 @@ class ValidationMetric:
             predictions with ``score``.
         score: ``score(y_true, y_pred) -> float`` on predictions (see :data:`SCORERS`);
             ``None`` for native metrics.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.adapters._base.metrics import ValidationMetric
+
+            ValidationMetric("auc", "maximize", native="auc").maximize  # True
     """
 
     name: str

@@ -50,6 +50,17 @@ class RoundTracker:
     only at the steps where a pruner with ``decides_at`` can decide, never for a
     ``NopPruner`` (the values are still reported), and at every step otherwise. A trial
     without a study (``FixedTrial``) is asked at every step.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.adapters._base.rounds import RoundTracker
+
+            tracker = RoundTracker(
+                None, maximize=True, early_stopping_rounds=None, metric_name="auc"
+            )
+            tracker.update(0, [0.8, 0.9])  # False: keep training
+            tracker.best_value  # 0.85
     """
 
     def __init__(

@@ -46,6 +46,14 @@ class ObjectiveSettings:
         early_stopping_rounds: Rounds without improvement before stopping (``>= 1``), or
             ``None``.
         seed: Seed of the library and of the splitters built from ``cv`` (an int or ``None``).
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.adapters._base.settings import ObjectiveSettings
+
+            settings = ObjectiveSettings(metric="rmse", max_rounds=100)
+            settings.replace(seed=None).seed  # None; `settings` is unchanged
     """
 
     task: str | None = None

@@ -117,7 +117,7 @@ class Model:
                 validation_data=(x[1500:], y[1500:]),
                 callbacks=[EarlyStopping("val_accuracy", patience=3, restore_best_weights=True)],
             )
-            print(model.evaluate(x[1500:], y[1500:]))  # {'loss': ..., 'accuracy': ~0.95}
+            print(model.evaluate(x[1500:], y[1500:]))  # {'loss': ..., 'accuracy': ...}
             logits = model.predict(x[1500:])
 
     Args:
@@ -450,6 +450,20 @@ class TrainingRun:
     The data sources are prepared (and moved to the device) once. With a seed, the run owns its
     shuffling generators and its own stream of the global RNG (dropout), swapped in for each
     epoch, so interleaved runs stay deterministic and the caller's RNG state is untouched.
+
+    Example:
+        .. code-block:: python
+
+            import torch
+            from optuna_recipes.adapters.torch import Model
+            from optuna_recipes.adapters.torch.data import make_source
+            from optuna_recipes.adapters.torch.model import TrainingRun
+
+            model = Model(torch.nn.Linear(3, 1), seed=0).compile("sgd", "mse")
+            data = make_source(torch.randn(64, 3), torch.randn(64, 1), device=model.device,
+                               float_dtype=torch.float32, kind="regression", name="x")
+            run = TrainingRun(model, data, None, batch_size=16, val_batch_size=16)
+            run.step()["loss"]  # one epoch
     """
 
     def __init__(

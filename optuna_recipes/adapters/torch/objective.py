@@ -101,7 +101,7 @@ class TorchObjective(BaseObjective):
     is the best epoch's. Divergence (a NaN/inf loss or metric) fails only that trial, with the
     reason in its user attr ``fail_reason``; bad input (shapes, dtypes, labels, names) raises
     ``ValueError`` before any training. The shared core
-    (:class:`optuna_recipes.adapters._core.BaseObjective`) supplies validation splits, the
+    (:class:`optuna_recipes.adapters.BaseObjective`) supplies validation splits, the
     direction, ``space`` merging, ``refit`` and JSON export; :meth:`save_best` also writes the
     refit model's ``state_dict``.
 
@@ -153,6 +153,8 @@ class TorchObjective(BaseObjective):
         fixed_params: Training parameters used in every trial, e.g. ``{"batch_size": 128}``.
         cv: Without ``valid_data``: a holdout fraction (default ``0.2``), a number of folds
             ``k >= 2`` or a scikit-learn splitter.
+        groups: Per-row group labels: rows of one group never straddle training and validation
+            (grouped ``cv``).
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred from the loss and
             the labels by default.
         device: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when available).
