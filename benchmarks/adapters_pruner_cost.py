@@ -26,7 +26,7 @@ import optuna
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
-from optuna_recipes.adapters._core import boosting_pruner  # noqa: E402
+from optuna_recipes.pruners import boosting_pruner  # noqa: E402
 
 
 def _per_round_us(pruner: optuna.pruners.BasePruner, trials: int, steps: int, ask: bool) -> float:

@@ -2,7 +2,7 @@
 
 For each seed, the same TPE study (same sampler seed, same folds) runs once per pruner arm
 (``--pruners``): ``none`` (NopPruner: every trial trains until early stopping), ``recommended``
-(``objective.recommended_pruner()``, see ``optuna_recipes.adapters._core.boosting_pruner``), or
+(``objective.recommended_pruner()``, see ``optuna_recipes.pruners.boosting_pruner``), or
 an explicit ``median|percentile|hyperband[:key=value,...]``: ``median`` alone is
 ``MedianPruner(n_startup_trials=5, n_warmup_steps=10)``, keys ``startup``, ``warmup``,
 ``interval`` (and ``q`` for the percentile) change it; ``hyperband`` is

@@ -97,7 +97,7 @@ def replay_cost(name: str, kind: str, n_trials: int = 100) -> dict[str, float]:
 def optuna_floor(name: str, n_trials: int = 100) -> float:
     """Objective seconds of the same study with a constant curve: Optuna's own per-round cost
     (the same ``suggest_*`` calls and ``n_steps`` reports, no surrogate)."""
-    from optuna_recipes.adapters._core import suggest_params
+    from optuna_recipes.adapters._base.search_space import suggest_params
 
     problem = RecordedProblem(name)
     spent = 0.0

@@ -1,17 +1,21 @@
-"""XGBoostObjective / LightGBMObjective and their pruning callbacks, on scikit-learn's data."""
+"""XGBoostObjective / LightGBMObjective and their pruning callbacks, on scikit-learn's data.
+
+What every objective promises (bad input, failed trials, reporting, refit/save, artifacts) is
+tested once for all of them in ``test_objective_contract.py``; this file tests what is
+particular to the boosting libraries.
+"""
 
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 import subprocess
 import sys
 from typing import Any
 
+from _objective_kit import run_readme_snippet
 import lightgbm as lgb
 import numpy as np
 import optuna
-from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 import pandas as pd
@@ -24,8 +28,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 import xgboost as xgb
 
-from optuna_recipes.adapters import load_best
-from optuna_recipes.adapters import save_best
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes.adapters.lightgbm import LightGBMObjective
 from optuna_recipes.adapters.lightgbm import LightGBMPruningCallback
 from optuna_recipes.adapters.xgboost import XGBoostObjective
@@ -68,23 +71,6 @@ def test_tuned_beats_library_defaults_on_breast_cancer(cls: Any, cancer: Any) ->
 
 
 @pytest.mark.parametrize("cls", OBJECTIVES)
-def test_pruner_prunes_and_pruned_trials_keep_their_best(cls: Any, cancer: Any) -> None:
-    X_tr, _, y_tr, _ = cancer
-    obj = cls(X_tr, y_tr, metric="roc_auc", cv=3, **FAST)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3)
-    study = _study(obj, pruner)
-    study.optimize(obj, n_trials=15)
-    pruned = [t for t in study.trials if t.state == TrialState.PRUNED]
-    assert pruned, "MedianPruner pruned nothing"
-    for t in pruned:
-        best = t.user_attrs["best_value"]
-        assert best == max(t.intermediate_values.values())
-        assert t.intermediate_values[t.user_attrs["best_iteration"]] == best
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    assert all(len(t.user_attrs["fold_scores"]) == 3 for t in done)
-
-
-@pytest.mark.parametrize("cls", OBJECTIVES)
 def test_recommended_pruner_prunes_only_after_startup_and_warmup(cls: Any, cancer: Any) -> None:
     X_tr, _, y_tr, _ = cancer
     obj = cls(X_tr, y_tr, metric="log_loss", cv=3, **FAST)
@@ -101,51 +87,6 @@ def test_recommended_pruner_prunes_only_after_startup_and_warmup(cls: Any, cance
     last = study.trials[-1]
     assert last.state == TrialState.PRUNED
     assert len(last.intermediate_values) == 11  # decided at round 10, after the warm-up
-
-
-@pytest.mark.parametrize("cls", OBJECTIVES)
-def test_refit_and_saved_params_reproduce_predictions(
-    cls: Any, cancer: Any, tmp_path: Path
-) -> None:
-    X_tr, X_te, y_tr, _ = cancer
-    obj = cls(X_tr, y_tr, cv=3, seed=7, **FAST)
-    study = _study(obj)
-    study.optimize(obj, n_trials=4)
-    record = save_best(study, tmp_path / "best.json", objective=obj)
-    assert record["library"] == cls.library and record["seed"] == 7
-    assert record["best_iteration"] == study.best_trial.user_attrs["best_iteration"]
-    assert record["data_shape"] == list(X_tr.shape) and record["task"] == "binary"
-    p1 = obj.predict(obj.refit(study), X_te)
-    # A fresh objective on the same data, refit from the JSON file alone.
-    fresh = cls(X_tr, y_tr, cv=3, seed=7, **FAST)
-    p2 = fresh.predict(fresh.refit(load_best(tmp_path / "best.json")), X_te)
-    np.testing.assert_array_equal(p1, p2)
-    n_trees = record["best_iteration"] + 1
-    model = fresh.refit(load_best(tmp_path / "best.json"))
-    assert (model.num_boosted_rounds() if cls is XGBoostObjective else model.num_trees()) == (
-        n_trees
-    )
-
-
-def test_artifact_is_the_refit_model(cancer: Any, tmp_path: Path) -> None:
-    from optuna.artifacts import FileSystemArtifactStore
-    from optuna.artifacts import download_artifact
-
-    X_tr, X_te, y_tr, _ = cancer
-    obj = XGBoostObjective(X_tr, y_tr, cv=3, **FAST)
-    study = _study(obj)
-    study.optimize(obj, n_trials=3)
-    (tmp_path / "store").mkdir()
-    store = FileSystemArtifactStore(str(tmp_path / "store"))
-    record = save_best(study, tmp_path / "best.json", objective=obj, artifact_store=store)
-    download_artifact(
-        artifact_store=store,
-        artifact_id=record["model_artifact_id"],
-        file_path=str(tmp_path / "model.json"),
-    )
-    booster = xgb.Booster(model_file=str(tmp_path / "model.json"))
-    expected = obj.predict(obj.refit(study), X_te)
-    np.testing.assert_array_equal(booster.predict(xgb.DMatrix(X_te)), expected)
 
 
 def _categorical_frame() -> tuple[pd.DataFrame, np.ndarray]:
@@ -222,39 +163,17 @@ def test_ranking_with_query_groups(cls: Any) -> None:
 
 
 @pytest.mark.parametrize("cls", OBJECTIVES)
-def test_bad_input_raises_before_training(cls: Any, cancer: Any) -> None:
+def test_boosting_arguments_are_checked(cls: Any, cancer: Any) -> None:
     X, _, y, _ = cancer
-    y_nan = y.astype(float)
-    y_nan[3] = np.nan
-    cases = [
-        (dict(X=X, y=y_nan), "NaN or infinite"),
-        (dict(X=X, y=y[:-2]), "same length"),
-        (dict(X=X, y=y, metric="auc_pr_typo"), "Unknown `metric='auc_pr_typo'`"),
-        (dict(X=X, y=y, metric="r2"), "does not fit task 'binary'"),
-        (dict(X=X, y=y, space={"max_dept": FloatDistribution(1, 3)}), "'max_dept'"),
-        (dict(X=X, y=y, space={"not_there": None}), "not in the default search space"),
-        (dict(X=X, y=y, cv=[(np.arange(50), np.flatnonzero(y == 0)[:10])]), "single class"),
-        (dict(X=X, y=y, num_boost_round=0), "rounds must be >= 1"),
-        (dict(X=X, y=y, n_jobs=0), "`n_jobs`"),
-    ]
-    for kwargs, match in cases:
-        with pytest.raises(ValueError, match=match):
-            cls(**kwargs)
-
-
-@pytest.mark.parametrize("cls", OBJECTIVES)
-def test_failing_configuration_fails_only_its_trial(cls: Any, cancer: Any) -> None:
-    X, _, y, _ = cancer
-    key = "tree_method" if cls is XGBoostObjective else "boosting"
-    good = "hist" if cls is XGBoostObjective else "gbdt"
-    obj = cls(X, y, cv=3, space={key: CategoricalDistribution([good, "no_such_thing"])}, **FAST)
-    study = _study(obj)
-    with pytest.warns(RuntimeWarning, match="failed during"):
-        study.optimize(obj, n_trials=8)
-    failed = [t for t in study.trials if t.state == TrialState.FAIL]
-    assert failed and all(t.params[key] == "no_such_thing" for t in failed)
-    assert all("no_such_thing" in t.user_attrs["fail_reason"] for t in failed)
-    assert any(t.state == TrialState.COMPLETE for t in study.trials)
+    for n_jobs in (0, 1.5, True):
+        with pytest.raises(ValueError, match="`n_jobs` must be a non-zero int or None"):
+            cls(X, y, n_jobs=n_jobs)
+    with pytest.raises(ValueError, match="`num_boost_round` must be an int >= 1; got 0"):
+        cls(X, y, num_boost_round=0)
+    with pytest.raises(TypeError, match="multiple values for keyword argument 'max_rounds'"):
+        cls(X, y, max_rounds=10)  # spelled `num_boost_round` here
+    obj = cls(X, y, num_boost_round=7, **{k: v for k, v in FAST.items() if k != "num_boost_round"})
+    assert obj.num_boost_round == obj.max_rounds == 7
 
 
 def test_space_overrides_and_lightgbm_aliases(cancer: Any) -> None:
@@ -320,9 +239,9 @@ def test_xgboost_callback_with_train_cv_and_sklearn(cancer: Any) -> None:
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
     trial = study.ask()
     res = xgb.cv(params, dtrain, 5, nfold=3, seed=1, callbacks=[XGBoostPruningCallback(trial)])
-    assert trial.storage.get_trial(trial._trial_id).intermediate_values[4] == pytest.approx(
-        res["test-auc-mean"].iloc[4]
-    )
+    assert trial.storage.get_trial(compat.trial_id_of(trial)).intermediate_values[
+        4
+    ] == pytest.approx(res["test-auc-mean"].iloc[4])
     reused = XGBoostPruningCallback(trial, "valid-auc")
     xgb.train(params, dtrain, 2, evals=[(dvalid, "valid")], callbacks=[reused])
     with pytest.warns(UserWarning, match="fresh callback per fit"):
@@ -369,7 +288,7 @@ def test_lightgbm_callback_with_train_cv_and_sklearn(cancer: Any) -> None:
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
     trial = study.ask()
     res = lgb.cv(params, lgb.Dataset(X, y), 5, nfold=3, callbacks=[LightGBMPruningCallback(trial)])
-    reported = trial.storage.get_trial(trial._trial_id).intermediate_values
+    reported = trial.storage.get_trial(compat.trial_id_of(trial)).intermediate_values
     assert reported[4] == pytest.approx(res["valid auc-mean"][4])
 
 
@@ -390,15 +309,12 @@ def test_adapters_import_is_lazy_and_missing_library_names_the_extra() -> None:
 
 
 @pytest.mark.slow
-def test_readme_example_runs_and_tunes() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Tuned XGBoost and LightGBM models in one call", 1)[1]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len(code.strip().splitlines()) < 10
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+def test_readme_example_runs_and_tunes(monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = run_readme_snippet("Tuned XGBoost and LightGBM models in one call", monkeypatch)
     study, booster = namespace["study"], namespace["booster"]
-    assert study.best_value > 0.99  # cross-validated ROC AUC on breast_cancer
+    # Cross-validated ROC AUC on breast_cancer. Over README runs with TPESampler(seed=s),
+    # s = 0..19: min 0.9939, median 0.9953, max 0.9958; seed 0 (run here) gives 0.9949.
+    assert study.best_value > 0.99
     assert isinstance(booster, xgb.Booster)
 
 

@@ -20,6 +20,9 @@ from sklearn.model_selection import train_test_split
 
 torch = pytest.importorskip("torch")
 
+from _objective_kit import seed_new_studies  # noqa: E402
+
+from optuna_recipes import _optuna_compat as compat  # noqa: E402
 from optuna_recipes.adapters.torch import EarlyStopping  # noqa: E402
 from optuna_recipes.adapters.torch import Metric  # noqa: E402
 from optuna_recipes.adapters.torch import Model  # noqa: E402
@@ -136,16 +139,22 @@ def test_early_stopping_restores_best_weights(digits: tuple[np.ndarray, ...]) ->
 
 
 class _StubModel:
-    """Just what EarlyStopping reads from a Model."""
+    """Not a Model: only the public protocol callbacks rely on (``TrainedModel``)."""
 
     def __init__(self) -> None:
         self.stop_training = False
-        self.module = nn.Linear(1, 1)
+        self.weights = {"w": torch.zeros(1)}
 
-    def _require_log_key(self, key: str, who: str) -> None:
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.weights
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.weights = state
+
+    def check_log_key(self, key: str, who: str) -> None:
         assert key == "val_loss"
 
-    def _higher_is_better(self, key: str) -> bool:
+    def higher_is_better(self, key: str) -> bool:
         return False
 
 
@@ -162,16 +171,19 @@ class _StubModel:
 def test_early_stopping_patience(
     values: list[float], patience: int, min_delta: float, stopped: int | None, best_epoch: int
 ) -> None:
-    stop = EarlyStopping(patience=patience, min_delta=min_delta)
+    stop = EarlyStopping(patience=patience, min_delta=min_delta, restore_best_weights=True)
     stub = _StubModel()
-    stop.set_model(stub)  # type: ignore[arg-type]
+    stop.set_model(stub)
     stop.on_train_begin()
     for epoch, value in enumerate(values):
+        stub.weights = {"w": torch.tensor([float(epoch)])}
         stop.on_epoch_end(epoch, {"val_loss": value})
         if stub.stop_training:
             break
+    stop.on_train_end()
     assert stop.stopped_epoch == stopped
     assert stop.best_epoch == best_epoch
+    assert stub.weights["w"].item() == best_epoch  # restored through the protocol
 
 
 def test_regression_metrics_match_sklearn() -> None:
@@ -234,7 +246,7 @@ def test_pruning_callback_prunes_when_told(digits: tuple[np.ndarray, ...]) -> No
     cb = PruningCallback(trial, "val_accuracy")
     with pytest.raises(optuna.TrialPruned, match="epoch 0"):
         compiled(small_net()).fit(xt, yt, epochs=3, validation_data=(xv, yv), callbacks=[cb])
-    assert list(trial.storage.get_trial(trial._trial_id).intermediate_values) == [0]
+    assert list(trial.storage.get_trial(compat.trial_id_of(trial)).intermediate_values) == [0]
 
 
 @pytest.mark.parametrize(
@@ -274,7 +286,7 @@ def test_bad_data_fails_before_training(digits: tuple[np.ndarray, ...]) -> None:
         model.fit(xt, yt, validation_data=(xv, yv, yv))
     with pytest.raises(ValueError, match="cannot run on `validation_data`"):
         model.fit(xt, yt, validation_data=(xv[:, :3], yv))
-    with pytest.raises(ValueError, match="`epochs` must be an integer >= 1"):
+    with pytest.raises(ValueError, match="`epochs` must be an int >= 1"):
         model.fit(xt, yt, epochs=0)
     with pytest.raises(ValueError, match="'val_acc' is not logged"):
         model.fit(xt, yt, validation_data=(xv, yv), callbacks=[EarlyStopping("val_acc")])
@@ -304,7 +316,7 @@ def test_devices_and_amp_arguments() -> None:
         Model(small_net(), amp="int8")
     with pytest.raises(ValueError, match=r"`module` must be a torch\.nn\.Module"):
         Model(lambda x: x)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="`patience` must be an integer >= 0"):
+    with pytest.raises(ValueError, match="`patience` must be an int >= 0"):
         EarlyStopping(patience=-1)
 
 
@@ -342,7 +354,7 @@ def test_mlp_builds_the_suggested_architecture() -> None:
     assert [type(m).__name__ for m in net] == ["Linear", "Tanh", "Linear"]
     with pytest.raises(ValueError, match="`activation` must be among"):
         mlp(fixed, 4, 2, n_layers=1, units=7, activation="swish")
-    with pytest.raises(ValueError, match="`in_features` must be an integer >= 1"):
+    with pytest.raises(ValueError, match="`in_features` must be an int >= 1"):
         mlp(fixed, 0, 2)
 
 
@@ -364,8 +376,12 @@ def test_importing_adapters_does_not_import_torch_and_missing_torch_names_the_ex
     [Model, Metric, EarlyStopping, TerminateOnNaN, PruningCallback, mlp],
     ids=lambda o: o.__name__,
 )
-def test_docstring_examples_run(obj: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_docstring_examples_run(
+    obj: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    torch.manual_seed(0)  # the examples draw random data and create unseeded studies
+    seed_new_studies(monkeypatch)
     doc = obj.__doc__ or ""
     code = doc.split(".. code-block:: python\n", 1)[1].split("\n    Args:")[0]
     exec(compile(textwrap.dedent(code), f"{obj.__name__}.__doc__", "exec"), {})
@@ -373,7 +389,7 @@ def test_docstring_examples_run(obj: object, capsys: pytest.CaptureFixture[str])
 
 def test_interleaved_training_runs_match_separate_runs(digits: tuple[np.ndarray, ...]) -> None:
     """Folds trained in lockstep (TorchObjective with cv=k) get the same networks as alone."""
-    from optuna_recipes.adapters._torch_model import TrainingRun
+    from optuna_recipes.adapters.torch.model import TrainingRun
 
     xt, _, yt, _ = digits
 
@@ -394,3 +410,29 @@ def test_interleaved_training_runs_match_separate_runs(digits: tuple[np.ndarray,
         together[0].append(a.step()["loss"])
         together[1].append(b.step()["loss"])
     assert together == alone
+
+
+def test_device_metrics_speak_the_adapters_metric_vocabulary() -> None:
+    from optuna_recipes.adapters._base.metrics import ALIASES
+    from optuna_recipes.adapters._base.metrics import direction_of
+    from optuna_recipes.adapters.torch.metrics import DEVICE_METRICS
+    from optuna_recipes.adapters.torch.metrics import device_metric
+    from optuna_recipes.adapters.torch.metrics import resolve_loss
+
+    for name, cls in DEVICE_METRICS.items():
+        assert cls.higher_is_better == (direction_of(name) == "maximize"), name
+    loss = resolve_loss("mse")
+    for alias, name in ALIASES.items():
+        assert (
+            device_metric(alias, loss if name != "accuracy" else resolve_loss("nll")).name == name
+        )
+    model = Model(small_net()).compile("adam", "cross_entropy", metrics=["acc"])
+    assert model.higher_is_better("val_accuracy") and not model.higher_is_better("val_loss")
+
+
+def test_old_private_path_warns_and_resolves() -> None:
+    from optuna_recipes.adapters import _torch_model
+    from optuna_recipes.adapters.torch.model import TrainingRun
+
+    with pytest.warns(DeprecationWarning, match="adapters.torch.model.TrainingRun"):
+        assert _torch_model.TrainingRun is TrainingRun

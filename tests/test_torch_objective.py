@@ -1,11 +1,14 @@
-"""TorchObjective: studies on shipped data, pruning, refit/save_best, failures, bad input."""
+"""TorchObjective: studies on shipped data, refit/save_best with weights, torch-specific input.
+
+What every objective promises (bad input, failed trials, reporting, pruning records,
+refit/save, artifacts) is tested once for all of them in ``test_objective_contract.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 import json
 from pathlib import Path
-import warnings
 
 import numpy as np
 import optuna
@@ -18,6 +21,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 torch = pytest.importorskip("torch")
+
+from _objective_kit import run_readme_snippet  # noqa: E402
 
 from optuna_recipes.adapters import TorchObjective as LazyTorchObjective  # noqa: E402
 from optuna_recipes.adapters.torch import TorchObjective  # noqa: E402
@@ -92,22 +97,6 @@ def test_study_on_digits_reports_every_epoch(digits: tuple[np.ndarray, ...]) -> 
         assert {"n_layers", "units_0", "activation", "dropout"} <= set(trial.params)
 
 
-def test_pruner_prunes_bad_trials_and_the_study_goes_on(digits: tuple[np.ndarray, ...]) -> None:
-    objective = objective_for(digits, epochs=5)
-    study = optuna.create_study(
-        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.7)
-    )
-    # Plain SGD at lr 1e-4 cannot reach 70% in one epoch; Adam at 1e-2 does.
-    study.enqueue_trial({**GOOD, "optimizer": "sgd", "lr": 1e-4, "momentum": 0.8})
-    study.enqueue_trial(GOOD)
-    study.optimize(objective, n_trials=2)
-    slow, good = study.trials
-    assert slow.state == TrialState.PRUNED
-    assert list(slow.intermediate_values) == [0]
-    assert slow.user_attrs["best_iteration"] == 0
-    assert good.state == TrialState.COMPLETE and good.value >= 0.9
-
-
 def test_refit_and_save_best_reproduce_the_best_trial(
     digits: tuple[np.ndarray, ...], tmp_path: Path
 ) -> None:
@@ -129,35 +118,6 @@ def test_refit_and_save_best_reproduce_the_best_trial(
     loaded = objective.load_model(tmp_path / "best.json")
     assert torch.equal(loaded.predict(xv), model.predict(xv))
     assert loaded.evaluate(xv, yv)["accuracy"] == study.best_value
-
-
-class _Broken(nn.Module):
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.inner(x) * float("nan")
-
-
-def test_nan_loss_fails_only_that_trial(digits: tuple[np.ndarray, ...]) -> None:
-    xt, xv, yt, yv = digits
-
-    def build(trial: optuna.Trial) -> nn.Module:
-        net = small_mlp(trial)
-        return _Broken(net) if trial.suggest_categorical("broken", [True, False]) else net
-
-    objective = TorchObjective(build, (xt, yt), (xv, yv), metric="accuracy", epochs=2)
-    study = optuna.create_study(direction="maximize")
-    study.enqueue_trial({**GOOD, "broken": True})
-    study.enqueue_trial({**GOOD, "broken": False})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study.optimize(objective, n_trials=2)
-    broken, fine = study.trials
-    assert broken.state == TrialState.FAIL
-    assert "training loss is nan at epoch 0" in broken.user_attrs["fail_reason"]
-    assert fine.state == TrialState.COMPLETE
 
 
 def test_space_override_fixed_params_and_cross_validation(digits: tuple[np.ndarray, ...]) -> None:
@@ -236,21 +196,21 @@ def test_bad_input_raises_before_training(digits: tuple[np.ndarray, ...]) -> Non
     xt, xv, yt, yv = digits
     with pytest.raises(ValueError, match="Unknown `loss` 'hinge'"):
         TorchObjective(small_mlp, (xt, yt), loss="hinge")
-    with pytest.raises(ValueError, match="Unknown `metric='auc'`"):
-        TorchObjective(small_mlp, (xt, yt), metric="auc")
-    with pytest.raises(ValueError, match="does not fit task 'multiclass'"):
-        TorchObjective(small_mlp, (xt, yt), metric="rmse")
     with pytest.raises(ValueError, match="`task='binary'` needs exactly 2 distinct labels"):
         TorchObjective(small_mlp, (xt, yt), loss="bce_with_logits")
     with pytest.raises(ValueError, match="is empty"):
         TorchObjective(small_mlp, (xt[:0], yt[:0]))
-    with pytest.raises(ValueError, match="12 labels but the feature matrix has 10 rows"):
-        TorchObjective(small_mlp, (xt[:10], yt[:12]))
     with pytest.raises(ValueError, match="pass its Dataset"):
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(4, 2)))
         TorchObjective(small_mlp, loader)
     with pytest.raises(ValueError, match="`validation_data` has \\(60,\\) features"):
         TorchObjective(small_mlp, (xt, yt), (xv[:, :60], yv))
+    with pytest.raises(ValueError, match="`validation_batch_size` must be an int >= 1"):
+        TorchObjective(small_mlp, (xt, yt), validation_batch_size=0)
+    with pytest.raises(TypeError, match="multiple values for keyword argument 'max_rounds'"):
+        TorchObjective(small_mlp, (xt, yt), max_rounds=3)  # spelled `epochs` here
+    with pytest.raises(ValueError, match="does not support ranking"):
+        TorchObjective(small_mlp, (xt, yt), group=[len(xt)])
     study = optuna.create_study(direction="maximize")
     wrong_out = TorchObjective(lambda t: mlp(t, 64, 3, **SMALL), (xt, yt), (xv, yv), epochs=1)
     with pytest.raises(
@@ -277,12 +237,9 @@ def test_device_auto_falls_back_to_cpu(digits: tuple[np.ndarray, ...]) -> None:
 
 @pytest.mark.slow
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Keras-style PyTorch, tuned end to end", 1)[1].split("\n## ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    study = namespace["study"]
-    assert study.best_value >= 0.9  # type: ignore[attr-defined]  # unseeded, as in the README
+    namespace = run_readme_snippet("Keras-style PyTorch, tuned end to end", monkeypatch)
+    # Holdout accuracy on digits. Over README runs with TPESampler(seed=s), s = 0..19 (one
+    # torch thread): min 0.958, median 0.983, max 0.986; seed 0 (run here) gives 0.981.
+    assert namespace["study"].best_value >= 0.9
     assert (tmp_path / "best.json").exists() and (tmp_path / "best.pt").exists()

@@ -4,11 +4,12 @@
 (:mod:`optuna_recipes.adapters.lightgbm`) turn data + task + metric + validation scheme into an
 Optuna objective with literature-backed default search spaces (:mod:`.spaces`), per-round
 reporting (so every Optuna pruner works), early stopping, refit and JSON export of the best
-configuration (:func:`save_best`, :func:`load_best`), and a pruner set for boosting rounds
-(:func:`boosting_pruner`, also ``objective.recommended_pruner()``). ``XGBoostPruningCallback`` and
-``LightGBMPruningCallback`` prune the user's own training loops. ``TorchObjective``
-(:mod:`optuna_recipes.adapters.torch`, with a Keras-style ``Model``) tunes PyTorch networks and
-their training. All share the library-agnostic core :mod:`optuna_recipes.adapters._core`.
+configuration (:func:`save_best`, :func:`load_best`), and a pruner for boosting rounds
+(:func:`boosting_pruner`, also ``objective.recommended_pruner()``; defined in
+:mod:`optuna_recipes.pruners`). ``XGBoostPruningCallback`` and ``LightGBMPruningCallback`` prune
+the user's own training loops. ``TorchObjective`` (:mod:`optuna_recipes.adapters.torch`, with a
+Keras-style ``Model``) tunes PyTorch networks and their training. All share the
+library-agnostic core in :mod:`optuna_recipes.adapters._base` (:class:`BaseObjective`).
 
 Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are
 imported on first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]``
@@ -31,11 +32,11 @@ Example:
 from __future__ import annotations
 
 from optuna_recipes._imports import lazy_exports
-from optuna_recipes.adapters._core import BaseObjective
-from optuna_recipes.adapters._core import BoostingPruner
-from optuna_recipes.adapters._core import boosting_pruner
-from optuna_recipes.adapters._core import load_best
-from optuna_recipes.adapters._core import save_best
+from optuna_recipes.adapters._base.objective import BaseObjective
+from optuna_recipes.adapters._base.persistence import load_best
+from optuna_recipes.adapters._base.persistence import save_best
+from optuna_recipes.pruners._boosting import BoostingPruner
+from optuna_recipes.pruners._boosting import boosting_pruner
 
 _LAZY: dict[str, str] = {
     "XGBoostObjective": "optuna_recipes.adapters.xgboost",

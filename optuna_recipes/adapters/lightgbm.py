@@ -8,7 +8,6 @@ default search space; :class:`LightGBMPruningCallback` prunes a hand-written ``l
 from __future__ import annotations
 
 from collections.abc import Mapping
-import math
 import re
 from typing import Any
 
@@ -17,9 +16,14 @@ import optuna
 from optuna.distributions import BaseDistribution
 
 from optuna_recipes._imports import optional_import
-from optuna_recipes.adapters import _core
-from optuna_recipes.adapters._core import BaseObjective
-from optuna_recipes.adapters._core import Fold
+from optuna_recipes.adapters._base.boosting import Best
+from optuna_recipes.adapters._base.boosting import BoostingObjective
+from optuna_recipes.adapters._base.boosting import LibraryMetricNames
+from optuna_recipes.adapters._base.boosting import inspect_array
+from optuna_recipes.adapters._base.boosting import report_round
+from optuna_recipes.adapters._base.boosting import take_rows
+from optuna_recipes.adapters._base.folds import Fold
+from optuna_recipes.adapters._base.settings import ObjectiveSettings
 from optuna_recipes.adapters.spaces import lightgbm_space
 
 lgb = optional_import("lightgbm", extra="lightgbm", feature="optuna_recipes.adapters.lightgbm")
@@ -87,50 +91,13 @@ def _canonical(params: Mapping[str, Any], table: Mapping[str, str], what: str) -
     return out
 
 
-def _metric_direction(name: str) -> str:
-    return "maximize" if name.split("@")[0] in _MAXIMIZE else "minimize"
-
-
-class _MetricNames(Mapping[str, str]):
-    """LightGBM metric names valid for a task -> direction (accepts ``ndcg@10``, ``map@5``)."""
-
-    def __init__(self, task: str) -> None:
-        self._task = task
-        self._names = {m: _metric_direction(m) for m in _METRICS[task]}
-
-    def __getitem__(self, key: str) -> str:
-        if key in self._names:
-            return self._names[key]
-        if self._task == "ranking" and isinstance(key, str) and _RANK_AT.match(key):
-            return _metric_direction(key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except KeyError:
-            return False
-        return True
-
-    def __iter__(self) -> Any:
-        extra = ["ndcg@k", "map@k"] if self._task == "ranking" else []
-        return iter([*self._names, *extra])
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-def _take_rows(X: Any, idx: np.ndarray) -> Any:
-    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
-
-
 def _group_sizes(qid: np.ndarray) -> np.ndarray:
     """Sizes of the runs of equal consecutive query ids."""
     change = np.flatnonzero(np.diff(qid)) + 1
     return np.diff(np.concatenate([[0], change, [len(qid)]]))
 
 
-class LightGBMObjective(BaseObjective):
+class LightGBMObjective(BoostingObjective):
     """Optuna objective that cross-validates LightGBM with a default search space.
 
     Build it from training data, create a study with ``objective.direction`` and optimize. Each
@@ -194,71 +161,23 @@ class LightGBMObjective(BaseObjective):
 
     library = "lightgbm"
     extra = "lightgbm"
-
-    def __init__(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
-        task: str | None = None,
-        metric: str | None = None,
-        cv: Any = None,
-        validation_data: tuple[Any, Any] | None = None,
-        groups: Any = None,
-        group: Any = None,
-        fixed_params: Mapping[str, Any] | None = None,
-        space: Mapping[str, BaseDistribution | None] | None = None,
-        num_boost_round: int = 1000,
-        early_stopping_rounds: int | None = 50,
-        seed: int | None = 0,
-        n_jobs: int | None = None,
-        device: str | None = None,
-    ) -> None:
-        if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
-            raise ValueError(f"`n_jobs` must be a non-zero int or None; got {n_jobs!r}.")
-        self._aliases = _alias_table()
-        if fixed_params is not None and isinstance(fixed_params, Mapping):
-            fixed_params = _canonical(fixed_params, self._aliases, "fixed_params")
-        if space is not None and isinstance(space, Mapping):
-            space = _canonical(space, self._aliases, "space")
-        self.X = X.tocsr() if hasattr(X, "tocsr") else X
-        self.n_jobs = n_jobs
-        self.device = device
-        self.has_categorical = self._categorical(self.X)
-        self._fold_cache: dict[int, tuple[Any, Any, Any]] = {}
-        if isinstance(self.X, lgb.Dataset):
-            self.X.params = {**(self.X.params or {}), "feature_pre_filter": False, "verbose": -1}
-            self.X.construct()
-        super().__init__(
-            self.X,
-            y,
-            task=task,
-            metric=metric,
-            cv=cv,
-            validation_data=validation_data,
-            groups=groups,
-            group=group,
-            fixed_params=fixed_params,
-            space=space,
-            max_rounds=num_boost_round,
-            early_stopping_rounds=early_stopping_rounds,
-            seed=seed,
-        )
-        self.num_boost_round = self.max_rounds
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Library data objects do not pickle; they are rebuilt on first use in the new process.
-        state = self.__dict__.copy()
-        state["_fold_cache"] = {}
-        return state
+    sklearn_aliases = _ALIASES
 
     # ------------------------------------------------------------------------- data handling
-    @staticmethod
-    def _categorical(X: Any) -> bool:
-        dtypes = getattr(X, "dtypes", None)
-        if dtypes is None or not hasattr(X, "iloc"):
-            return False
-        return any(str(dt) == "category" for dt in dtypes)
+    def _prepare(self, X: Any) -> Any:
+        self._aliases = _alias_table()
+        X = super()._prepare(X)
+        if isinstance(X, lgb.Dataset):
+            X.params = {**(X.params or {}), "feature_pre_filter": False, "verbose": -1}
+            X.construct()
+        return X
+
+    def _normalize_settings(self, settings: ObjectiveSettings) -> ObjectiveSettings:
+        fixed = _canonical(settings.fixed_params or {}, self._aliases, "fixed_params")
+        space = settings.space
+        if space is not None:
+            space = _canonical(space, self._aliases, "space")
+        return settings.replace(fixed_params=fixed, space=space)
 
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
         if isinstance(X, lgb.Dataset):
@@ -269,15 +188,7 @@ class LightGBMObjective(BaseObjective):
                 if y is None or len(y) == 0:
                     raise ValueError("`X` is a lightgbm.Dataset without labels and `y` is None.")
             return np.asarray(y), (X.num_data(), X.num_feature())
-        shape = getattr(X, "shape", None)
-        if shape is None:
-            X = np.asarray(X)
-            shape = X.shape
-        if len(shape) != 2:
-            raise ValueError(f"`X` must be 2-dimensional (rows x features); got shape {shape}.")
-        if y is not None and hasattr(y, "to_numpy"):
-            y = y.to_numpy()
-        return (None if y is None else np.asarray(y)), tuple(int(s) for s in shape)
+        return inspect_array(X, y)
 
     def _dataset_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         ds = {k: v for k, v in params.items() if k in _DATASET_PARAMS}
@@ -314,7 +225,7 @@ class LightGBMObjective(BaseObjective):
                     "rows cannot be taken from it; build it with free_raw_data=False."
                 )
             X = X.data
-        data = X if rows is None else _take_rows(X, rows)
+        data = X if rows is None else take_rows(X, rows)
         return lgb.Dataset(
             data,
             label=label,
@@ -348,10 +259,11 @@ class LightGBMObjective(BaseObjective):
         return str(lgb.__version__)
 
     def _library_metrics(self, task: str) -> Mapping[str, str]:
-        return _MetricNames(task)
-
-    def _native_alias(self, name: str, task: str) -> str | None:
-        return _ALIASES.get((name, task))
+        pattern = _RANK_AT if task == "ranking" else None
+        placeholders = ("ndcg@k", "map@k") if task == "ranking" else ()
+        return LibraryMetricNames(
+            _METRICS[task], maximize=_MAXIMIZE, pattern=pattern, placeholders=placeholders
+        )
 
     def _default_space(self, task: str) -> dict[str, BaseDistribution]:
         return lightgbm_space(task, has_categorical=self.has_categorical)
@@ -420,13 +332,6 @@ class LightGBMObjective(BaseObjective):
         return path + ".txt"
 
     # ------------------------------------------------------------------------------ extras
-    def recommended_pruner(self) -> _core.BoostingPruner:
-        """A fresh pruner for this objective's ``num_boost_round``:
-        :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 5
-        startup trials, a warm-up and a decision interval scaled to the rounds, asked only
-        where it can decide)."""
-        return _core.boosting_pruner(self.max_rounds)
-
     def predict(self, model: Any, X: Any) -> np.ndarray:
         """Predictions of a refit booster on ``X`` (probabilities for classification: shape
         ``(n,)`` for binary, ``(n, K)`` in ``classes_`` order for multiclass)."""
@@ -497,7 +402,7 @@ class LightGBMPruningCallback:
         self.trial = trial
         self.metric = metric
         self.valid_name = valid_name
-        self._best: tuple[int, float] | None = None
+        self._best: Best = None
         self._last_iteration = -1
 
     @staticmethod
@@ -534,13 +439,4 @@ class LightGBMPruningCallback:
         self._last_iteration = env.iteration
         score, higher = self._select(env)
         step = env.iteration - env.begin_iteration
-        if math.isfinite(score) and (
-            self._best is None or (score > self._best[1] if higher else score < self._best[1])
-        ):
-            self._best = (step, score)
-        self.trial.report(score, step=step)
-        if self.trial.should_prune():
-            if self._best is not None:
-                self.trial.set_user_attr(_core.ATTR_BEST_ITERATION, self._best[0])
-                self.trial.set_user_attr(_core.ATTR_BEST_VALUE, self._best[1])
-            raise optuna.TrialPruned(f"Trial was pruned at iteration {step}.")
+        self._best = report_round(self.trial, self._best, step, score, higher)

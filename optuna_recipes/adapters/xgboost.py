@@ -7,9 +7,7 @@ default search space; :class:`XGBoostPruningCallback` prunes a hand-written ``xg
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from collections.abc import Mapping
-import math
 import re
 from typing import Any
 import warnings
@@ -19,9 +17,14 @@ import optuna
 from optuna.distributions import BaseDistribution
 
 from optuna_recipes._imports import optional_import
-from optuna_recipes.adapters import _core
-from optuna_recipes.adapters._core import BaseObjective
-from optuna_recipes.adapters._core import Fold
+from optuna_recipes.adapters._base.boosting import Best
+from optuna_recipes.adapters._base.boosting import BoostingObjective
+from optuna_recipes.adapters._base.boosting import LibraryMetricNames
+from optuna_recipes.adapters._base.boosting import inspect_array
+from optuna_recipes.adapters._base.boosting import is_categorical_frame
+from optuna_recipes.adapters._base.boosting import report_round
+from optuna_recipes.adapters._base.boosting import take_rows
+from optuna_recipes.adapters._base.folds import Fold
 from optuna_recipes.adapters.spaces import xgboost_space
 
 xgb = optional_import("xgboost", extra="xgboost", feature="optuna_recipes.adapters.xgboost")
@@ -49,11 +52,13 @@ _METRICS: dict[str, tuple[str, ...]] = {
     ),
     "ranking": ("ndcg", "map", "pre", "auc", "aucpr"),
 }
-# Metric names with a parameter, e.g. ``ndcg@10``, ``map@5-``, ``error@0.7``.
+# Metric names with a parameter, e.g. ``ndcg@10``, ``map@5-``, ``error@0.7``, and how they are
+# listed in messages.
 _PATTERNS = {
     "binary": re.compile(r"^error@(0(\.\d+)?|1(\.0*)?)$"),
     "ranking": re.compile(r"^(ndcg|map|pre)@\d+-?$"),
 }
+_PLACEHOLDERS = {"binary": ("error@t",), "ranking": ("ndcg@k", "map@k", "pre@k")}
 _ALIASES: dict[tuple[str, str], str] = {
     ("roc_auc", "binary"): "auc",
     ("log_loss", "binary"): "logloss",
@@ -79,54 +84,7 @@ _KNOWN_PARAMS = frozenset(
 )
 
 
-class _MetricNames(Mapping[str, str]):
-    """XGBoost metric names valid for a task -> direction (accepts ``ndcg@10`` etc.)."""
-
-    def __init__(self, task: str) -> None:
-        self._task = task
-        self._names = {m: _direction(m) for m in _METRICS[task]}
-        self._pattern = _PATTERNS.get(task)
-
-    def __getitem__(self, key: str) -> str:
-        if key in self._names:
-            return self._names[key]
-        if self._pattern is not None and self._pattern.match(key):
-            return _direction(key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            return False
-        return True
-
-    def __iter__(self) -> Iterator[str]:
-        extra = {"binary": ["error@t"], "ranking": ["ndcg@k", "map@k", "pre@k"]}
-        return iter([*self._names, *extra.get(self._task, [])])
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-def _direction(metric: str) -> str:
-    return "maximize" if metric.split("@")[0] in _MAXIMIZE else "minimize"
-
-
-def _is_categorical_frame(X: Any) -> bool:
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "iloc"):
-        return False
-    return any(str(dt) == "category" for dt in dtypes)
-
-
-def _take_rows(X: Any, idx: np.ndarray) -> Any:
-    if hasattr(X, "iloc"):
-        return X.iloc[idx]
-    return X[idx]
-
-
-class XGBoostObjective(BaseObjective):
+class XGBoostObjective(BoostingObjective):
     """Optuna objective that cross-validates XGBoost with a default search space.
 
     Build it from training data, create a study with ``objective.direction`` and optimize. Each
@@ -187,69 +145,22 @@ class XGBoostObjective(BaseObjective):
 
     library = "xgboost"
     extra = "xgboost"
+    sklearn_aliases = _ALIASES
 
-    def __init__(
-        self,
-        X: Any,
-        y: Any = None,
-        *,
-        task: str | None = None,
-        metric: str | None = None,
-        cv: Any = None,
-        validation_data: tuple[Any, Any] | None = None,
-        groups: Any = None,
-        group: Any = None,
-        fixed_params: Mapping[str, Any] | None = None,
-        space: Mapping[str, BaseDistribution | None] | None = None,
-        num_boost_round: int = 1000,
-        early_stopping_rounds: int | None = 50,
-        seed: int | None = 0,
-        n_jobs: int | None = None,
-        device: str | None = None,
-    ) -> None:
-        if n_jobs is not None and (not isinstance(n_jobs, int) or n_jobs == 0):
-            raise ValueError(f"`n_jobs` must be a non-zero int or None; got {n_jobs!r}.")
+    # ------------------------------------------------------------------------- data handling
+    def _prepare(self, X: Any) -> Any:
         if isinstance(X, xgb.QuantileDMatrix):
             raise ValueError(
                 "`X` is an xgboost.QuantileDMatrix, which cannot be split into folds; pass the "
                 "raw data or a plain xgboost.DMatrix."
             )
-        self.X = X.tocsr() if hasattr(X, "tocsr") else X
-        self.n_jobs = n_jobs
-        self.device = device
-        self.has_categorical = self._categorical(self.X)
-        self._fold_cache: dict[int, tuple[Any, Any]] = {}
-        self._full: Any = None
-        super().__init__(
-            self.X,
-            y,
-            task=task,
-            metric=metric,
-            cv=cv,
-            validation_data=validation_data,
-            groups=groups,
-            group=group,
-            fixed_params=fixed_params,
-            space=space,
-            max_rounds=num_boost_round,
-            early_stopping_rounds=early_stopping_rounds,
-            seed=seed,
-        )
-        self.num_boost_round = self.max_rounds
+        return super()._prepare(X)
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Library data objects do not pickle; they are rebuilt on first use in the new process.
-        state = self.__dict__.copy()
-        state["_fold_cache"] = {}
-        state["_full"] = None
-        return state
-
-    # ------------------------------------------------------------------------- data handling
     @staticmethod
     def _categorical(X: Any) -> bool:
         if isinstance(X, xgb.DMatrix):
             return "c" in (X.feature_types or [])
-        return _is_categorical_frame(X)
+        return is_categorical_frame(X)
 
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
         if isinstance(X, xgb.DMatrix):
@@ -258,15 +169,7 @@ class XGBoostObjective(BaseObjective):
                 if y.size == 0:
                     raise ValueError("`X` is a DMatrix without labels and `y` is None.")
             return np.asarray(y), (X.num_row(), X.num_col())
-        shape = getattr(X, "shape", None)
-        if shape is None:
-            X = np.asarray(X)
-            shape = X.shape
-        if len(shape) != 2:
-            raise ValueError(f"`X` must be 2-dimensional (rows x features); got shape {shape}.")
-        if y is not None and hasattr(y, "to_numpy"):
-            y = y.to_numpy()
-        return (None if y is None else np.asarray(y)), tuple(int(s) for s in shape)
+        return inspect_array(X, y)
 
     def _dmatrix(self, X: Any, label: np.ndarray, rows: np.ndarray | None = None) -> Any:
         qid = None
@@ -278,7 +181,7 @@ class XGBoostObjective(BaseObjective):
             if qid is not None:
                 d.set_info(qid=qid)
             return d
-        data = X if rows is None else _take_rows(X, rows)
+        data = X if rows is None else take_rows(X, rows)
         if not hasattr(data, "shape"):
             data = np.asarray(data)
         return xgb.DMatrix(
@@ -306,10 +209,12 @@ class XGBoostObjective(BaseObjective):
         return str(xgb.__version__)
 
     def _library_metrics(self, task: str) -> Mapping[str, str]:
-        return _MetricNames(task)
-
-    def _native_alias(self, name: str, task: str) -> str | None:
-        return _ALIASES.get((name, task))
+        return LibraryMetricNames(
+            _METRICS[task],
+            maximize=_MAXIMIZE,
+            pattern=_PATTERNS.get(task),
+            placeholders=_PLACEHOLDERS.get(task, ()),
+        )
 
     def _default_space(self, task: str) -> dict[str, BaseDistribution]:
         return xgboost_space(task, has_categorical=self.has_categorical)
@@ -354,22 +259,16 @@ class XGBoostObjective(BaseObjective):
         return self.metric.score(labels, booster.predict(dvalid))
 
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
-        if self._full is None:
-            self._full = self._dmatrix(self.X, self.y_)
-        return xgb.train(params, self._full, num_boost_round=n_rounds, verbose_eval=False)
+        if "full" not in self._fold_cache:
+            self._fold_cache["full"] = self._dmatrix(self.X, self.y_)
+        full = self._fold_cache["full"]
+        return xgb.train(params, full, num_boost_round=n_rounds, verbose_eval=False)
 
     def _save_model(self, model: Any, path: str) -> str:
         model.save_model(path + ".json")
         return path + ".json"
 
     # ------------------------------------------------------------------------------ extras
-    def recommended_pruner(self) -> _core.BoostingPruner:
-        """A fresh pruner for this objective's ``num_boost_round``:
-        :func:`optuna_recipes.adapters._core.boosting_pruner` (a ``MedianPruner`` with 5
-        startup trials, a warm-up and a decision interval scaled to the rounds, asked only
-        where it can decide)."""
-        return _core.boosting_pruner(self.max_rounds)
-
     def predict(self, model: Any, X: Any) -> np.ndarray:
         """Predictions of a refit booster on ``X`` (probabilities for classification: shape
         ``(n,)`` for binary, ``(n, K)`` in ``classes_`` order for multiclass)."""
@@ -435,7 +334,7 @@ class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[mis
         self.trial = trial
         self.observation_key = observation_key
         self._fits = 0
-        self._best: tuple[int, float] | None = None
+        self._best: Best = None
 
     def before_training(self, model: Any) -> Any:
         self._fits += 1
@@ -475,16 +374,6 @@ class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[mis
         )
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        score = self._score(evals_log)
-        maximize = self.trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
-        if math.isfinite(score) and (
-            self._best is None or (score > self._best[1] if maximize else score < self._best[1])
-        ):
-            self._best = (epoch, score)
-        self.trial.report(score, step=epoch)
-        if self.trial.should_prune():
-            if self._best is not None:
-                self.trial.set_user_attr(_core.ATTR_BEST_ITERATION, self._best[0])
-                self.trial.set_user_attr(_core.ATTR_BEST_VALUE, self._best[1])
-            raise optuna.TrialPruned(f"Trial was pruned at iteration {epoch}.")
+        higher = self.trial.study.direction == optuna.study.StudyDirection.MAXIMIZE
+        self._best = report_round(self.trial, self._best, epoch, self._score(evals_log), higher)
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from optuna_recipes.pruners._boosting import BoostingPruner
+from optuna_recipes.pruners._boosting import boosting_pruner
 from optuna_recipes.pruners._warm_start import WarmStartPruner
 
-__all__: list[str] = ["WarmStartPruner"]
+__all__: list[str] = ["BoostingPruner", "WarmStartPruner", "boosting_pruner"]

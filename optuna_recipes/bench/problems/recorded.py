@@ -54,7 +54,7 @@ from optuna.distributions import BaseDistribution
 from optuna.distributions import json_to_distribution
 
 from optuna_recipes._encoding import SearchSpaceEncoder
-from optuna_recipes.adapters._core import suggest_params
+from optuna_recipes.adapters._base.search_space import suggest_params
 from optuna_recipes.bench.problems._base import Problem
 from optuna_recipes.bench.problems.synthetic import _check_int
 

@@ -4,7 +4,20 @@ In-memory data (numpy arrays, tensors, pandas frames, a two-tensor ``TensorDatas
 the device once; batches are then slices of device tensors, shuffled with ``torch.randperm``
 on the device. A ``DataLoader`` per batch costs several times more on a GPU for small models
 (see the project's field notes), so it is only used for datasets that need it (custom
-``Dataset`` classes, user loaders), with non-blocking copies.
+``Dataset`` classes, user loaders), with non-blocking copies. :func:`check_source` runs the
+network and the loss on two samples before training, so that shape, dtype and label mistakes
+are a ``ValueError`` naming the argument.
+
+Example:
+    .. code-block:: python
+
+        import torch
+        from optuna_recipes.adapters.torch.data import make_source
+
+        source = make_source(torch.randn(10, 3), torch.randint(0, 2, (10,)),
+                             device=torch.device("cpu"), float_dtype=torch.float32,
+                             kind="multiclass", name="x")
+        [xb.shape[0] for xb, _ in source.batches(4, shuffle=False)]  # [4, 4, 2]
 """
 
 from __future__ import annotations
@@ -14,13 +27,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset
 from torch.utils.data import TensorDataset
 
-from optuna_recipes.adapters._torch_metrics import BINARY
-from optuna_recipes.adapters._torch_metrics import MULTICLASS
-from optuna_recipes.adapters._torch_metrics import REGRESSION
+from optuna_recipes.adapters.torch.metrics import BINARY
+from optuna_recipes.adapters.torch.metrics import MULTICLASS
+from optuna_recipes.adapters.torch.metrics import REGRESSION
+from optuna_recipes.adapters.torch.metrics import LossSpec
 
 Batch = tuple[Any, torch.Tensor]
 
@@ -245,3 +260,74 @@ def check_labels(source: Source, n_classes: int, name: str) -> None:
                 f"`{name}` has class labels in [{low}, {high}] but the model outputs "
                 f"{n_classes} classes; labels must lie in [0, {n_classes - 1}]."
             )
+
+
+def forward(module: nn.Module, xb: Any) -> torch.Tensor:
+    """``module(xb)``, or ``module(*xb)`` for a batch of several inputs."""
+    return module(*xb) if isinstance(xb, (tuple, list)) else module(xb)
+
+
+def check_source(module: nn.Module, loss: LossSpec, source: Source, name: str) -> None:
+    """Run the network and the loss on two samples of ``source``: shape, dtype and label
+    mistakes surface here as ``ValueError`` instead of mid-training (or as a CUDA device-side
+    assert). ``(n,)`` targets of an ``(n, 1)`` output are aligned in ``source``."""
+    xb, yb = source.probe(2)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            try:
+                out = forward(module, xb)
+            except Exception as err:
+                shape = tuple(xb.shape) if isinstance(xb, torch.Tensor) else type(xb).__name__
+                raise ValueError(
+                    f"The model cannot run on `{name}` inputs (batch of shape {shape}, "
+                    f"dtype {getattr(xb, 'dtype', '?')}): {err}"
+                ) from err
+            if not isinstance(out, torch.Tensor):
+                raise ValueError(
+                    f"The model must return a tensor; it returned {type(out).__name__}."
+                )
+            yb = _align_target(loss, source, out, yb, name)
+            if loss.kind == MULTICLASS:
+                check_labels(source, out.shape[1], name)
+            try:
+                loss.fn(out.float(), yb)
+            except Exception as err:
+                raise ValueError(
+                    f"The loss {loss.name!r} cannot compare the model output (shape "
+                    f"{tuple(out.shape)}) with `{name}` targets (shape {tuple(yb.shape)}, "
+                    f"dtype {yb.dtype}): {err}"
+                ) from err
+    finally:
+        module.train(was_training)
+
+
+def _align_target(
+    loss: LossSpec, source: Source, out: torch.Tensor, yb: torch.Tensor, name: str
+) -> torch.Tensor:
+    out_shape, y_shape = tuple(out.shape), tuple(yb.shape)
+    if loss.kind == MULTICLASS:
+        ok = out.ndim == 2 and out.shape[1] >= 2 and (yb.ndim == 1 or y_shape == out_shape)
+        if not ok:
+            raise ValueError(
+                f"The classification loss {loss.name!r} needs model outputs of shape "
+                f"(n, n_classes >= 2) and `{name}` labels of shape (n,) or probabilities of "
+                f"the output's shape; got outputs {out_shape} and targets {y_shape}."
+            )
+        return yb
+    if loss.kind in (BINARY, REGRESSION):
+        if y_shape == out_shape:
+            return yb
+        if out.ndim == 2 and out.shape[1] == 1 and yb.ndim == 1:
+            # (n,) targets against (n, 1) outputs would broadcast to (n, n) silently.
+            if isinstance(source, TensorSource):
+                source.y = source.y.unsqueeze(1)  # type: ignore[union-attr]
+            else:
+                source.unsqueeze_target = True
+            return yb.unsqueeze(1)
+        raise ValueError(
+            f"The loss {loss.name!r} needs `{name}` targets of the model output's shape; "
+            f"got outputs {out_shape} and targets {y_shape}."
+        )
+    return yb

@@ -2,7 +2,19 @@
 
 Metrics accumulate sums in tensors on the training device; the host reads them once per epoch
 (:func:`read_states`), so a metric never forces a host-device synchronisation per batch. Batch
-sizes are shape metadata, known on the host without a synchronisation.
+sizes are shape metadata, known on the host without a synchronisation. Metric names, aliases
+and directions are the adapters' one vocabulary (:mod:`optuna_recipes.adapters._base.metrics`):
+``"accuracy"`` here is the ``"accuracy"`` a boosting objective validates with.
+
+Example:
+    .. code-block:: python
+
+        import torch
+        from optuna_recipes.adapters.torch.metrics import device_metric, resolve_loss
+
+        acc = device_metric("acc", resolve_loss("cross_entropy"))
+        acc.update(torch.tensor([[2.0, 0.0], [0.0, 1.0]]), torch.tensor([0, 0]))
+        acc.result(acc.state.tolist())  # 0.5
 """
 
 from __future__ import annotations
@@ -15,6 +27,11 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from optuna_recipes.adapters._base.metrics import ALIASES
+from optuna_recipes.adapters._base.metrics import MAXIMIZE
+from optuna_recipes.adapters._base.metrics import canonical_name
+from optuna_recipes.adapters._base.metrics import direction_of
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -133,7 +150,7 @@ class Accuracy(Metric):
     """Share of correct predictions; logits (n, C) use argmax, (n,) or (n, 1) use ``> 0``."""
 
     name = "accuracy"
-    higher_is_better = True
+    higher_is_better = direction_of(name) == MAXIMIZE
     kinds = (MULTICLASS, BINARY, CUSTOM)
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -183,7 +200,7 @@ class R2(Metric):
     """Coefficient of determination, averaged over output columns (scikit-learn's default)."""
 
     name = "r2"
-    higher_is_better = True
+    higher_is_better = direction_of(name) == MAXIMIZE
     kinds = (REGRESSION, CUSTOM)
 
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -226,44 +243,37 @@ class LossMetric(CallableMetric):
         super().__init__(loss.fn, "loss")
 
 
-_METRICS: dict[str, type[Metric]] = {
+#: Metrics computed on the device, by canonical name (see the module docstring).
+DEVICE_METRICS: dict[str, type[Metric]] = {
     "accuracy": Accuracy,
     "mse": MeanSquaredError,
     "rmse": RootMeanSquaredError,
     "mae": MeanAbsoluteError,
     "r2": R2,
 }
-_METRIC_ALIASES = {
-    "acc": "accuracy",
-    "mean_squared_error": "mse",
-    "root_mean_squared_error": "rmse",
-    "mean_absolute_error": "mae",
-}
-METRIC_NAMES = sorted([*_METRICS, *_METRIC_ALIASES, "loss"])
+METRIC_NAMES = sorted([*DEVICE_METRICS, *ALIASES, "loss"])
 
 
 def metric_higher_is_better(name: str) -> bool | None:
     """Whether a named metric improves upwards (``None`` for unknown names)."""
-    if name == "loss":
-        return False
-    key = _METRIC_ALIASES.get(name, name)
-    return _METRICS[key].higher_is_better if key in _METRICS else None
+    direction = direction_of(name)
+    return None if direction is None else direction == MAXIMIZE
 
 
-def resolve_metric(metric: str | Metric | LossFn, loss: LossSpec) -> Metric:
+def device_metric(metric: str | Metric | LossFn, loss: LossSpec) -> Metric:
     """Turn a metric name, a :class:`Metric` or a callable into a fresh :class:`Metric`."""
     if isinstance(metric, Metric):
         return metric
     if isinstance(metric, str):
-        key = _METRIC_ALIASES.get(metric.lower(), metric.lower())
+        key = canonical_name(metric.lower())
         if key == "loss":
             return LossMetric(loss)
-        if key not in _METRICS:
+        if key not in DEVICE_METRICS:
             raise ValueError(
                 f"Unknown metric {metric!r}; valid names are {METRIC_NAMES}, "
                 "or pass a callable fn(pred, target) -> batch mean."
             )
-        result = _METRICS[key]()
+        result = DEVICE_METRICS[key]()
         if loss.kind not in result.kinds:
             raise ValueError(
                 f"Metric {metric!r} does not apply to the {loss.kind} loss {loss.name!r}; "

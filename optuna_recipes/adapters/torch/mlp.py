@@ -1,4 +1,13 @@
-"""``mlp(trial, in_features, out_features)``: a multilayer perceptron whose shape is tuned."""
+"""``mlp(trial, in_features, out_features)``: a multilayer perceptron whose shape is tuned.
+
+Example:
+    .. code-block:: python
+
+        import optuna
+        from optuna_recipes.adapters.torch import mlp
+
+        net = mlp(optuna.trial.FixedTrial({"n_layers": 0}), 8, 2)  # a linear model
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,8 @@ from typing import Any
 
 import optuna
 from torch import nn
+
+from optuna_recipes._validation import check_int
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -92,9 +103,8 @@ def mlp(
         normalization: Among ``"none"``, ``"batch"``, ``"layer"``; default all three.
         prefix: Prefix of the parameter names, to build several networks in one trial.
     """
-    for arg, value in (("in_features", in_features), ("out_features", out_features)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"`{arg}` must be an integer >= 1; got {value!r}.")
+    check_int("in_features", in_features, minimum=1)
+    check_int("out_features", out_features, minimum=1)
     depth = _suggest(trial, f"{prefix}n_layers", n_layers, integer=True)
     if not isinstance(depth, int) or depth < 0:
         raise ValueError(f"`n_layers` must give an integer >= 0; got {depth!r}.")

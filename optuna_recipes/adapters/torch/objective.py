@@ -1,4 +1,17 @@
-"""``TorchObjective``: tune a PyTorch network and its training on the shared adapter core."""
+"""``TorchObjective``: tune a PyTorch network and its training on the shared adapter core.
+
+Example:
+    .. code-block:: python
+
+        import optuna
+        from sklearn.datasets import load_digits
+        from optuna_recipes.adapters.torch import TorchObjective, mlp
+
+        x, y = load_digits(return_X_y=True)
+        objective = TorchObjective(lambda t: mlp(t, 64, 10), (x / 16.0, y), epochs=5)
+        study = optuna.create_study(direction=objective.direction)
+        study.optimize(objective, n_trials=3)
+"""
 
 from __future__ import annotations
 
@@ -21,44 +34,45 @@ from torch.utils.data import Dataset
 from torch.utils.data import Subset
 from torch.utils.data import TensorDataset
 
-from optuna_recipes.adapters._core import BaseObjective
-from optuna_recipes.adapters._core import Fold
-from optuna_recipes.adapters._core import load_best
-from optuna_recipes.adapters._core import save_best
-from optuna_recipes.adapters._core import suggest_params
-from optuna_recipes.adapters._core import upload_model_artifact
-from optuna_recipes.adapters._torch_data import Source
-from optuna_recipes.adapters._torch_data import TensorSource
-from optuna_recipes.adapters._torch_data import as_tensor
-from optuna_recipes.adapters._torch_data import cast_input
-from optuna_recipes.adapters._torch_data import make_source
-from optuna_recipes.adapters._torch_metrics import BINARY
-from optuna_recipes.adapters._torch_metrics import MULTICLASS
-from optuna_recipes.adapters._torch_metrics import REGRESSION
-from optuna_recipes.adapters._torch_metrics import LossFn
-from optuna_recipes.adapters._torch_metrics import resolve_loss
-from optuna_recipes.adapters._torch_model import Model
-from optuna_recipes.adapters._torch_model import TrainingRun
-from optuna_recipes.adapters._torch_model import _amp_dtype
-from optuna_recipes.adapters._torch_model import resolve_device
+from optuna_recipes._validation import check_int
+from optuna_recipes.adapters._base.folds import Fold
+from optuna_recipes.adapters._base.metrics import direction_of
+from optuna_recipes.adapters._base.objective import BaseObjective
+from optuna_recipes.adapters._base.persistence import load_best
+from optuna_recipes.adapters._base.persistence import save_best
+from optuna_recipes.adapters._base.persistence import upload_model_artifact
+from optuna_recipes.adapters._base.search_space import suggest_params
+from optuna_recipes.adapters._base.settings import ObjectiveSettings
 from optuna_recipes.adapters.spaces import TORCH_SPACE
 from optuna_recipes.adapters.spaces import torch_space
+from optuna_recipes.adapters.torch.data import Source
+from optuna_recipes.adapters.torch.data import TensorSource
+from optuna_recipes.adapters.torch.data import as_tensor
+from optuna_recipes.adapters.torch.data import cast_input
+from optuna_recipes.adapters.torch.data import check_source
+from optuna_recipes.adapters.torch.data import make_source
+from optuna_recipes.adapters.torch.metrics import BINARY
+from optuna_recipes.adapters.torch.metrics import DEVICE_METRICS
+from optuna_recipes.adapters.torch.metrics import MULTICLASS
+from optuna_recipes.adapters.torch.metrics import REGRESSION
+from optuna_recipes.adapters.torch.metrics import LossFn
+from optuna_recipes.adapters.torch.metrics import resolve_loss
+from optuna_recipes.adapters.torch.model import Model
+from optuna_recipes.adapters.torch.model import TrainingRun
+from optuna_recipes.adapters.torch.model import amp_dtype
+from optuna_recipes.adapters.torch.model import resolve_device
+from optuna_recipes.adapters.torch.training import DEFAULT_PARAMS
+from optuna_recipes.adapters.torch.training import check_params
+from optuna_recipes.adapters.torch.training import optimizer_factory
+from optuna_recipes.adapters.torch.training import scheduler_factory
 
 BuildModel = Callable[[optuna.Trial], nn.Module]
 
 # Training hyperparameters searched by default (kept as data with the other adapters' spaces;
 # the architecture comes from `build_model`).
 DEFAULT_SPACE: dict[str, BaseDistribution] = TORCH_SPACE
-DEFAULT_PARAMS: dict[str, Any] = {
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "batch_size": 64,
-    "weight_decay": 0.0,
-    "momentum": 0.9,
-    "lr_schedule": "constant",
-}
-_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-_SCHEDULES = ("constant", "cosine", "exponential")
+# The task a loss implies when `task` is not given (class-label losses leave it to the labels).
+_TASK_OF_LOSS = {REGRESSION: "regression", BINARY: "binary"}
 # Key under which `_suggest` hands the freshly built module to `_start_fold` (never recorded).
 _MODULE = "__module__"
 
@@ -87,7 +101,7 @@ class TorchObjective(BaseObjective):
     is the best epoch's. Divergence (a NaN/inf loss or metric) fails only that trial, with the
     reason in its user attr ``fail_reason``; bad input (shapes, dtypes, labels, names) raises
     ``ValueError`` before any training. The shared core
-    (:class:`optuna_recipes.adapters._core.BaseObjective`) supplies validation splits, the
+    (:class:`optuna_recipes.adapters.BaseObjective`) supplies validation splits, the
     direction, ``space`` merging, ``refit`` and JSON export; :meth:`save_best` also writes the
     refit model's ``state_dict``.
 
@@ -139,6 +153,8 @@ class TorchObjective(BaseObjective):
         fixed_params: Training parameters used in every trial, e.g. ``{"batch_size": 128}``.
         cv: Without ``valid_data``: a holdout fraction (default ``0.2``), a number of folds
             ``k >= 2`` or a scikit-learn splitter.
+        groups: Per-row group labels: rows of one group never straddle training and validation
+            (grouped ``cv``).
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred from the loss and
             the labels by default.
         device: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when available).
@@ -157,76 +173,42 @@ class TorchObjective(BaseObjective):
         valid_data: Any = None,
         *,
         loss: str | LossFn | None = None,
-        metric: str | None = None,
         epochs: int = 50,
         patience: int | None = 5,
-        space: Mapping[str, BaseDistribution | None] | None = None,
-        fixed_params: Mapping[str, Any] | None = None,
-        cv: Any = None,
-        task: str | None = None,
         device: str | torch.device = "cpu",
         amp: bool | str = False,
-        seed: int | None = 0,
         validation_batch_size: int = 1024,
+        **settings: Any,
     ) -> None:
         if not callable(build_model):
             raise ValueError(
                 f"`build_model` must be a callable trial -> nn.Module; got {build_model!r}."
             )
-        if not isinstance(validation_batch_size, int) or validation_batch_size < 1:
-            raise ValueError(
-                f"`validation_batch_size` must be an int >= 1; got {validation_batch_size!r}."
-            )
+        self.validation_batch_size = check_int(
+            "validation_batch_size", validation_batch_size, minimum=1
+        )
         self.build_model = build_model
         self.device = resolve_device(device)
         # Validated (and warned about on CPU) once here, not once per trial.
-        self.amp = amp if _amp_dtype(amp, self.device) is not None else False
-        self.validation_batch_size = validation_batch_size
+        self.amp = amp if amp_dtype(amp, self.device) is not None else False
         self._loss_arg = loss
-        self._dataset: Dataset | None = None
-        self._valid_dataset: Dataset | None = None
-        x, y = self._unpack(train_data, "train_data")
-        validation = None
-        if valid_data is not None:
-            validation = self._unpack(valid_data, "valid_data")
-            if (self._dataset is None) != (self._valid_dataset is None):
-                raise ValueError(
-                    "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
-                    "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
-                )
-        if loss is not None:
-            spec = resolve_loss(loss)
-            if task is None and spec.kind == REGRESSION:
-                task = "regression"
-            if task is None and spec.kind == BINARY:
-                task = "binary"
-        if cv is None and valid_data is None:
-            cv = 0.2
+        x, y, validation = self._unpack_pair(train_data, valid_data)
+        if loss is not None and settings.get("task") is None:
+            settings["task"] = _TASK_OF_LOSS.get(resolve_loss(loss).kind)
+        if settings.get("cv") is None and valid_data is None:
+            settings["cv"] = 0.2
         super().__init__(
             x,
             y,
-            task=task,
-            metric=metric,
-            cv=cv,
             validation_data=validation,
-            fixed_params=fixed_params,
-            space=space,
-            max_rounds=epochs,
-            early_stopping_rounds=patience,
-            seed=seed,
+            max_rounds=check_int("epochs", epochs, minimum=1),
+            early_stopping_rounds=check_int("patience", patience, minimum=1, allow_none=True),
+            **settings,
         )
-        if self.task == "ranking":
-            raise ValueError("`TorchObjective` does not support ranking; use a ranking library.")
         default_loss = "mse" if self.task == "regression" else "cross_entropy"
         self.loss_spec = resolve_loss(default_loss if loss is None else loss)
         self._check_loss_fits_task()
-        unknown = set(self.fixed_params) - set(DEFAULT_PARAMS)
-        if unknown:
-            raise ValueError(
-                f"`fixed_params` has unknown training parameters {sorted(unknown)}; valid: "
-                f"{sorted(DEFAULT_PARAMS)} (architecture parameters belong in `build_model`)."
-            )
-        self._check_params(self._library_params({}), "fixed_params")
+        self._check_fixed_params()
         # In-memory data goes to the device once; fold subsets are gathered there.
         self._x: torch.Tensor | None = None
         if self._dataset is None:
@@ -236,7 +218,31 @@ class TorchObjective(BaseObjective):
                 self._xv = self._to_device(validation[0])
                 self._yv = self._targets(self.y_valid_)
 
+    def _normalize_settings(self, settings: ObjectiveSettings) -> ObjectiveSettings:
+        if settings.task == "ranking" or settings.group is not None:
+            raise ValueError(
+                "`TorchObjective` does not support ranking (`task='ranking'`, `group`); use a "
+                "ranking library."
+            )
+        return settings
+
     # ----------------------------------------------------------------------------- data
+    def _unpack_pair(self, train_data: Any, valid_data: Any) -> tuple[Any, Any, Any]:
+        """``(x, y, validation)`` of the training and validation data; Datasets are kept in
+        ``_dataset`` / ``_valid_dataset``."""
+        self._dataset: Dataset | None = None
+        self._valid_dataset: Dataset | None = None
+        x, y = self._unpack(train_data, "train_data")
+        if valid_data is None:
+            return x, y, None
+        validation = self._unpack(valid_data, "valid_data")
+        if (self._dataset is None) != (self._valid_dataset is None):
+            raise ValueError(
+                "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
+                "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
+            )
+        return x, y, validation
+
     def _unpack(self, data: Any, name: str) -> tuple[Any, Any]:
         if isinstance(data, DataLoader):
             raise ValueError(
@@ -316,12 +322,11 @@ class TorchObjective(BaseObjective):
         return str(torch.__version__)
 
     def _library_metrics(self, task: str) -> Mapping[str, str]:
-        if task == "regression":
-            return {"loss": "minimize", "mse": "minimize"}
-        return {"loss": "minimize"}
+        names = ("loss", "mse") if task == "regression" else ("loss",)
+        return {name: direction_of(name) for name in names}  # type: ignore[misc]
 
     def _native_alias(self, name: str, task: str) -> str | None:
-        if name in ("accuracy", "rmse", "mae", "r2"):
+        if name in DEVICE_METRICS:  # computed on the device under the same name
             return name
         loss = resolve_loss(self._loss_arg) if self._loss_arg is not None else None
         log_loss_native = loss is None or loss.name in ("cross_entropy", "bce_with_logits")
@@ -332,21 +337,14 @@ class TorchObjective(BaseObjective):
     def _library_params(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
         return {**DEFAULT_PARAMS, **self.fixed_params, **sampled}
 
-    @staticmethod
-    def _check_params(params: Mapping[str, Any], where: str) -> None:
-        if params["optimizer"] not in _OPTIMIZERS:
+    def _check_fixed_params(self) -> None:
+        unknown = set(self.fixed_params) - set(DEFAULT_PARAMS)
+        if unknown:
             raise ValueError(
-                f"{where}: `optimizer` must be one of {sorted(_OPTIMIZERS)}; got "
-                f"{params['optimizer']!r}."
+                f"`fixed_params` has unknown training parameters {sorted(unknown)}; valid: "
+                f"{sorted(DEFAULT_PARAMS)} (architecture parameters belong in `build_model`)."
             )
-        if params["lr_schedule"] not in _SCHEDULES:
-            raise ValueError(
-                f"{where}: `lr_schedule` must be one of {list(_SCHEDULES)}; got "
-                f"{params['lr_schedule']!r}."
-            )
-        bs = params["batch_size"]
-        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1:
-            raise ValueError(f"{where}: `batch_size` must be an int >= 1; got {bs!r}.")
+        check_params(self._library_params({}), "fixed_params")
 
     def _suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         space = dict(self._space)
@@ -355,7 +353,7 @@ class TorchObjective(BaseObjective):
         optimizer = sampled.get("optimizer", self._library_params({})["optimizer"])
         if momentum is not None and optimizer == "sgd":
             sampled.update(suggest_params(trial, {"momentum": momentum}))
-        self._check_params(self._library_params(sampled), "search space")
+        check_params(self._library_params(sampled), "search space")
         module = self._build(trial)
         self._check_module(module)
         sampled[_MODULE] = module
@@ -378,32 +376,19 @@ class TorchObjective(BaseObjective):
         return module
 
     def _model(self, module: nn.Module, params: Mapping[str, Any]) -> Model:
-        opt_cls = _OPTIMIZERS[params["optimizer"]]
-        kwargs: dict[str, Any] = {"lr": params["lr"], "weight_decay": params["weight_decay"]}
-        if params["optimizer"] == "sgd":
-            kwargs["momentum"] = params["momentum"]
-        epochs = self.max_rounds
-        schedule = params["lr_schedule"]
-
-        def scheduler(opt: torch.optim.Optimizer) -> Any:
-            if schedule == "cosine":
-                return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-            if schedule == "exponential":  # down to 1% of the initial rate at the last epoch
-                return torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.01 ** (1 / epochs))
-            return None
-
+        """A :class:`Model` of ``module`` compiled with the configuration ``params``."""
         model = Model(module, device=self.device, amp=self.amp, seed=self.seed)
         metric = self.metric.native if self.metric.native not in (None, "loss") else None
         return model.compile(
-            lambda p: opt_cls(p, **kwargs),
+            optimizer_factory(params),
             self.loss_spec.fn,
             metrics=[metric] if metric else [],
-            scheduler=None if schedule == "constant" else scheduler,
+            scheduler=scheduler_factory(params, self.max_rounds),
         )
 
     def _check_module(self, module: nn.Module) -> None:
         """Probe the network on two training rows (shape/dtype/label mistakes -> ValueError)."""
-        model = Model(module, device=self.device).compile("sgd", self.loss_spec.fn)
+        module.to(self.device)  # probe where it will train
         source = self._sources(Fold(train=np.arange(min(2, self.data_shape[0])), valid=None))[0]
         if self.loss_spec.kind == MULTICLASS:
             module.eval()
@@ -418,7 +403,7 @@ class TorchObjective(BaseObjective):
                     f"`y` has {self.n_classes} classes but the network from `build_model` "
                     f"outputs {width} logits; its output width must be the number of classes."
                 )
-        model._check_against_model(source, "train_data")
+        check_source(module, self.loss_spec, source, "train_data")
 
     def _sources(self, fold: Fold) -> tuple[Source, Source | None]:
         kind = self.loss_spec.kind
@@ -448,10 +433,17 @@ class TorchObjective(BaseObjective):
         module = copy.deepcopy(module) if module is not None else self._rebuild(params)
         model = self._model(module, params)
         train, valid = self._sources(fold)
+        return model, self._run(model, params, train, valid), valid
+
+    def _run(
+        self, model: Model, params: Mapping[str, Any], train: Source, valid: Source | None
+    ) -> TrainingRun:
+        """A training run of ``model``; the sources are checked against it first (which also
+        aligns ``(n,)`` targets to ``(n, 1)`` outputs)."""
         for source, name in ((train, "train_data"), (valid, "valid_data")):
             if source is not None:
-                model._check_against_model(source, name)  # aligns (n,) targets to (n, 1)
-        run = TrainingRun(
+                check_source(model.module, self.loss_spec, source, name)
+        return TrainingRun(
             model,
             train,
             valid,
@@ -459,7 +451,6 @@ class TorchObjective(BaseObjective):
             val_batch_size=self.validation_batch_size,
             train_metrics=False,
         )
-        return model, run, valid
 
     def _rebuild(self, params: Mapping[str, Any]) -> nn.Module:
         arch = {k: v for k, v in params.items() if k != _MODULE}
@@ -482,7 +473,7 @@ class TorchObjective(BaseObjective):
         """Validation labels and predicted probabilities (binary: (n,), else (n, K))."""
         outs, ys = [], []
         model.module.eval()
-        with torch.no_grad(), model._autocast():
+        with torch.no_grad(), model.autocast():
             for xb, yb in valid.batches(self.validation_batch_size, shuffle=False):
                 outs.append(model.module(xb).float())
                 ys.append(yb)
@@ -503,15 +494,7 @@ class TorchObjective(BaseObjective):
         batches as the trials that trained on all rows)."""
         model = self._model(self._rebuild(params), params)
         train, _ = self._sources(Fold(train=np.arange(self.data_shape[0]), valid=None))
-        model._check_against_model(train, "train_data")
-        run = TrainingRun(
-            model,
-            train,
-            None,
-            batch_size=int(params["batch_size"]),
-            val_batch_size=self.validation_batch_size,
-            train_metrics=False,
-        )
+        run = self._run(model, params, train, None)
         for _ in range(n_rounds):
             run.step()
         return model

@@ -1,26 +1,64 @@
 """Callbacks for the Keras-style PyTorch model: early stopping, NaN guard, Optuna pruning.
 
 Callbacks run once per epoch (never per batch), after the epoch's metrics have been read from
-the device, so they add no host-device synchronisation.
+the device, so they add no host-device synchronisation. They see the model being trained only
+through the small public protocol :class:`TrainedModel`, which
+:class:`~optuna_recipes.adapters.torch.Model` implements: a callback can drive any training
+loop that offers it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
 
 import optuna
 import torch
 
-if TYPE_CHECKING:
-    from optuna_recipes.adapters._torch_model import Model
+from optuna_recipes._validation import check_choice
+from optuna_recipes._validation import check_float
+from optuna_recipes._validation import check_int
 
 Logs = dict[str, float]
 
 
+class TrainedModel(Protocol):
+    """What a :class:`Callback` may use of the model it is attached to.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.adapters.torch import Model
+            from optuna_recipes.adapters.torch.callbacks import TrainedModel
+
+            def stop(model: TrainedModel) -> None:
+                model.stop_training = True  # any Model is a TrainedModel
+    """
+
+    #: Set to ``True`` to stop training after the current epoch.
+    stop_training: bool
+
+    def state_dict(self) -> dict[str, Any]:
+        """The trained network's weights."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load weights returned by :meth:`state_dict`."""
+        ...
+
+    def check_log_key(self, key: str, who: str) -> None:
+        """Raise ``ValueError`` (naming ``who``) when the running fit does not log ``key``."""
+        ...
+
+    def higher_is_better(self, key: str) -> bool:
+        """Whether the logged quantity ``key`` improves upwards (e.g. ``val_accuracy``)."""
+        ...
+
+
 class Callback:
-    """Base class: override the hooks you need; ``self.model`` is the :class:`Model` in ``fit``.
+    """Base class: override the hooks you need; ``self.model`` is the model in ``fit`` (a
+    :class:`TrainedModel`, e.g. :class:`~optuna_recipes.adapters.torch.Model`).
 
     Set ``self.model.stop_training = True`` to stop after the current epoch.
 
@@ -35,9 +73,9 @@ class Callback:
                     print(epoch, logs["loss"])
     """
 
-    model: Model
+    model: TrainedModel
 
-    def set_model(self, model: Model) -> None:
+    def set_model(self, model: TrainedModel) -> None:
         self.model = model
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
@@ -131,23 +169,13 @@ class EarlyStopping(Callback):
         baseline: float | None = None,
         start_from_epoch: int = 0,
     ) -> None:
-        if not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"`patience` must be an integer >= 0; got {patience!r}.")
-        if not min_delta >= 0:
-            raise ValueError(f"`min_delta` must be >= 0; got {min_delta!r}.")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"`mode` must be 'auto', 'min' or 'max'; got {mode!r}.")
-        if not isinstance(start_from_epoch, int) or start_from_epoch < 0:
-            raise ValueError(
-                f"`start_from_epoch` must be an integer >= 0; got {start_from_epoch!r}."
-            )
         self.monitor = monitor
-        self.patience = patience
-        self.min_delta = float(min_delta)
-        self.mode = mode
+        self.patience = check_int("patience", patience, minimum=0)
+        self.min_delta = check_float("min_delta", min_delta, minimum=0.0)
+        self.mode = check_choice("mode", mode, ("auto", "min", "max"))
         self.restore_best_weights = restore_best_weights
         self.baseline = baseline
-        self.start_from_epoch = start_from_epoch
+        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, minimum=0)
         self._reset()
 
     def _reset(self) -> None:
@@ -161,10 +189,10 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self._reset()
-        self.model._require_log_key(self.monitor, "EarlyStopping(monitor=...)")
+        self.model.check_log_key(self.monitor, "EarlyStopping(monitor=...)")
         mode = self.mode
         if mode == "auto":
-            mode = "max" if self.model._higher_is_better(self.monitor) else "min"
+            mode = "max" if self.model.higher_is_better(self.monitor) else "min"
         self._maximize = mode == "max"
 
     def _improves(self, value: float, reference: float) -> bool:
@@ -185,7 +213,7 @@ class EarlyStopping(Callback):
             self.best = value
             self.best_epoch = epoch
             if self.restore_best_weights:
-                state = self.model.module.state_dict()
+                state = self.model.state_dict()
                 self.best_weights = {k: v.detach().clone() for k, v in state.items()}
             if self.baseline is None or self._improves(value, self.baseline):
                 self.wait = 0
@@ -201,7 +229,7 @@ class EarlyStopping(Callback):
             and self.best_weights is not None
             and self.best_epoch != self._last_epoch
         ):
-            self.model.module.load_state_dict(self.best_weights)
+            self.model.load_state_dict(self.best_weights)
 
 
 class TerminateOnNaN(Callback):
@@ -271,7 +299,7 @@ class PruningCallback(Callback):
         self.monitor = monitor
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self.model._require_log_key(self.monitor, "PruningCallback(monitor=...)")
+        self.model.check_log_key(self.monitor, "PruningCallback(monitor=...)")
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         value: Any = logs[self.monitor]
