@@ -269,3 +269,29 @@ def test_cost_models() -> None:
         simulate_optimize(optuna.create_study(), lambda t: 0.0, 3, 0)
     with pytest.raises(ValueError, match="`cost` must be callable"):
         simulate_optimize(optuna.create_study(), lambda t: 0.0, 3, 2, cost=1.0)  # type: ignore[arg-type]
+
+
+class _AfterTrialBug(optuna.samplers.RandomSampler):
+    """Fails in ``study.tell`` (the event loop's side) from the third trial on."""
+
+    def after_trial(self, study: optuna.Study, trial: Any, state: Any, values: Any) -> None:
+        if trial.number >= 2:
+            raise RuntimeError("sampler bug")
+
+
+def test_a_sampler_error_stops_the_simulation_and_fails_running_trials() -> None:
+    study = optuna.create_study(sampler=_AfterTrialBug(seed=0))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        try:
+            for step in range(3):
+                trial.report(x, step)
+        except BaseException:  # an objective that swallows everything cannot hang the loop
+            pass
+        return x
+
+    with pytest.raises(RuntimeError, match="sampler bug"):
+        simulate_optimize(study, objective, 6, 2, cost=lambda p, s: 1.0 if s is None else s)
+    assert not study.get_trials(states=(TrialState.RUNNING,))
+    assert not [t for t in threading.enumerate() if t.name.startswith("simulated-worker")]

@@ -368,7 +368,6 @@ class _EventLoop:
         self._wait(run)
 
     def _finish(self, run: _TrialRun) -> None:
-        del self.running[run.worker]
         run.thread.join()
         times = {"worker": run.worker, "start": run.start, "end": run.time}
         compat.set_trial_system_attr(self.study, run.trial, SIM_ATTR, times)
@@ -376,6 +375,7 @@ class _EventLoop:
             frozen = self.study.tell(run.trial, run.value)
         else:
             frozen = self.study.tell(run.trial, state=run.state)
+        del self.running[run.worker]
         error = None if run.error is None else repr(run.error)
         if error is not None:
             _logger.warning("Trial %d failed: %s", run.trial.number, error)

@@ -365,8 +365,8 @@ def ecdf(
 
             curve = stats.ecdf(df, axis="sim_time", relative=True)
     """
-    targets = np.asarray(sorted({float(t) for t in targets}, reverse=True))
-    if len(targets) == 0 or (targets < 0).any():
+    levels = sorted({float(t) for t in targets}, reverse=True)
+    if not levels or levels[-1] < 0:
         raise ValueError(f"`targets` must be non-empty scores >= 0; got {list(targets)}.")
     curves = best_so_far(df, axis, column)
     if relative:
@@ -374,14 +374,14 @@ def ecdf(
     runs_per = curves.groupby(["problem", "strategy"])["seed"].nunique()
     problems = curves["problem"].nunique()
     hits = []
-    for t in targets:
+    for t in levels:
         reached = curves[curves["best"] <= t].groupby(RUN)["x"].min().reset_index()
         hits.append(reached)
     hit = pd.concat(hits, ignore_index=True)
     if hit.empty:
         return pd.DataFrame(columns=["strategy", "x", "reached"])
     per_run = runs_per.loc[list(zip(hit["problem"], hit["strategy"], strict=True))].to_numpy()
-    hit["weight"] = 1.0 / (len(targets) * problems * per_run)
+    hit["weight"] = 1.0 / (len(levels) * problems * per_run)
     steps = hit.groupby(["strategy", "x"])["weight"].sum().groupby("strategy").cumsum()
     out = steps.rename("reached").reset_index()
     out["strategy"] = out["strategy"].astype(str)
