@@ -48,8 +48,8 @@ def recorded_cost(problem: RecordedProblem) -> ScaledCost:
     return ScaledCost(trial_seconds, problem.n_steps)
 
 
-def once(kind: str, n_workers: int, seed: int) -> tuple[float, float, float, int]:
-    """Real seconds, simulated makespan, total cost / workers and steps trained of one study.
+def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
+    """Real and CPU seconds, steps trained, makespan and total cost / workers of one study.
 
     ``n_workers=0`` runs plain ``study.optimize`` (the reference without the simulator).
     """
@@ -63,16 +63,18 @@ def once(kind: str, n_workers: int, seed: int) -> tuple[float, float, float, int
         sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True),
         pruner=pruner,
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
+    out = {"makespan": math.nan, "ideal": math.nan}
     if n_workers == 0:
         study.optimize(objective, 200)
-        real = time.perf_counter() - start
-        steps = sum(len(t.intermediate_values) for t in study.trials)
-        return real, math.nan, math.nan, steps
-    events = simulate_optimize(study, objective, 200, n_workers, cost=cost)
-    real = time.perf_counter() - start
-    total = sum(e.end - e.start for e in events)
-    return real, max(e.end for e in events), total / n_workers, sum(e.steps for e in events)
+    else:
+        events = simulate_optimize(study, objective, 200, n_workers, cost=cost)
+        out["makespan"] = max(e.end for e in events)
+        out["ideal"] = sum(e.end - e.start for e in events) / n_workers
+    out["real"] = time.perf_counter() - start
+    out["cpu"] = time.process_time() - cpu
+    out["steps"] = sum(len(t.intermediate_values) for t in study.trials)
+    return out
 
 
 def main() -> None:
@@ -81,18 +83,25 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
-    print("objective  workers   real_s  ratio_to_1  steps  us/step  makespan  total/workers")
+    print(
+        "objective  workers  real_s  real/1w  cpu_s  cpu/1w  steps  cpu_us/step  "
+        "makespan  total/workers   (medians over seeds; 0 = plain study.optimize)"
+    )
     for kind in ("cheap", "pruned"):
-        base = math.nan
-        for n_workers in (0, 1, 32):  # 0: plain study.optimize
-            runs = [once(kind, n_workers, seed) for seed in range(args.repeats)]
-            real = statistics.median(r[0] for r in runs)
-            steps = statistics.median(r[3] for r in runs)
-            base = real if n_workers == 1 else base
-            per_step = f"{real / steps * 1e6:7.0f}" if steps else "      -"
+        # Interleaved (seed by seed), so that a change of machine load hits every setting.
+        runs: dict[int, list[dict[str, float]]] = {0: [], 1: [], 32: []}
+        for seed in range(args.repeats):
+            for n_workers in runs:
+                runs[n_workers].append(once(kind, n_workers, seed))
+        med = {
+            w: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for w, rs in runs.items()
+        }
+        for w, m in med.items():
+            per_step = f"{m['cpu'] / m['steps'] * 1e6:11.0f}" if m["steps"] else "          -"
             print(
-                f"{kind:9}  {n_workers or 'optimize':>8}  {real:6.2f}  {real / base:10.2f}  "
-                f"{steps:5.0f}  {per_step}  {runs[0][1]:8.1f}  {runs[0][2]:13.1f}"
+                f"{kind:9}  {w:7d}  {m['real']:6.2f}  {m['real'] / med[1]['real']:7.2f}  "
+                f"{m['cpu']:5.2f}  {m['cpu'] / med[1]['cpu']:6.2f}  {m['steps']:5.0f}  "
+                f"{per_step}  {m['makespan']:8.1f}  {m['ideal']:13.1f}"
             )
 
 

@@ -255,8 +255,15 @@ def test_makespan_of_random_search_is_total_cost_over_workers() -> None:
 
 def test_cost_models() -> None:
     assert unit_cost({}, None) == 1.0 and unit_cost({}, 7) == 7.0
-    scaled = ScaledCost(lambda p: 10.0 * p["d"], n_steps=100)
+    calls: list[dict[str, Any]] = []
+
+    def seconds(params: dict[str, Any]) -> float:
+        calls.append(params)
+        return 10.0 * params["d"]
+
+    scaled = ScaledCost(seconds, n_steps=100)
     assert scaled({"d": 3}, 50) == 15.0 and scaled({"d": 3}, None) == 30.0
+    assert calls == [{"d": 3}]  # asked at every step: remembered per configuration
 
     class Timed(FunctionProblem):
         def cost(self, params: Any) -> float:

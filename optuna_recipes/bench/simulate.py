@@ -112,7 +112,8 @@ class ScaledCost:
 
     ``trial_cost(params)`` gives the simulated seconds of a whole trial, ``n_steps`` steps long;
     a trial stopped after ``k`` steps costs ``k / n_steps`` of it. Recorded problems provide
-    the recorded training seconds of a configuration this way.
+    the recorded training seconds of a configuration this way. The simulator asks for the cost
+    at every step, so ``trial_cost`` is remembered per configuration (the last 4096).
 
     Example:
         .. code-block:: python
@@ -134,9 +135,15 @@ class ScaledCost:
             raise ValueError(f"`trial_cost` must be callable; got {trial_cost!r}.")
         self.trial_cost = trial_cost
         self.n_steps = check_int("n_steps", n_steps, minimum=1, allow_none=True)
+        self._seen: dict[tuple[tuple[str, Any], ...], float] = {}
 
     def __call__(self, params: Mapping[str, Any], steps: int | None) -> float:
-        full = float(self.trial_cost(params))
+        key = tuple(sorted(params.items()))
+        full = self._seen.get(key)
+        if full is None:
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            full = self._seen[key] = float(self.trial_cost(params))
         if steps is None or self.n_steps is None:
             return full
         return full * steps / self.n_steps
