@@ -10,7 +10,7 @@ import pytest
 
 from optuna_recipes import SourceStudy
 from optuna_recipes import load_sources
-from optuna_recipes._sources import as_sources
+from optuna_recipes.warm_start import as_sources
 
 
 def _fill(storage: optuna.storages.BaseStorage, name: str, n: int = 4, **kw: str) -> None:

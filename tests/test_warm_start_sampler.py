@@ -13,12 +13,12 @@ import optuna
 import pytest
 
 from optuna_recipes import SourceStudy
-from optuna_recipes._sources import as_sources
 from optuna_recipes.samplers import WarmStartSampler
-from optuna_recipes.samplers import _warm_start
 from optuna_recipes.samplers._warm_start import GP_WEIGHTS_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
 from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start import _sampler
+from optuna_recipes.warm_start import as_sources
 
 
 def mixed_objective(trial: optuna.Trial, shift: float = 0.0, scale: float = 1.0) -> float:
@@ -85,7 +85,7 @@ def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str)
 def test_gp_records_source_coefficients_and_hands_over_to_tpe(
     related_sources: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_warm_start, "_GP_MAX_TRIALS", 8)
+    monkeypatch.setattr(_sampler, "_GP_MAX_TRIALS", 8)
     study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0, surrogate="gp"))
     study.optimize(mixed_objective, n_trials=14)
     trials = study.trials

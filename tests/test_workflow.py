@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib
 from pathlib import Path
+import sys
 
 import optuna
 import pytest
@@ -82,3 +84,40 @@ def test_cli_creates_the_study_and_says_what_it_did(
     assert main([*argv, "--sources", "churn-model-2026-10", "--load-if-exists"]) == 0
     assert main([*argv, "--sources", "nope"]) == 2
     assert "No study named 'nope'" in capsys.readouterr().err
+
+
+def test_public_names_live_in_warm_start_and_at_the_top_level() -> None:
+    from optuna_recipes import warm_start
+
+    for name in warm_start.__all__:
+        assert getattr(warm_start, name) is getattr(
+            importlib.import_module(f"optuna_recipes.warm_start.{_HOME[name]}"), name
+        )
+    for name in ("SourceStudy", "load_sources", "create_warm_started_study"):
+        assert getattr(optuna_recipes, name) is getattr(warm_start, name)
+
+
+_HOME = {
+    "SourceStudy": "_sources",
+    "as_sources": "_sources",
+    "load_sources": "_sources",
+    "create_warm_started_study": "_workflow",
+    "load_warm_started_study": "_workflow",
+}
+
+
+@pytest.mark.parametrize(
+    ("old", "name"),
+    [
+        ("optuna_recipes._sources", "load_sources"),
+        ("optuna_recipes._workflow", "create_warm_started_study"),
+        ("optuna_recipes._warmstart_cli", "run"),
+        ("optuna_recipes.samplers._warm_start_core", "build_density_ratio"),
+        ("optuna_recipes.samplers._warm_start_gp", "fit_transfer_gp"),
+    ],
+)
+def test_old_module_paths_still_import_with_a_deprecation_warning(old: str, name: str) -> None:
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match="moved to|split into"):
+        module = importlib.import_module(old)
+    assert callable(getattr(module, name))

@@ -13,8 +13,8 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
-from optuna_recipes._sources import SourceStudy
-from optuna_recipes._sources import as_sources
+from optuna_recipes.warm_start._sources import SourceStudy
+from optuna_recipes.warm_start._sources import as_sources
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

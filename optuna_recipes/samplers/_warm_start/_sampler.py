@@ -1,4 +1,9 @@
-"""``WarmStartSampler``: Optuna glue around the numpy transfer model of ``_warm_start_core``."""
+"""``WarmStartSampler``: the Optuna glue of the warm-start models.
+
+It turns the sources and the new study's trials into encoded arrays, decides how each trial is
+sampled, calls the numpy models (``_relatedness``, ``_parzen``, ``_gp``, ``_acquisition``) and
+records what it did in the trial's system attributes.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +36,17 @@ from optuna_recipes._encoding import from_unit_array
 from optuna_recipes._encoding import is_categorical
 from optuna_recipes._encoding import to_unit
 from optuna_recipes._encoding import to_unit_array
-from optuna_recipes._sources import SourceStudy
-from optuna_recipes._sources import as_sources
-from optuna_recipes.samplers import _warm_start_core as core
-from optuna_recipes.samplers import _warm_start_gp as gp
+from optuna_recipes.samplers._warm_start import _acquisition as acq
+from optuna_recipes.samplers._warm_start import _gp as gp
+from optuna_recipes.samplers._warm_start import _parzen as parzen
+from optuna_recipes.samplers._warm_start._data import SourceData
+from optuna_recipes.samplers._warm_start._data import WarmStartConfig
+from optuna_recipes.samplers._warm_start._data import rank_quantiles
+from optuna_recipes.samplers._warm_start._relatedness import agreement_priors
+from optuna_recipes.samplers._warm_start._relatedness import relatedness
+from optuna_recipes.samplers._warm_start._relatedness import source_masses
+from optuna_recipes.warm_start._sources import SourceStudy
+from optuna_recipes.warm_start._sources import as_sources
 
 _logger = logging.getLogger("optuna_recipes.samplers")
 
@@ -42,6 +54,9 @@ _NS = "optuna_recipes.warm_start"
 PROPOSAL_KEY = f"{_NS}:proposal"
 WEIGHTS_KEY = f"{_NS}:source_weights"
 GP_WEIGHTS_KEY = f"{_NS}:gp_source_weights"
+
+# The GP costs O(n^3) per trial; past this many target trials multivariate TPE takes over.
+_GP_MAX_TRIALS = 200
 
 
 def _min_bandwidth(dist: BaseDistribution) -> float:
@@ -175,7 +190,7 @@ class WarmStartSampler(BaseSampler):
         self._sources: list[SourceStudy] = as_sources(source_studies)
         self._surrogate = surrogate
         self._seed = seed
-        self._config = core.WarmStartConfig(
+        self._config = WarmStartConfig(
             source_weight=float(source_weight),
             source_decay=float(source_decay),
             n_ei_candidates=n_ei_candidates,
@@ -188,7 +203,7 @@ class WarmStartSampler(BaseSampler):
         )
         self._search_space = IntersectionSearchSpace(include_pruned=True)
         self._source_space = self._collect_source_space()
-        self._encoded: dict[str, list[core.SourceData]] = {}
+        self._encoded: dict[str, list[SourceData]] = {}
         self._gp_models: dict[str, tuple[list[gp.SourceModel | None], np.ndarray]] = {}
         self._warned: set[str] = set()
         self._last_proposal: tuple[Any, int, dict[str, Any]] | None = None
@@ -241,7 +256,7 @@ class WarmStartSampler(BaseSampler):
 
     def _encode_sources(
         self, space: dict[str, BaseDistribution], direction: StudyDirection
-    ) -> list[core.SourceData]:
+    ) -> list[SourceData]:
         key = _space_key(space, direction)
         cached = self._encoded.get(key)
         if cached is not None:
@@ -264,7 +279,7 @@ class WarmStartSampler(BaseSampler):
                 ]
             )
             informative = ~np.isnan(x).all(axis=1) if x.shape[1] else np.zeros(len(y), bool)
-            out.append(core.SourceData(x[informative], y[informative]))
+            out.append(SourceData(x[informative], y[informative]))
         if len(self._encoded) > 32:
             self._encoded.clear()
         self._encoded[key] = out
@@ -301,12 +316,8 @@ class WarmStartSampler(BaseSampler):
         other sources' trials."""
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
             models, priors = self._source_models(space, study.direction)
-            tx, raw = target
-            predictions: list[np.ndarray | None] = [None if m is None else raw for m in models]
-            if len(raw) >= 3:
-                at = gp.impute(tx, SearchSpaceEncoder(space).n_choices)
-                predictions = [None if m is None else m.predict_mean(at) for m in models]
-        rel, _ = core.relatedness(predictions, core.rank_quantiles(raw), priors, self._config)
+            predict = [None if m is None else m.predict_mean for m in models]
+            rel, _ = relatedness(predict, target[0], target[1], priors, self._config)
         return rel
 
     def _fit(
@@ -315,17 +326,17 @@ class WarmStartSampler(BaseSampler):
         space: dict[str, BaseDistribution],
         target: tuple[np.ndarray, np.ndarray],
         rel: np.ndarray,
-    ) -> tuple[core.ParzenMixture, core.ParzenMixture, np.ndarray]:
+    ) -> tuple[parzen.ParzenMixture, parzen.ParzenMixture, np.ndarray]:
         """Fit the density ratio on ``space``, the target data ``(x, scores)`` of
         ``_target_data`` and each source's relatedness ``rel``; also return each source's
         current worth (in target trials)."""
         sources = self._encode_sources(space, study.direction)
         tx, raw = target
-        ty = core.rank_quantiles(raw)
+        ty = rank_quantiles(raw)
         n_choices = SearchSpaceEncoder(space).n_choices
-        masses = core.source_masses(rel, len(ty), self._config)
+        masses = source_masses(rel, len(ty), self._config)
         min_bw = np.array([_min_bandwidth(d) for d in space.values()])
-        lower, upper = core.build_density_ratio(
+        lower, upper = parzen.build_density_ratio(
             sources, masses, tx, ty, n_choices, min_bw, self._config
         )
         return lower, upper, masses
@@ -387,7 +398,7 @@ class WarmStartSampler(BaseSampler):
                 return params
         else:
             self._record_weights(study, trial, rel)
-        row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         return SearchSpaceEncoder(search_space).decode(row)
 
     def _sample_gp(
@@ -395,7 +406,7 @@ class WarmStartSampler(BaseSampler):
         study: optuna.Study,
         trial: FrozenTrial,
         search_space: dict[str, BaseDistribution],
-        lower: core.ParzenMixture,
+        lower: parzen.ParzenMixture,
         target: tuple[np.ndarray, np.ndarray],
         rel: np.ndarray,
     ) -> dict[str, Any] | None:
@@ -412,7 +423,7 @@ class WarmStartSampler(BaseSampler):
         self, space: dict[str, BaseDistribution], direction: StudyDirection
     ) -> tuple[list[gp.SourceModel | None], np.ndarray]:
         """One GP per source (``None`` for a source with fewer than 3 trials in ``space``) and
-        each source's prior Kendall tau (``core.agreement_priors``)."""
+        each source's prior Kendall tau (``agreement_priors``)."""
         # A pure function of the source snapshots and the space: safe to cache.
         key = _space_key(space, direction)
         cached = self._gp_models.get(key)
@@ -421,9 +432,8 @@ class WarmStartSampler(BaseSampler):
         n_choices = SearchSpaceEncoder(space).n_choices
         sources = self._encode_sources(space, direction)
         models = [gp.fit_source_model(src.x, src.y, n_choices) for src in sources]
-        imputed = [core.SourceData(gp.impute(src.x, n_choices), src.y) for src in sources]
-        priors = core.agreement_priors(
-            [None if m is None else m.predict_mean for m in models], imputed, self._config
+        priors = agreement_priors(
+            [None if m is None else m.predict_mean for m in models], sources, self._config
         )
         if len(self._gp_models) > 32:
             self._gp_models.clear()
@@ -434,7 +444,7 @@ class WarmStartSampler(BaseSampler):
         self,
         study: optuna.Study,
         space: dict[str, BaseDistribution],
-        lower: core.ParzenMixture,
+        lower: parzen.ParzenMixture,
         models: list[gp.SourceModel | None],
         target: tuple[np.ndarray, np.ndarray],
         rel: np.ndarray,
@@ -446,8 +456,7 @@ class WarmStartSampler(BaseSampler):
         tx, raw = target
         tx = gp.impute(tx, n_choices)
         model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
-        best = tx[np.argsort(raw, kind="stable")[:_N_INCUMBENTS]]
-        row = self._maximize(model, study, space, lower, best)
+        row = self._maximize(model, study, space, lower, acq.best_rows(tx, raw))
         return row, model.source_weights()
 
     def _maximize(
@@ -455,23 +464,18 @@ class WarmStartSampler(BaseSampler):
         model: gp.TransferGP,
         study: optuna.Study,
         space: dict[str, BaseDistribution],
-        lower: core.ParzenMixture,
+        lower: parzen.ParzenMixture,
         target_best: np.ndarray,
     ) -> np.ndarray:
         """Maximise ``model.log_ei`` over draws from ``l(x)``, uniform draws and local
         searches from the target's and each source's best trials."""
         n_choices = SearchSpaceEncoder(space).n_choices
-        d = len(n_choices)
-        uniform = self._rng.rand(_N_UNIFORM, d)
-        cat = n_choices > 0
-        uniform[:, cat] = np.floor(uniform[:, cat] * n_choices[cat])
-        initial = np.concatenate([lower.sample(self._rng, _N_FROM_L), uniform])
+        initial = acq.initial_candidates(lower.sample, n_choices, self._rng)
         incumbents = [target_best]
         for src in self._encode_sources(space, study.direction):
             if len(src.y):
-                best = src.x[np.argsort(src.y, kind="stable")[:_N_INCUMBENTS]]
-                incumbents.append(gp.impute(best, n_choices))
-        return gp.optimize_acquisition(
+                incumbents.append(gp.impute(acq.best_rows(src.x, src.y), n_choices))
+        return acq.optimize_acquisition(
             model,
             initial,
             np.concatenate(incumbents),
@@ -513,7 +517,7 @@ class WarmStartSampler(BaseSampler):
         target = self._target_data(study, space)
         rel = self._relatedness(study, space, target)
         lower, upper, _ = self._fit(study, space, target, rel)
-        row = core.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]
             for (name, dist), u in zip(space.items(), row, strict=True)
@@ -577,13 +581,6 @@ _NO_FIT: Any = object()
 def _space_key(space: dict[str, BaseDistribution], direction: StudyDirection) -> str:
     """Cache key of what is derived from the sources for one search space and direction."""
     return json.dumps([direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]])
-
-
-_N_FROM_L = 256
-_N_UNIFORM = 64
-_N_INCUMBENTS = 5
-# The GP costs O(n^3) per trial; past this many target trials multivariate TPE takes over.
-_GP_MAX_TRIALS = 200
 
 
 def _snap(dists: list[BaseDistribution], rows: np.ndarray) -> np.ndarray:
