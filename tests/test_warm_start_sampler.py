@@ -236,8 +236,10 @@ def test_multi_objective_is_refused(related_sources: list) -> None:
         ({"seed": 1.5}, "`seed` must be an int"),
         ({"source_weight": -1}, "`source_weight` must be a number >= 0"),
         ({"source_decay": 0}, "`source_decay` must be a number > 0"),
-        ({"n_ei_candidates": 0}, "`n_ei_candidates` must be >= 1"),
-        ({"surrogate": "tpe"}, "`surrogate` must be 'gp' or 'parzen'"),
+        ({"n_ei_candidates": 0}, "`n_ei_candidates` must be an int >= 1; got 0"),
+        ({"n_ei_candidates": 2.0}, "`n_ei_candidates` must be an int >= 1; got 2.0"),
+        ({"seed": -1}, "`seed` must be an int >= 0 or None; got -1"),
+        ({"surrogate": "tpe"}, "`surrogate` must be one of 'gp', 'parzen'; got 'tpe'"),
     ],
 )
 def test_constructor_validates(related_sources: list, kwargs: dict, match: str) -> None:

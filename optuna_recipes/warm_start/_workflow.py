@@ -43,6 +43,7 @@ from typing import Any
 import optuna
 from optuna.storages import BaseStorage
 
+from optuna_recipes._validation import check_choice
 from optuna_recipes.warm_start._sources import SourceStudy
 from optuna_recipes.warm_start._sources import load_sources
 
@@ -110,8 +111,7 @@ def create_warm_started_study(
         ValueError: If no source is given or recorded, no study matches, or ``direction`` is
             invalid.
     """
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"`direction` must be 'minimize' or 'maximize', got {direction!r}.")
+    check_choice("direction", direction, ("minimize", "maximize"))
     if source_names is None and source_pattern is None:
         recorded = _recorded_sources(storage, study_name) if load_if_exists else None
         if recorded is None:

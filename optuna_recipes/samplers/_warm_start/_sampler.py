@@ -8,7 +8,6 @@ records what it did in the trial's system attributes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-import functools
 import json
 import logging
 from typing import Any
@@ -17,8 +16,6 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.distributions import CategoricalDistribution
-from optuna.distributions import FloatDistribution
-from optuna.distributions import IntDistribution
 from optuna.distributions import distribution_to_json
 from optuna.distributions import json_to_distribution
 from optuna.samplers import BaseSampler
@@ -32,10 +29,12 @@ from threadpoolctl import threadpool_limits
 from optuna_recipes import _optuna_compat as compat
 from optuna_recipes._encoding import SearchSpaceEncoder
 from optuna_recipes._encoding import from_unit
-from optuna_recipes._encoding import from_unit_array
 from optuna_recipes._encoding import is_categorical
 from optuna_recipes._encoding import to_unit
-from optuna_recipes._encoding import to_unit_array
+from optuna_recipes._validation import check_choice
+from optuna_recipes._validation import check_float
+from optuna_recipes._validation import check_int
+from optuna_recipes._validation import check_seed
 from optuna_recipes.samplers._warm_start import _acquisition as acq
 from optuna_recipes.samplers._warm_start import _gp as gp
 from optuna_recipes.samplers._warm_start import _parzen as parzen
@@ -57,17 +56,16 @@ GP_WEIGHTS_KEY = f"{_NS}:gp_source_weights"
 
 # The GP costs O(n^3) per trial; past this many target trials multivariate TPE takes over.
 _GP_MAX_TRIALS = 200
+_SURROGATES = ("gp", "parzen")
+# Smallest Parzen bandwidth in unit space.
+_MIN_BANDWIDTH = 0.02
 
 
-def _min_bandwidth(dist: BaseDistribution) -> float:
-    """Half a grid cell in unit space for discrete numerical parameters, else a small floor."""
-    if isinstance(dist, IntDistribution) and not dist.log:
-        n = (dist.high - dist.low) // dist.step + 1
-        return max(0.02, 0.5 / n)
-    if isinstance(dist, FloatDistribution) and dist.step is not None:
-        n = round((dist.high - dist.low) / dist.step) + 1
-        return max(0.02, 0.5 / n)
-    return 0.02
+def _min_bandwidth(enc: SearchSpaceEncoder) -> np.ndarray:
+    """Per column: half a grid cell on evenly spaced grids (ints, steps), else a small floor
+    (continuous and log-scaled columns)."""
+    half_cell = np.where(enc.is_log, 0.0, 0.5 * enc.cell_widths)
+    return np.maximum(_MIN_BANDWIDTH, half_cell)
 
 
 def _compatible(a: BaseDistribution, b: BaseDistribution) -> bool:
@@ -93,23 +91,23 @@ class WarmStartSampler(BaseSampler):
       Matern 5/2 residual. Candidates are scored by expected improvement. Each trial records
       the coefficient of each source's prediction in the fitted model in
       ``optuna_recipes.warm_start:gp_source_weights``. Past 200 trials (the GP costs
-      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over. It costs
-      tens of milliseconds per trial (``benchmarks/results/warm_start_overhead.md``).
+      ``O(n^3)``) a multivariate :class:`~optuna.samplers.TPESampler` takes over.
     - ``surrogate="parzen"``: a TPE-style density ratio ``l(x) / g(x)`` fitted on the sources'
       trials (each source split into good and bad by its own rank quantiles), blended with the
-      new study's own trials as they accumulate; a few milliseconds per trial. It refines a
-      moved optimum more slowly than the GP (``benchmarks/results/warm_start_sampler.md``).
+      new study's own trials as they accumulate. It costs less per trial than the GP and
+      refines a moved optimum more slowly.
       Under either surrogate it proposes the first trial and any parameter outside the new
       study's common search space, and the GP searches among its candidates.
+
+    How the two compare with cold-start TPE on related and unrelated tasks, and what they cost
+    per trial, is measured in the README section "Tune again after retraining".
 
     Each source is weighted by how well it ranks the new study's evaluated points: Kendall's tau
     between the source GP's predictions and the observed values, shrunk towards a prior (how
     well that source's GP ranks the other sources' trials) for the first trials. A source that
     disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
     faded both surrogates hand over to multivariate TPE, so a misleading warm start costs only
-    the first few trials. On unrelated COCO problems the default ends level with cold TPE
-    (paired test p_holm 0.50, ``benchmarks/results/warm_start_unrelated.md``); the parzen
-    surrogate ends slightly behind it there. Each trial records these weights in its system
+    the first few trials. Each trial records these weights in its system
     attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly over the
     new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint proposal
     used for parameters outside that space, e.g. in the first trial, with its
@@ -157,9 +155,9 @@ class WarmStartSampler(BaseSampler):
             (``source_weight / (1 + n / source_decay)``); must be ``> 0``. Default ``30.0``.
         n_ei_candidates: Candidates drawn from ``l(x)`` per trial; must be ``>= 1``.
             Default ``24``.
-        independent_sampler: Sampler for parameters no source has, and for the multivariate
-            hand-over once the sources fade: default a :class:`~optuna.samplers.TPESampler`
-            seeded from ``seed``.
+        independent_sampler: Sampler for parameters no source has: default a
+            :class:`~optuna.samplers.TPESampler` seeded from ``seed``. (The hand-over once the
+            sources fade uses a multivariate TPE sampler of its own.)
         surrogate: ``"gp"`` (default): the transfer Gaussian process described above;
             ``"parzen"``: the density ratio.
     """
@@ -175,26 +173,15 @@ class WarmStartSampler(BaseSampler):
         independent_sampler: BaseSampler | None = None,
         surrogate: str = "gp",
     ) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"`seed` must be an int or None, got {seed!r}.")
-        if not isinstance(source_weight, (int, float)) or not source_weight >= 0:
-            raise ValueError(f"`source_weight` must be a number >= 0, got {source_weight!r}.")
-        if not isinstance(source_decay, (int, float)) or not source_decay > 0:
-            raise ValueError(f"`source_decay` must be a number > 0, got {source_decay!r}.")
-        if isinstance(n_ei_candidates, bool) or not isinstance(n_ei_candidates, int):
-            raise ValueError(f"`n_ei_candidates` must be an int >= 1, got {n_ei_candidates!r}.")
-        if n_ei_candidates < 1:
-            raise ValueError(f"`n_ei_candidates` must be >= 1, got {n_ei_candidates}.")
-        if surrogate not in ("gp", "parzen"):
-            raise ValueError(f"`surrogate` must be 'gp' or 'parzen', got {surrogate!r}.")
-        self._sources: list[SourceStudy] = as_sources(source_studies)
-        self._surrogate = surrogate
-        self._seed = seed
+        seed = check_seed("seed", seed)
         self._config = WarmStartConfig(
-            source_weight=float(source_weight),
-            source_decay=float(source_decay),
-            n_ei_candidates=n_ei_candidates,
+            source_weight=check_float("source_weight", source_weight, minimum=0),
+            source_decay=check_float("source_decay", source_decay, minimum=0, exclusive_min=True),
+            n_ei_candidates=check_int("n_ei_candidates", n_ei_candidates, minimum=1),
         )
+        self._surrogate = check_choice("surrogate", surrogate, _SURROGATES)
+        self._sources: list[SourceStudy] = as_sources(source_studies)
+        self._seed = seed
         self._rng = np.random.RandomState(seed)
         self._independent = independent_sampler or TPESampler(seed=seed)
         self._tpe = TPESampler(
@@ -335,7 +322,7 @@ class WarmStartSampler(BaseSampler):
         ty = rank_quantiles(raw)
         n_choices = SearchSpaceEncoder(space).n_choices
         masses = source_masses(rel, len(ty), self._config)
-        min_bw = np.array([_min_bandwidth(d) for d in space.values()])
+        min_bw = _min_bandwidth(SearchSpaceEncoder(space))
         lower, upper = parzen.build_density_ratio(
             sources, masses, tx, ty, n_choices, min_bw, self._config
         )
@@ -480,7 +467,7 @@ class WarmStartSampler(BaseSampler):
             initial,
             np.concatenate(incumbents),
             n_choices,
-            functools.partial(_snap, list(space.values())),
+            SearchSpaceEncoder(space).snap,
             self._rng,
         )
 
@@ -581,20 +568,6 @@ _NO_FIT: Any = object()
 def _space_key(space: dict[str, BaseDistribution], direction: StudyDirection) -> str:
     """Cache key of what is derived from the sources for one search space and direction."""
     return json.dumps([direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]])
-
-
-def _snap(dists: list[BaseDistribution], rows: np.ndarray) -> np.ndarray:
-    """Rows moved onto each distribution's grid (ints, steps, choice indices)."""
-    out = rows.copy()
-    for j, dist in enumerate(dists):
-        discrete = isinstance(dist, IntDistribution) or (
-            isinstance(dist, FloatDistribution) and dist.step is not None
-        )
-        if isinstance(dist, CategoricalDistribution):
-            out[:, j] = np.clip(np.floor(rows[:, j] + 0.5), 0, len(dist.choices) - 1)
-        elif discrete:
-            out[:, j] = to_unit_array(dist, from_unit_array(dist, rows[:, j]))
-    return out
 
 
 def _weights(sources: list[SourceStudy], rel: np.ndarray) -> dict[str, float]:
