@@ -15,8 +15,10 @@ import pytest
 from optuna_recipes import SourceStudy
 from optuna_recipes.samplers import WarmStartSampler
 from optuna_recipes.samplers._warm_start import GP_WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start import MODE_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
 from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start import _parzen
 from optuna_recipes.samplers._warm_start import _sampler
 from optuna_recipes.warm_start import as_sources
 
@@ -90,18 +92,47 @@ def test_gp_records_source_coefficients_and_hands_over_to_tpe(
     study.optimize(mixed_objective, n_trials=14)
     trials = study.trials
     # Trial 0 is the joint proposal; trials 1-7 come from the GP, with a coefficient per
-    # source; from 8 target trials on, multivariate TPE samples (no GP attribute).
+    # source; from 8 target trials on, multivariate TPE samples (no GP attribute), with the
+    # density ratio standing in for it until it has its 10 startup trials.
+    modes = [t.system_attrs[MODE_KEY] for t in trials]
+    assert modes == ["proposal"] + ["gp"] * 7 + ["parzen"] * 2 + ["tpe"] * 4
     for t in trials[1:8]:
         assert set(t.system_attrs[GP_WEIGHTS_KEY]) == {s.name for s in related_sources}
         assert all(np.isfinite(v) for v in t.system_attrs[GP_WEIGHTS_KEY].values())
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in [trials[0], *trials[8:]])
+    assert all(WEIGHTS_KEY in t.system_attrs for t in trials[1:10])
     parzen = WarmStartSampler(related_sources, seed=0, surrogate="parzen")
     parzen_study = optuna.create_study(sampler=parzen)
     parzen_study.optimize(mixed_objective, n_trials=5)
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen_study.trials)
+    modes = [t.system_attrs[MODE_KEY] for t in parzen_study.trials]
+    assert modes == ["proposal"] + ["parzen"] * 4
     assert "surrogate='gp'" in repr(WarmStartSampler(related_sources))  # the default
     # The GP cache does not travel with the sampler.
-    assert pickle.loads(pickle.dumps(study.sampler))._gp_models == {}
+    assert pickle.loads(pickle.dumps(study.sampler))._source_models._models == {}
+
+
+def test_gp_mode_fits_the_good_density_only(
+    related_sources: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: list[str] = []
+    for name in ("build_density_ratio", "build_good_density"):
+        original = getattr(_parzen, name)
+
+        def spy(*args: object, _name: str = name, _original: object = original) -> object:
+            fitted.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(_parzen, name, spy)
+    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
+    study.optimize(mixed_objective, n_trials=6)
+    # The joint proposal (trial 0, and "extra" outside the common space) needs l and g; the
+    # GP's candidate search only l; nothing else is fitted.
+    proposals = sum(PROPOSAL_KEY in t.system_attrs for t in study.trials)
+    modes = [t.system_attrs[MODE_KEY] for t in study.trials]
+    assert modes == ["proposal"] + ["gp"] * 5
+    assert fitted.count("build_density_ratio") == proposals
+    assert fitted.count("build_good_density") == 5 and len(fitted) == proposals + 5
 
 
 def _bowl_source(a: float, b: float, seed: int) -> optuna.Study:
@@ -205,6 +236,10 @@ def test_no_compatible_source_warns_once_and_samples(caplog: pytest.LogCaptureFi
     messages = [r.getMessage() for r in caplog.records if "appears in no source" in r.message]
     assert len(messages) == 1 and "'x'" in messages[0]
     assert len(study.trials) == 15 and study.best_value < 0.05
+    # Nothing to transfer: the hand-over from the second trial on (the density ratio on the
+    # study's own trials until multivariate TPE has its 10 startup trials).
+    modes = [t.system_attrs[MODE_KEY] for t in study.trials]
+    assert modes == ["proposal"] + ["parzen"] * 9 + ["tpe"] * 5
 
 
 def test_failed_and_pruned_trials_and_threads(related_sources: list) -> None:

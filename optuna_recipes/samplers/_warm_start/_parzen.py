@@ -231,6 +231,20 @@ def build_density_ratio(
     return lower, upper
 
 
+def build_good_density(
+    sources: Sequence[SourceData],
+    masses: np.ndarray,
+    target_x: np.ndarray,
+    target_y: np.ndarray,
+    n_choices: np.ndarray,
+    min_bandwidth: np.ndarray,
+    config: WarmStartConfig,
+) -> ParzenMixture:
+    """Fit ``l`` (good) only: what the GP's candidate search draws from."""
+    (xg, wg), _ = weighted_pools(sources, masses, target_x, target_y, config)
+    return fit_mixture(xg, wg, n_choices, min_bandwidth, config.prior_weight)
+
+
 def propose(
     lower: ParzenMixture, upper: ParzenMixture, rng: np.random.RandomState, n_candidates: int
 ) -> np.ndarray:

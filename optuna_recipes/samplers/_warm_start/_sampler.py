@@ -1,14 +1,15 @@
 """``WarmStartSampler``: the Optuna glue of the warm-start models.
 
 It turns the sources and the new study's trials into encoded arrays, decides how each trial is
-sampled, calls the numpy models (``_relatedness``, ``_parzen``, ``_gp``, ``_acquisition``) and
-records what it did in the trial's system attributes.
+sampled (one mode per trial: the joint proposal, the transfer GP, the density ratio, or the
+hand-over to multivariate TPE), fits only what that mode needs from the numpy models
+(``_relatedness``, ``_parzen``, ``_gp``, ``_acquisition``) and records what it did in the
+trial's system attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-import json
 import logging
 from typing import Any
 
@@ -21,7 +22,6 @@ from optuna.distributions import json_to_distribution
 from optuna.samplers import BaseSampler
 from optuna.samplers import TPESampler
 from optuna.search_space import IntersectionSearchSpace
-from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
@@ -38,12 +38,13 @@ from optuna_recipes._validation import check_seed
 from optuna_recipes.samplers._warm_start import _acquisition as acq
 from optuna_recipes.samplers._warm_start import _gp as gp
 from optuna_recipes.samplers._warm_start import _parzen as parzen
-from optuna_recipes.samplers._warm_start._data import SourceData
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
 from optuna_recipes.samplers._warm_start._data import rank_quantiles
-from optuna_recipes.samplers._warm_start._relatedness import agreement_priors
 from optuna_recipes.samplers._warm_start._relatedness import relatedness
 from optuna_recipes.samplers._warm_start._relatedness import source_masses
+from optuna_recipes.samplers._warm_start._source_models import SourceModels
+from optuna_recipes.samplers._warm_start._source_models import signed
+from optuna_recipes.samplers._warm_start._source_models import source_space
 from optuna_recipes.warm_start._sources import SourceStudy
 from optuna_recipes.warm_start._sources import as_sources
 
@@ -53,12 +54,22 @@ _NS = "optuna_recipes.warm_start"
 PROPOSAL_KEY = f"{_NS}:proposal"
 WEIGHTS_KEY = f"{_NS}:source_weights"
 GP_WEIGHTS_KEY = f"{_NS}:gp_source_weights"
+MODE_KEY = f"{_NS}:mode"
 
+# How a trial's jointly sampled parameters are chosen (recorded under MODE_KEY).
+MODE_PROPOSAL = "proposal"  # no common search space yet: every parameter from the proposal
+MODE_GP = "gp"  # the transfer GP's expected improvement
+MODE_PARZEN = "parzen"  # the density ratio l(x) / g(x)
+MODE_TPE = "tpe"  # hand-over: the sources have faded (or the GP's budget is spent)
+
+_SURROGATES = (MODE_GP, MODE_PARZEN)
 # The GP costs O(n^3) per trial; past this many target trials multivariate TPE takes over.
 _GP_MAX_TRIALS = 200
-_SURROGATES = ("gp", "parzen")
+# Below this total worth (in target trials) the sources have faded: hand over to TPE.
+_MIN_SOURCE_MASS = 0.5
 # Smallest Parzen bandwidth in unit space.
 _MIN_BANDWIDTH = 0.02
+_SCORED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def _min_bandwidth(enc: SearchSpaceEncoder) -> np.ndarray:
@@ -70,10 +81,6 @@ def _min_bandwidth(enc: SearchSpaceEncoder) -> np.ndarray:
 
 def _compatible(a: BaseDistribution, b: BaseDistribution) -> bool:
     return is_categorical(a) == is_categorical(b)
-
-
-def _signed(value: float, direction: StudyDirection) -> float:
-    return value if direction == StudyDirection.MINIMIZE else -value
 
 
 class WarmStartSampler(BaseSampler):
@@ -184,21 +191,16 @@ class WarmStartSampler(BaseSampler):
         self._seed = seed
         self._rng = np.random.RandomState(seed)
         self._independent = independent_sampler or TPESampler(seed=seed)
-        self._tpe = TPESampler(
-            seed=None if seed is None else seed + 1,
-            multivariate=True,
-        )
+        self._tpe = TPESampler(seed=None if seed is None else seed + 1, multivariate=True)
         self._search_space = IntersectionSearchSpace(include_pruned=True)
-        self._source_space = self._collect_source_space()
-        self._encoded: dict[str, list[SourceData]] = {}
-        self._gp_models: dict[str, tuple[list[gp.SourceModel | None], np.ndarray]] = {}
+        self._source_space = source_space(self._sources)
+        self._source_models = SourceModels(self._sources, self._config)
         self._warned: set[str] = set()
         self._last_proposal: tuple[Any, int, dict[str, Any]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_last_proposal"] = None  # holds a storage handle
-        state["_gp_models"] = {}  # a cache, rebuilt from the sources on demand
         return state
 
     def __repr__(self) -> str:
@@ -220,17 +222,6 @@ class WarmStartSampler(BaseSampler):
         self._independent.reseed_rng()
         self._tpe.reseed_rng()
 
-    # -- search spaces -------------------------------------------------------------------
-
-    def _collect_source_space(self) -> dict[str, BaseDistribution]:
-        space: dict[str, BaseDistribution] = {}
-        for src in self._sources:
-            for t in src.trials:
-                for name, dist in t.distributions.items():
-                    if name not in space and not dist.single():
-                        space[name] = dist
-        return space
-
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -239,51 +230,114 @@ class WarmStartSampler(BaseSampler):
         space = self._search_space.calculate(study)
         return {n: d for n, d in sorted(space.items()) if not d.single()}
 
-    # -- data ------------------------------------------------------------------------------
+    # -- joint sampling over the common search space ----------------------------------------
 
-    def _encode_sources(
-        self, space: dict[str, BaseDistribution], direction: StudyDirection
-    ) -> list[SourceData]:
-        key = _space_key(space, direction)
-        cached = self._encoded.get(key)
-        if cached is not None:
-            return cached
-        enc = SearchSpaceEncoder(space)
-        out = []
-        for src in self._sources:
-            src_dir = src.direction or direction
-            trials = [
-                t
-                for t in src.trials
-                if t.state == TrialState.PRUNED
-                or (t.values is not None and not np.isnan(t.values[0]))
-            ]
-            x = enc.encode_trials(trials, out_of_range="nan")
-            y = np.array(
-                [
-                    _signed(t.values[0], src_dir) if t.state == TrialState.COMPLETE else np.inf
-                    for t in trials
-                ]
+    def sample_relative(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        self._check_single_objective(study)
+        if not search_space:
+            compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_PROPOSAL)
+            return {}
+        with threadpool_limits(1):  # small matrices: BLAS threads only cost time
+            target = self._target_data(study, search_space)
+            rel = self._relatedness(study, search_space, target)
+            masses = source_masses(rel, len(target[1]), self._config)
+            mode = self._choose_mode(study, search_space, len(target[1]), masses)
+            if mode == MODE_TPE:
+                params = self._hand_over(study, trial, search_space)
+                if params is not None:
+                    compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_TPE)
+                    return params
+                # Multivariate TPE is still in its startup trials; until it has them, the
+                # density ratio on the target's trials (and what is left of the sources)
+                # stands in for it.
+                mode = MODE_PARZEN
+            coefficients = None
+            if mode == MODE_GP:
+                row, coefficients = self._propose_gp(study, search_space, target, rel, masses)
+            else:
+                lower, upper = parzen.build_density_ratio(
+                    *self._parzen_data(study, search_space, target, masses)
+                )
+                row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        self._record(study, trial, mode, rel, coefficients)
+        return SearchSpaceEncoder(search_space).decode(row)
+
+    def _choose_mode(
+        self,
+        study: optuna.Study,
+        space: dict[str, BaseDistribution],
+        n_target: int,
+        masses: np.ndarray,
+    ) -> str:
+        """The one decision per trial: ``MODE_GP`` or ``MODE_PARZEN`` (the surrogate) while the
+        sources count, ``MODE_TPE`` once they have faded, or when the GP does not apply (no
+        source has a model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
+        if masses.sum() < _MIN_SOURCE_MASS:
+            return MODE_TPE
+        if self._surrogate == MODE_PARZEN:
+            return MODE_PARZEN
+        models, _ = self._source_models.models(space, study.direction)
+        if n_target < _GP_MAX_TRIALS and any(m is not None for m in models):
+            return MODE_GP
+        return MODE_TPE
+
+    def _hand_over(
+        self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
+    ) -> dict[str, Any] | None:
+        """Multivariate TPE's parameters, or ``None`` while it is in its startup trials."""
+        if not any(n in self._source_space for n in space):
+            self._warn_once(
+                "no-compatible",
+                f"No source study shares a parameter with the search space "
+                f"{sorted(space)}; WarmStartSampler behaves as TPESampler.",
             )
-            informative = ~np.isnan(x).all(axis=1) if x.shape[1] else np.zeros(len(y), bool)
-            out.append(SourceData(x[informative], y[informative]))
-        if len(self._encoded) > 32:
-            self._encoded.clear()
-        self._encoded[key] = out
-        return out
+        params = self._tpe.sample_relative(study, trial, space)
+        return params if set(params) == set(space) else None
+
+    def _propose_gp(
+        self,
+        study: optuna.Study,
+        space: dict[str, BaseDistribution],
+        target: tuple[np.ndarray, np.ndarray],
+        rel: np.ndarray,
+        masses: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The row maximising expected improvement under the transfer GP (each source's
+        features scaled by its relatedness ``rel``), and each source's prediction's
+        coefficient in it. Candidates come from the density ratio's good mixture ``l(x)``,
+        uniform draws and the neighbourhoods of the target's and each source's best trials."""
+        enc = SearchSpaceEncoder(space)
+        n_choices = enc.n_choices
+        models, _ = self._source_models.models(space, study.direction)
+        tx, raw = gp.impute(target[0], n_choices), target[1]
+        model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
+        lower = parzen.build_good_density(*self._parzen_data(study, space, target, masses))
+        initial = acq.initial_candidates(lower.sample, n_choices, self._rng)
+        incumbents = [acq.best_rows(tx, raw)]
+        for src in self._source_models.encoded(space, study.direction):
+            if len(src.y):
+                incumbents.append(gp.impute(acq.best_rows(src.x, src.y), n_choices))
+        row = acq.optimize_acquisition(
+            model, initial, np.concatenate(incumbents), n_choices, enc.snap, self._rng
+        )
+        return row, model.source_weights()
+
+    # -- data --------------------------------------------------------------------------------
 
     def _target_data(
         self, study: optuna.Study, space: dict[str, BaseDistribution]
     ) -> tuple[np.ndarray, np.ndarray]:
         """Encoded target trials and their scores (lower is better; ``inf`` = pruned)."""
-        trials = compat.get_trials(
-            study, deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED), use_cache=True
-        )
-        enc = SearchSpaceEncoder(space)
-        x = enc.encode_trials(trials, out_of_range="nan")
+        trials = compat.get_trials(study, deepcopy=False, states=_SCORED_STATES, use_cache=True)
+        x = SearchSpaceEncoder(space).encode_trials(trials, out_of_range="nan")
         raw = np.array(
             [
-                _signed(t.values[0], study.direction)
+                signed(t.values[0], study.direction)
                 if t.state == TrialState.COMPLETE and t.values is not None
                 else np.inf
                 for t in trials
@@ -297,53 +351,45 @@ class WarmStartSampler(BaseSampler):
         space: dict[str, BaseDistribution],
         target: tuple[np.ndarray, np.ndarray],
     ) -> np.ndarray:
-        """Each source's relatedness to the new study in ``[0, 1]`` (the negative-transfer
-        guard of both surrogates): Kendall's tau between the source GP's predictions at the
-        target's points and their observed scores, shrunk towards how well that GP ranks the
-        other sources' trials."""
-        with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-            models, priors = self._source_models(space, study.direction)
-            predict = [None if m is None else m.predict_mean for m in models]
-            rel, _ = relatedness(predict, target[0], target[1], priors, self._config)
+        """Each source's relatedness to the new study in ``[0, 1]`` (``_relatedness``)."""
+        models, priors = self._source_models.models(space, study.direction)
+        predict = [None if m is None else m.predict_mean for m in models]
+        rel, _ = relatedness(predict, target[0], target[1], priors, self._config)
         return rel
 
-    def _fit(
+    def _parzen_data(
         self,
         study: optuna.Study,
         space: dict[str, BaseDistribution],
         target: tuple[np.ndarray, np.ndarray],
-        rel: np.ndarray,
-    ) -> tuple[parzen.ParzenMixture, parzen.ParzenMixture, np.ndarray]:
-        """Fit the density ratio on ``space``, the target data ``(x, scores)`` of
-        ``_target_data`` and each source's relatedness ``rel``; also return each source's
-        current worth (in target trials)."""
-        sources = self._encode_sources(space, study.direction)
-        tx, raw = target
-        ty = rank_quantiles(raw)
-        n_choices = SearchSpaceEncoder(space).n_choices
-        masses = source_masses(rel, len(ty), self._config)
-        min_bw = _min_bandwidth(SearchSpaceEncoder(space))
-        lower, upper = parzen.build_density_ratio(
-            sources, masses, tx, ty, n_choices, min_bw, self._config
+        masses: np.ndarray,
+    ) -> tuple[Any, ...]:
+        """The arguments of ``_parzen.build_density_ratio`` / ``build_good_density``."""
+        enc = SearchSpaceEncoder(space)
+        return (
+            self._source_models.encoded(space, study.direction),
+            masses,
+            target[0],
+            rank_quantiles(target[1]),
+            enc.n_choices,
+            _min_bandwidth(enc),
+            self._config,
         )
-        return lower, upper, masses
 
-    def _record_weights(
+    def _record(
         self,
         study: optuna.Study,
         trial: FrozenTrial,
+        mode: str,
         rel: np.ndarray,
-        fitted: np.ndarray | None = None,
+        coefficients: np.ndarray | None,
     ) -> None:
-        compat.storage_of(study).set_trial_system_attr(
-            compat.trial_id_of(trial), WEIGHTS_KEY, _weights(self._sources, rel)
-        )
-        if fitted is not None:
-            compat.storage_of(study).set_trial_system_attr(
-                compat.trial_id_of(trial), GP_WEIGHTS_KEY, _weights(self._sources, fitted)
+        compat.set_trial_system_attr(study, trial, MODE_KEY, mode)
+        compat.set_trial_system_attr(study, trial, WEIGHTS_KEY, _weights(self._sources, rel))
+        if coefficients is not None:
+            compat.set_trial_system_attr(
+                study, trial, GP_WEIGHTS_KEY, _weights(self._sources, coefficients)
             )
-
-    # -- sampling -------------------------------------------------------------------------
 
     def _check_single_objective(self, study: optuna.Study) -> None:
         if compat.is_multi_objective(study):
@@ -353,123 +399,7 @@ class WarmStartSampler(BaseSampler):
                 "NSGAIISampler for multi-objective studies."
             )
 
-    def sample_relative(
-        self,
-        study: optuna.Study,
-        trial: FrozenTrial,
-        search_space: dict[str, BaseDistribution],
-    ) -> dict[str, Any]:
-        self._check_single_objective(study)
-        if not search_space:
-            return {}
-        target = self._target_data(study, search_space)
-        rel = self._relatedness(study, search_space, target)
-        lower, upper, masses = self._fit(study, search_space, target, rel)
-        if self._surrogate == "gp" and masses.sum() >= 0.5:
-            with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-                params = self._sample_gp(study, trial, search_space, lower, target, rel)
-            if params is not None:
-                return params
-        if masses.sum() < 0.5 or self._surrogate == "gp":
-            # Every source has faded (or none fits this space, or the GP's trial budget is
-            # spent): hand over to multivariate TPE once it has its startup trials; until then
-            # our model is target-only TPE.
-            if not any(n in self._source_space for n in search_space):
-                self._warn_once(
-                    "no-compatible",
-                    f"No source study shares a parameter with the search space "
-                    f"{sorted(search_space)}; WarmStartSampler behaves as TPESampler.",
-                )
-            params = self._tpe.sample_relative(study, trial, search_space)
-            if set(params) == set(search_space):
-                return params
-        else:
-            self._record_weights(study, trial, rel)
-        row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
-        return SearchSpaceEncoder(search_space).decode(row)
-
-    def _sample_gp(
-        self,
-        study: optuna.Study,
-        trial: FrozenTrial,
-        search_space: dict[str, BaseDistribution],
-        lower: parzen.ParzenMixture,
-        target: tuple[np.ndarray, np.ndarray],
-        rel: np.ndarray,
-    ) -> dict[str, Any] | None:
-        """Params from the transfer GP, or ``None`` when it does not apply (no source has a
-        model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
-        models, _ = self._source_models(search_space, study.direction)
-        if not any(m is not None for m in models) or len(target[1]) >= _GP_MAX_TRIALS:
-            return None
-        row, coefficients = self._propose_gp(study, search_space, lower, models, target, rel)
-        self._record_weights(study, trial, rel, coefficients)
-        return SearchSpaceEncoder(search_space).decode(row)
-
-    def _source_models(
-        self, space: dict[str, BaseDistribution], direction: StudyDirection
-    ) -> tuple[list[gp.SourceModel | None], np.ndarray]:
-        """One GP per source (``None`` for a source with fewer than 3 trials in ``space``) and
-        each source's prior Kendall tau (``agreement_priors``)."""
-        # A pure function of the source snapshots and the space: safe to cache.
-        key = _space_key(space, direction)
-        cached = self._gp_models.get(key)
-        if cached is not None:
-            return cached
-        n_choices = SearchSpaceEncoder(space).n_choices
-        sources = self._encode_sources(space, direction)
-        models = [gp.fit_source_model(src.x, src.y, n_choices) for src in sources]
-        priors = agreement_priors(
-            [None if m is None else m.predict_mean for m in models], sources, self._config
-        )
-        if len(self._gp_models) > 32:
-            self._gp_models.clear()
-        self._gp_models[key] = (models, priors)
-        return models, priors
-
-    def _propose_gp(
-        self,
-        study: optuna.Study,
-        space: dict[str, BaseDistribution],
-        lower: parzen.ParzenMixture,
-        models: list[gp.SourceModel | None],
-        target: tuple[np.ndarray, np.ndarray],
-        rel: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The row maximising expected improvement under the transfer GP, and each source's
-        prediction's coefficient in the target model (a source's features are scaled by its
-        relatedness ``rel``)."""
-        n_choices = SearchSpaceEncoder(space).n_choices
-        tx, raw = target
-        tx = gp.impute(tx, n_choices)
-        model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
-        row = self._maximize(model, study, space, lower, acq.best_rows(tx, raw))
-        return row, model.source_weights()
-
-    def _maximize(
-        self,
-        model: gp.TransferGP,
-        study: optuna.Study,
-        space: dict[str, BaseDistribution],
-        lower: parzen.ParzenMixture,
-        target_best: np.ndarray,
-    ) -> np.ndarray:
-        """Maximise ``model.log_ei`` over draws from ``l(x)``, uniform draws and local
-        searches from the target's and each source's best trials."""
-        n_choices = SearchSpaceEncoder(space).n_choices
-        initial = acq.initial_candidates(lower.sample, n_choices, self._rng)
-        incumbents = [target_best]
-        for src in self._encode_sources(space, study.direction):
-            if len(src.y):
-                incumbents.append(gp.impute(acq.best_rows(src.x, src.y), n_choices))
-        return acq.optimize_acquisition(
-            model,
-            initial,
-            np.concatenate(incumbents),
-            n_choices,
-            SearchSpaceEncoder(space).snap,
-            self._rng,
-        )
+    # -- parameters outside the common search space: the joint proposal ---------------------
 
     def _proposal_space(self, study: optuna.Study) -> dict[str, BaseDistribution]:
         """Source parameters, in the new study's latest distribution where it has one."""
@@ -486,36 +416,39 @@ class WarmStartSampler(BaseSampler):
         return {n: d for n, d in sorted(space.items())}
 
     def _proposal(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
-        # The proposal lives in the trial's system attrs; the last one is also kept here so
-        # that the trial's later parameters do not each re-read the storage.
+        """The trial's joint proposal over every source parameter: drawn from the density
+        ratio once per trial and kept in its system attributes (the last one also here, so
+        that the trial's later parameters do not each re-read the storage)."""
+        storage, trial_id = compat.storage_of(study), compat.trial_id_of(trial)
         last = self._last_proposal
-        if (
-            last is not None
-            and last[0] is compat.storage_of(study)
-            and last[1] == compat.trial_id_of(trial)
-        ):
+        if last is not None and last[0] is storage and last[1] == trial_id:
             return last[2]
         attrs = trial.system_attrs
         if PROPOSAL_KEY not in attrs:
-            attrs = compat.storage_of(study).get_trial_system_attrs(compat.trial_id_of(trial))
+            attrs = compat.get_trial_system_attrs(study, trial)
         if PROPOSAL_KEY in attrs:
             return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
-        target = self._target_data(study, space)
-        rel = self._relatedness(study, space, target)
-        lower, upper, _ = self._fit(study, space, target, rel)
-        row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+        with threadpool_limits(1):  # small matrices: BLAS threads only cost time
+            target = self._target_data(study, space)
+            rel = self._relatedness(study, space, target)
+            masses = source_masses(rel, len(target[1]), self._config)
+            lower, upper = parzen.build_density_ratio(
+                *self._parzen_data(study, space, target, masses)
+            )
+            row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
         proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]
             for (name, dist), u in zip(space.items(), row, strict=True)
         }
         # One write: the joint proposal and the source weights behind it.
-        compat.storage_of(study).set_trial_system_attr(
-            compat.trial_id_of(trial),
+        compat.set_trial_system_attr(
+            study,
+            trial,
             PROPOSAL_KEY,
             {"params": proposal, "source_weights": _weights(self._sources, rel)},
         )
-        self._last_proposal = (compat.storage_of(study), compat.trial_id_of(trial), proposal)
+        self._last_proposal = (storage, trial_id, proposal)
         return proposal
 
     def sample_independent(
@@ -563,11 +496,6 @@ class WarmStartSampler(BaseSampler):
 
 
 _NO_FIT: Any = object()
-
-
-def _space_key(space: dict[str, BaseDistribution], direction: StudyDirection) -> str:
-    """Cache key of what is derived from the sources for one search space and direction."""
-    return json.dumps([direction.name, [(n, distribution_to_json(d)) for n, d in space.items()]])
 
 
 def _weights(sources: list[SourceStudy], rel: np.ndarray) -> dict[str, float]:
