@@ -114,11 +114,16 @@ class WarmStartSampler(BaseSampler):
     well that source's GP ranks the other sources' trials) for the first trials. A source that
     disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
     faded both surrogates hand over to multivariate TPE, so a misleading warm start costs only
-    the first few trials. Each trial records these weights in its system
-    attributes: ``optuna_recipes.warm_start:source_weights`` (trials sampled jointly over the
-    new study's search space) or ``optuna_recipes.warm_start:proposal`` (the joint proposal
-    used for parameters outside that space, e.g. in the first trial, with its
-    ``source_weights``).
+    the first few trials.
+
+    Each trial records in its system attributes how it was sampled,
+    ``optuna_recipes.warm_start:mode``: ``"gp"`` or ``"parzen"`` (the surrogate, over the new
+    study's common search space), ``"tpe"`` (the hand-over; until multivariate TPE has its
+    startup trials the density ratio stands in, recorded as ``"parzen"``), or ``"proposal"``
+    (no common search space yet, e.g. the first trial); the source weights behind it,
+    ``optuna_recipes.warm_start:source_weights`` (``"gp"`` and ``"parzen"``); and
+    ``optuna_recipes.warm_start:proposal``, the joint proposal used for parameters outside
+    the common space, with its ``source_weights``.
 
     Mixed and conditional spaces are supported: float and int (log, step) and categorical
     parameters; a parameter missing from a source, or a source value outside the new range,
