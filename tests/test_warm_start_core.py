@@ -37,7 +37,7 @@ def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> parzen.ParzenMixture
 def test_mixture_samples_stay_in_the_space_and_follow_the_centres() -> None:
     centers = np.array([[0.2, 1.0], [0.25, 1.0], [0.22, np.nan]])
     mix = _mixture(centers, np.array([0, 3]))
-    x = mix.sample(np.random.RandomState(0), 2000)
+    x = mix.sample(np.random.default_rng(0), 2000)
     assert ((x[:, 0] >= 0) & (x[:, 0] <= 1)).all()
     assert set(np.unique(x[:, 1])) <= {0.0, 1.0, 2.0}
     # Most mass sits near the centres, not spread uniformly.
@@ -118,7 +118,8 @@ def test_proposals_concentrate_where_the_sources_are_good() -> None:
     lower, upper = parzen.build_density_ratio(
         sources, masses, np.empty((0, 2)), np.empty(0), np.array([0, 0]), np.full(2, 0.02), cfg
     )
-    props = np.array([parzen.propose(lower, upper, rng, 24) for _ in range(50)])
+    draws = np.random.default_rng(1)
+    props = np.array([parzen.propose(lower, upper, draws, 24) for _ in range(50)])
     assert abs(np.median(props[:, 0]) - 0.7) < 0.1
     assert np.median(props[:, 1]) < 0.5
 

@@ -158,7 +158,7 @@ def test_acquisition_respects_bounds_grid_and_categories() -> None:
         return rows
 
     row = acq.optimize_acquisition(
-        model, snap(_points(rng, 50)), target_x[:2], N_CHOICES, snap, rng
+        model, snap(_points(rng, 50)), target_x[:2], N_CHOICES, snap, np.random.default_rng(6)
     )
     assert 0.0 <= row[0] <= 1.0 and row[2] in (0.0, 1.0, 2.0)
     assert row[1] == pytest.approx(round(row[1] * 10) / 10)

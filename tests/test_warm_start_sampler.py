@@ -80,6 +80,8 @@ def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str)
         warm.append(_curve(ws)[-1])
         cold.append(_curve(tpe)[-1])
     # Sources found kind='b', lr near 1e-2 and x near 1: ten warm trials beat ten cold ones.
+    # Best value after 10 trials over seeds 0-19: gp median 0.36 (max 0.58), parzen median
+    # 0.39 (max 0.73), cold TPE median 2.69 (min 0.31); the 3 seeds here are fixed.
     assert np.median(warm) < 0.5 * np.median(cold)
     assert np.median(warm) < 1.0
 

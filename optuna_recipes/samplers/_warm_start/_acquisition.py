@@ -79,12 +79,12 @@ def best_rows(x: np.ndarray, y: np.ndarray, n: int = N_INCUMBENTS) -> np.ndarray
 
 
 def initial_candidates(
-    sample_good: Callable[[np.random.RandomState, int], np.ndarray],
+    sample_good: Callable[[np.random.Generator, int], np.ndarray],
     n_choices: np.ndarray,
-    rng: np.random.RandomState,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """``N_FROM_L`` draws of ``sample_good(rng, size)`` and ``N_UNIFORM`` uniform rows."""
-    uniform = rng.rand(N_UNIFORM, len(n_choices))
+    uniform = rng.random((N_UNIFORM, len(n_choices)))
     cat = n_choices > 0
     uniform[:, cat] = np.floor(uniform[:, cat] * n_choices[cat])
     return np.concatenate([sample_good(rng, N_FROM_L), uniform])
@@ -95,22 +95,22 @@ def _perturb(
     size: int,
     steps: tuple[float, float],
     n_choices: np.ndarray,
-    rng: np.random.RandomState,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """``size`` Gaussian moves of random ``centres``, each with one log-uniform scale in
     ``steps``, reflected into ``[0, 1]``; categorical genes redrawn with probability
     ``CATEGORICAL_REDRAW``."""
     d = len(n_choices)
     cat = n_choices > 0
-    c = centres[rng.randint(len(centres), size=size)]
+    c = centres[rng.integers(len(centres), size=size)]
     scale = np.exp(rng.uniform(math.log(steps[0]), math.log(steps[1]), size=(size, 1)))
-    out = c + scale * rng.randn(size, d)
+    out = c + scale * rng.standard_normal((size, d))
     out = np.where(out < 0.0, -out, out)
     out = np.where(out > 1.0, 2.0 - out, out)
     out = np.clip(out, 0.0, 1.0)
     if cat.any():
-        redraw = rng.rand(size, d) < CATEGORICAL_REDRAW
-        choice = np.floor(rng.rand(size, d) * np.maximum(n_choices, 1))
+        redraw = rng.random((size, d)) < CATEGORICAL_REDRAW
+        choice = np.floor(rng.random((size, d)) * np.maximum(n_choices, 1))
         out[:, cat] = np.where(redraw[:, cat], choice[:, cat], c[:, cat])
     return out
 
@@ -121,7 +121,7 @@ def optimize_acquisition(
     incumbents: np.ndarray,
     n_choices: np.ndarray,
     snap: Callable[[np.ndarray], np.ndarray],
-    rng: np.random.RandomState,
+    rng: np.random.Generator,
     n_local: int = N_LOCAL,
     n_rounds: int = N_ROUNDS,
 ) -> np.ndarray:

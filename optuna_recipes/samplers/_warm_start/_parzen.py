@@ -71,7 +71,7 @@ class ParzenMixture:
             z = _erf((1.0 - mu) / (sd * _SQRT2)) - _erf((0.0 - mu) / (sd * _SQRT2))
         self._log_norm = np.log(np.maximum(0.5 * z, 1e-12))
 
-    def sample(self, rng: np.random.RandomState, size: int) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` rows from the mixture."""
         d = len(self.n_choices)
         comp = rng.choice(len(self._probs), size=size, p=self._probs) - 1  # -1: prior
@@ -83,19 +83,19 @@ class ParzenMixture:
             uniform = np.isnan(c)
             k = self.n_choices[j]
             if k > 0:
-                col = rng.randint(0, k, size=size).astype(float)
-                keep = rng.rand(size) >= self.eps[j]
+                col = rng.integers(0, k, size=size).astype(float)
+                keep = rng.random(size) >= self.eps[j]
                 centre = np.nan_to_num(c).astype(int)
-                others = (centre + rng.randint(1, max(k, 2), size=size)) % k
+                others = (centre + rng.integers(1, max(k, 2), size=size)) % k
                 col = np.where(uniform, col, np.where(keep, centre, others).astype(float))
             else:
-                col = rng.rand(size)
-                draw = c + self.bandwidth[j] * rng.randn(size)
+                col = rng.random(size)
+                draw = c + self.bandwidth[j] * rng.standard_normal(size)
                 for _ in range(MAX_REDRAWS):
                     bad = ~uniform & ((draw < 0.0) | (draw > 1.0))
                     if not bad.any():
                         break
-                    draw[bad] = c[bad] + self.bandwidth[j] * rng.randn(int(bad.sum()))
+                    draw[bad] = c[bad] + self.bandwidth[j] * rng.standard_normal(int(bad.sum()))
                 col = np.where(uniform, col, np.clip(draw, 0.0, 1.0))
             out[:, j] = col
         return out
@@ -246,7 +246,7 @@ def build_good_density(
 
 
 def propose(
-    lower: ParzenMixture, upper: ParzenMixture, rng: np.random.RandomState, n_candidates: int
+    lower: ParzenMixture, upper: ParzenMixture, rng: np.random.Generator, n_candidates: int
 ) -> np.ndarray:
     """Draw candidates from ``l`` and return the one with the largest ``log l - log g``."""
     cand = lower.sample(rng, n_candidates)

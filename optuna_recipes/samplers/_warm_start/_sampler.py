@@ -70,6 +70,13 @@ _MIN_SOURCE_MASS = 0.5
 # Smallest Parzen bandwidth in unit space.
 _MIN_BANDWIDTH = 0.02
 _SCORED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+# Random streams of one trial: its joint sampling and its proposal.
+_RELATIVE_STREAM = 1
+_PROPOSAL_STREAM = 2
+
+
+def _fresh_seed() -> int:
+    return int(np.random.SeedSequence().entropy % 2**32)  # type: ignore[operator]
 
 
 def _min_bandwidth(enc: SearchSpaceEncoder) -> np.ndarray:
@@ -160,7 +167,9 @@ class WarmStartSampler(BaseSampler):
             :class:`~optuna.trial.FrozenTrial` (taken to share the new study's direction), or
             :class:`~optuna_recipes.SourceStudy` snapshots from
             :func:`~optuna_recipes.load_sources`. Studies are snapshot at construction.
-        seed: Seed of the sampler's random number generator. Default ``None``.
+        seed: Seed of the sampler's randomness: each trial draws from a generator derived from
+            it and the trial's number, and the TPE samplers are seeded from it. ``None``
+            (default) draws one at construction (and again at ``reseed_rng``).
         source_weight: How many new-study trials one fully related source is worth at the
             start; must be ``>= 0``. Default ``20.0``.
         source_decay: Number of new-study trials after which a source's worth has halved
@@ -194,7 +203,10 @@ class WarmStartSampler(BaseSampler):
         self._surrogate = check_choice("surrogate", surrogate, _SURROGATES)
         self._sources: list[SourceStudy] = as_sources(source_studies)
         self._seed = seed
-        self._rng = np.random.RandomState(seed)
+        # Every trial draws from its own generator, derived from this seed and the trial's
+        # number (as GeneticSampler does): threads and processes share no random state, and
+        # the same seed gives the same trials in a sequential study.
+        self._rng_seed = seed if seed is not None else _fresh_seed()
         self._independent = independent_sampler or TPESampler(seed=seed)
         self._tpe = TPESampler(seed=None if seed is None else seed + 1, multivariate=True)
         self._search_space = IntersectionSearchSpace(include_pruned=True)
@@ -223,7 +235,7 @@ class WarmStartSampler(BaseSampler):
         return list(self._sources)
 
     def reseed_rng(self) -> None:
-        self._rng.seed()
+        self._rng_seed = _fresh_seed()
         self._independent.reseed_rng()
         self._tpe.reseed_rng()
 
@@ -247,6 +259,7 @@ class WarmStartSampler(BaseSampler):
         if not search_space:
             compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_PROPOSAL)
             return {}
+        rng = self._trial_rng(trial, _RELATIVE_STREAM)
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
             target = self._target_data(study, search_space)
             rel = self._relatedness(study, search_space, target)
@@ -263,12 +276,14 @@ class WarmStartSampler(BaseSampler):
                 mode = MODE_PARZEN
             coefficients = None
             if mode == MODE_GP:
-                row, coefficients = self._propose_gp(study, search_space, target, rel, masses)
+                row, coefficients = self._propose_gp(
+                    study, search_space, target, (rel, masses), rng
+                )
             else:
                 lower, upper = parzen.build_density_ratio(
                     *self._parzen_data(study, search_space, target, masses)
                 )
-                row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+                row = parzen.propose(lower, upper, rng, self._config.n_ei_candidates)
         self._record(study, trial, mode, rel, coefficients)
         return SearchSpaceEncoder(search_space).decode(row)
 
@@ -309,26 +324,28 @@ class WarmStartSampler(BaseSampler):
         study: optuna.Study,
         space: dict[str, BaseDistribution],
         target: tuple[np.ndarray, np.ndarray],
-        rel: np.ndarray,
-        masses: np.ndarray,
+        weights: tuple[np.ndarray, np.ndarray],
+        rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The row maximising expected improvement under the transfer GP (each source's
-        features scaled by its relatedness ``rel``), and each source's prediction's
+        features scaled by its relatedness, the first of ``weights``; the second is its worth
+        in the density ratio), and each source's prediction's
         coefficient in it. Candidates come from the density ratio's good mixture ``l(x)``,
         uniform draws and the neighbourhoods of the target's and each source's best trials."""
         enc = SearchSpaceEncoder(space)
         n_choices = enc.n_choices
+        rel, masses = weights
         models, _ = self._source_models.models(space, study.direction)
         tx, raw = gp.impute(target[0], n_choices), target[1]
         model = gp.fit_transfer_gp(models, tx, raw, n_choices, rel)
         lower = parzen.build_good_density(*self._parzen_data(study, space, target, masses))
-        initial = acq.initial_candidates(lower.sample, n_choices, self._rng)
+        initial = acq.initial_candidates(lower.sample, n_choices, rng)
         incumbents = [acq.best_rows(tx, raw)]
         for src in self._source_models.encoded(space, study.direction):
             if len(src.y):
                 incumbents.append(gp.impute(acq.best_rows(src.x, src.y), n_choices))
         row = acq.optimize_acquisition(
-            model, initial, np.concatenate(incumbents), n_choices, enc.snap, self._rng
+            model, initial, np.concatenate(incumbents), n_choices, enc.snap, rng
         )
         return row, model.source_weights()
 
@@ -396,6 +413,9 @@ class WarmStartSampler(BaseSampler):
                 study, trial, GP_WEIGHTS_KEY, _weights(self._sources, coefficients)
             )
 
+    def _trial_rng(self, trial: FrozenTrial, stream: int) -> np.random.Generator:
+        return np.random.default_rng([self._rng_seed, trial.number, stream])
+
     def _check_single_objective(self, study: optuna.Study) -> None:
         if compat.is_multi_objective(study):
             raise ValueError(
@@ -441,7 +461,8 @@ class WarmStartSampler(BaseSampler):
             lower, upper = parzen.build_density_ratio(
                 *self._parzen_data(study, space, target, masses)
             )
-            row = parzen.propose(lower, upper, self._rng, self._config.n_ei_candidates)
+            rng = self._trial_rng(trial, _PROPOSAL_STREAM)
+            row = parzen.propose(lower, upper, rng, self._config.n_ei_candidates)
         proposal: dict[str, Any] = {
             name: [float(u), distribution_to_json(dist)]
             for (name, dist), u in zip(space.items(), row, strict=True)
