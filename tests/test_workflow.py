@@ -26,8 +26,10 @@ def _objective(trial: optuna.Trial, shift: float) -> float:
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'hpo.db'}"
-    for month, shift in (("2026-09", 1.0), ("2026-10", 1.1)):
-        study = optuna.create_study(study_name=f"churn-model-{month}", storage=url)
+    for seed, (month, shift) in enumerate((("2026-09", 1.0), ("2026-10", 1.1))):
+        sampler = optuna.samplers.TPESampler(seed=seed)
+        name = f"churn-model-{month}"
+        study = optuna.create_study(study_name=name, storage=url, sampler=sampler)
         study.optimize(functools.partial(_objective, shift=shift), n_trials=15)
     optuna.create_study(study_name="unrelated", storage=url)
     return url
@@ -54,7 +56,9 @@ def test_create_then_load_from_another_worker(url: str) -> None:
         url, "churn-model-2026-11", load_if_exists=True
     )
     assert len(again.sampler.sources) == 2  # type: ignore[attr-defined]
-    assert min(t.value for t in again.trials[:3]) < 0.5  # warm start lands near x = 1.1
+    # The warm start lands near x = 1.1: over source seeds 0-39 (20 pairs) the best of the
+    # first 3 trials was 0.0-0.14, median 0.025.
+    assert min(t.value for t in again.trials[:3]) < 0.5
 
 
 def test_errors(url: str) -> None:
