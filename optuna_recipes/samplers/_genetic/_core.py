@@ -290,7 +290,7 @@ def make_offspring(
         f = rng.uniform(0.4, 0.9)
         v = x + f * (guide - x) + f * (population[r1] - population[r2])
         cr = 0.9 if rng.random() < 0.7 else 0.2
-        take = rng.random(d) < cr
+        take: np.ndarray = np.asarray(rng.random(d) < cr)
         take[rng.integers(d)] = True
         take &= numeric
         child[take] = _reflect(v[take])

@@ -43,9 +43,19 @@ from scipy.linalg import solve_triangular
 
 from optuna_recipes.samplers._warm_start._data import rank_quantiles
 
-_SQRT5 = math.sqrt(5.0)
 # A typical shift of the optimum between related tasks, in unit-cube coordinates.
 SHIFT_SCALE = 0.05
+# Source GPs: at most this many trials (the best ones), length scales a priori around
+# DEFAULT_LENGTHSCALE (log-normal, sd SOURCE_LENGTHSCALE_SD), a small constant kernel term.
+SOURCE_MAX_POINTS = 300
+DEFAULT_LENGTHSCALE = 0.5
+SOURCE_LENGTHSCALE_SD = 1.5
+SOURCE_CONSTANT_VAR = 0.1
+# The target GP's constant kernel term (its scores are standard normal quantiles).
+TARGET_CONSTANT_VAR = 1.0
+# L-BFGS-B iterations of the hyperparameter fit.
+MAX_ITER = 50
+_SQRT5 = math.sqrt(5.0)
 _JITTER = 1e-8
 
 
@@ -237,8 +247,8 @@ def fit_gp(
     n_choices: np.ndarray,
     prior: GPPrior,
     feature: np.ndarray | None = None,
-    constant_var: float = 1.0,
-    max_iter: int = 50,
+    constant_var: float = TARGET_CONSTANT_VAR,
+    max_iter: int = MAX_ITER,
 ) -> GaussianProcess:
     """Fit a GP by maximum a posteriori hyperparameters (L-BFGS-B from the prior's mode).
 
@@ -321,7 +331,7 @@ class SourceModel:
 
 
 def fit_source_model(
-    x: np.ndarray, y: np.ndarray, n_choices: np.ndarray, max_points: int = 300
+    x: np.ndarray, y: np.ndarray, n_choices: np.ndarray, max_points: int = SOURCE_MAX_POINTS
 ) -> SourceModel | None:
     """GP on a source's normal scores (``None`` with fewer than 3 trials); at most
     ``max_points`` trials are used, the best ones first (they carry the shape near optima)."""
@@ -332,8 +342,13 @@ def fit_source_model(
         keep = np.argsort(z, kind="stable")[:max_points]
         x, z = x[keep], z[keep]
     d = x.shape[1]
-    prior = GPPrior(log_lengthscale=np.full(d, math.log(0.5)), lengthscale_sd=1.5)
-    gp = fit_gp(impute(x, n_choices), z - z.mean(), n_choices, prior, constant_var=0.1)
+    prior = GPPrior(
+        log_lengthscale=np.full(d, math.log(DEFAULT_LENGTHSCALE)),
+        lengthscale_sd=SOURCE_LENGTHSCALE_SD,
+    )
+    gp = fit_gp(
+        impute(x, n_choices), z - z.mean(), n_choices, prior, constant_var=SOURCE_CONSTANT_VAR
+    )
     model = SourceModel(gp)
     model.scale = max(float(np.std(model.predict_mean(gp.x))), 1e-6)
     return model
@@ -349,7 +364,7 @@ def source_lengthscale_prior(
             logs.append(np.log(m.gp.lengthscale))
             ws.append(w)
     if not logs:
-        return np.full(d, math.log(0.5))
+        return np.full(d, math.log(DEFAULT_LENGTHSCALE))
     return np.average(np.array(logs), axis=0, weights=np.array(ws))
 
 
@@ -429,5 +444,7 @@ def fit_transfer_gp(
     prior = GPPrior(log_lengthscale=source_lengthscale_prior(models, w, d))
     feature = prior_features(models, target_x, w)
     mu = prior_mean(feature, w)
-    gp = fit_gp(target_x, z - mu, n_choices, prior, feature=feature, constant_var=1.0)
+    gp = fit_gp(
+        target_x, z - mu, n_choices, prior, feature=feature, constant_var=TARGET_CONSTANT_VAR
+    )
     return TransferGP(gp, models, w, float(z.min()))
