@@ -20,10 +20,10 @@ from optuna_recipes._version import __version__
 _LAZY_EXPORTS: dict[str, str] = {
     "WarmStartSampler": "optuna_recipes.samplers",
     "WarmStartPruner": "optuna_recipes.pruners",
-    "SourceStudy": "optuna_recipes._sources",
-    "load_sources": "optuna_recipes._sources",
-    "create_warm_started_study": "optuna_recipes._workflow",
-    "load_warm_started_study": "optuna_recipes._workflow",
+    "SourceStudy": "optuna_recipes.warm_start",
+    "load_sources": "optuna_recipes.warm_start",
+    "create_warm_started_study": "optuna_recipes.warm_start",
+    "load_warm_started_study": "optuna_recipes.warm_start",
     "GeneticSampler": "optuna_recipes.samplers",
 }
 

@@ -16,6 +16,11 @@ so callers decide whether to clip or drop them (dynamic ranges).
 Decoding always returns Python scalars (``float``, ``int`` or the choice object itself) inside
 the distribution, as Optuna's sampler contract requires.
 
+Grids are described once, here: ``SearchSpaceEncoder.cell_widths`` gives each column's narrowest
+grid cell in unit space and ``SearchSpaceEncoder.snap`` moves rows onto the grid, so samplers
+that search the unit cube (the genetic algorithm's mutation steps, the warm-start sampler's
+bandwidths and acquisition search) do not re-derive them.
+
 Example:
     .. code-block:: python
 
@@ -61,6 +66,19 @@ def _bounds(dist: FloatDistribution | IntDistribution) -> tuple[float, float, bo
     if dist.log:
         return math.log(low), math.log(high), True
     return low, high, False
+
+
+def cell_width(dist: BaseDistribution) -> float:
+    """Width in unit space of the narrowest grid cell of a discrete numerical distribution
+    (``1 / n`` for ``n`` evenly spaced values; the top cell of a log-scaled int), else 0."""
+    if isinstance(dist, IntDistribution):
+        if dist.log:
+            hi, lo = math.log(dist.high + 0.5), math.log(dist.low - 0.5)
+            return (hi - math.log(dist.high - 0.5)) / (hi - lo)
+        return 1.0 / ((dist.high - dist.low) // dist.step + 1)
+    if isinstance(dist, FloatDistribution) and dist.step is not None:
+        return 1.0 / (round((dist.high - dist.low) / dist.step) + 1)
+    return 0.0
 
 
 def is_categorical(dist: BaseDistribution) -> bool:
@@ -131,6 +149,8 @@ class SearchSpaceEncoder:
 
     Columns follow the order of ``search_space``. Numerical columns live in ``[0, 1]``;
     categorical columns hold the choice index. ``NaN`` marks a missing or incompatible value.
+    Per column: ``is_categorical``, ``n_choices`` (0 for numerical columns), ``is_log``
+    (log-scaled numerical) and ``cell_widths`` (narrowest grid cell, 0 where there is no grid).
 
     Example:
         .. code-block:: python
@@ -151,6 +171,11 @@ class SearchSpaceEncoder:
             [len(d.choices) if isinstance(d, CategoricalDistribution) else 0 for d in dists],
             dtype=int,
         )
+        self.is_log: np.ndarray = np.array(
+            [isinstance(d, (FloatDistribution, IntDistribution)) and d.log for d in dists],
+            dtype=bool,
+        )
+        self.cell_widths: np.ndarray = np.array([cell_width(d) for d in dists], dtype=float)
 
     @property
     def dim(self) -> int:
@@ -195,6 +220,18 @@ class SearchSpaceEncoder:
             with np.errstate(invalid="ignore"):
                 num[(num < 0.0) | (num > 1.0)] = np.nan
             out[:, ~self.is_categorical] = num
+        return out
+
+    def snap(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of shape ``(n, dim)`` moved onto the grid: discrete numerical columns to their
+        nearest grid point, categorical columns to the nearest choice index (clipped);
+        continuous columns are left as they are."""
+        out = np.array(rows, dtype=float)
+        for j, dist in enumerate(self.search_space.values()):
+            if isinstance(dist, CategoricalDistribution):
+                out[:, j] = np.clip(np.floor(out[:, j] + 0.5), 0, len(dist.choices) - 1)
+            elif self.cell_widths[j] > 0.0:
+                out[:, j] = to_unit_array(dist, from_unit_array(dist, out[:, j]))
         return out
 
     def decode(self, row: np.ndarray) -> dict[str, Any]:

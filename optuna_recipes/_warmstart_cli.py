@@ -1,71 +1,14 @@
-"""``optuna-recipes warmstart``: create a study warm-started from earlier studies of a storage.
-
-Example:
-    .. code-block:: console
-
-        $ optuna-recipes warmstart --storage sqlite:///hpo.db --study churn-model-2026-11 \\
-              --from 'churn-model-*' --direction minimize
-"""
+"""Deprecated: moved to :mod:`optuna_recipes.warm_start.cli` (this module only re-exports)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
+import warnings
 
+from optuna_recipes.warm_start.cli import configure  # noqa: F401
+from optuna_recipes.warm_start.cli import run  # noqa: F401
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``optuna-recipes warmstart``."""
-    parser.add_argument("--storage", required=True, help="storage URL, e.g. sqlite:///hpo.db")
-    parser.add_argument("--study", required=True, help="name of the new study")
-    parser.add_argument(
-        "--from",
-        dest="pattern",
-        default=None,
-        help="shell-style pattern of the source study names, e.g. 'churn-model-*'",
-    )
-    parser.add_argument(
-        "--sources", nargs="+", default=None, metavar="NAME", help="exact source study names"
-    )
-    parser.add_argument("--direction", choices=["minimize", "maximize"], default="minimize")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument(
-        "--load-if-exists", action="store_true", help="open the study if it already exists"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Create the warm-started study and print what was done; exit code 0 on success."""
-    import optuna
-
-    from optuna_recipes._workflow import create_warm_started_study
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = create_warm_started_study(
-            args.storage,
-            args.study,
-            source_names=args.sources,
-            source_pattern=args.pattern,
-            direction=args.direction,
-            seed=args.seed,
-            load_if_exists=args.load_if_exists,
-        )
-    except (ValueError, KeyError, optuna.exceptions.DuplicatedStudyError) as err:
-        print(f"optuna-recipes warmstart: error: {err}", file=sys.stderr)
-        return 2
-    sources = study.sampler.sources  # type: ignore[union-attr]
-    print(f"Warm-started study {study.study_name!r} ({args.direction}) in {args.storage}")
-    print(f"from {len(sources)} source studies:")
-    for src in sources:
-        direction = src.direction.name.lower() if src.direction is not None else "?"
-        best = src.best_value()
-        print(
-            f"  {src.name}: {src.n_complete} complete trials, {direction}, "
-            f"best {best if best is not None else 'n/a'}"
-        )
-    print("Sampler: WarmStartSampler; pruner: WarmStartPruner.")
-    print("Run trials from any process with:")
-    print("  import optuna_recipes")
-    print(f"  study = optuna_recipes.load_warm_started_study({args.storage!r}, {args.study!r})")
-    print("  study.optimize(objective, n_trials=...)")
-    return 0
+warnings.warn(
+    "`optuna_recipes._warmstart_cli` moved to `optuna_recipes.warm_start.cli`.",
+    DeprecationWarning,
+    stacklevel=2,
+)

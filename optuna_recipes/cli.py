@@ -30,7 +30,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("bench", "optuna_recipes.bench.cli", "Benchmark search strategies on suites of problems."),
     (
         "warmstart",
-        "optuna_recipes._warmstart_cli",
+        "optuna_recipes.warm_start.cli",
         "Create a study warm-started from earlier studies in a storage (retraining workflow).",
     ),
 ]

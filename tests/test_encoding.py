@@ -123,3 +123,40 @@ def test_encode_trials_can_blank_values_outside_the_range() -> None:
     assert math.isnan(blanked[0]) and blanked[1] == 1.0
     with pytest.raises(ValueError, match="`out_of_range` must be"):
         enc.encode_trials([wide], out_of_range="clip")
+
+
+GRID_SPACE = {
+    "f": FloatDistribution(0.0, 1.0),
+    "lf": FloatDistribution(1e-3, 1.0, log=True),
+    "s": FloatDistribution(0.0, 1.0, step=0.25),
+    "i": IntDistribution(0, 10, step=2),
+    "li": IntDistribution(1, 100, log=True),
+    "c": CategoricalDistribution(["a", "b", "c"]),
+}
+
+
+def test_cell_widths_describe_each_grid() -> None:
+    enc = SearchSpaceEncoder(GRID_SPACE)
+    top_log_cell = (math.log(100.5) - math.log(99.5)) / (math.log(100.5) - math.log(0.5))
+    assert enc.cell_widths.tolist() == pytest.approx([0.0, 0.0, 0.2, 1 / 6, top_log_cell, 0.0])
+    assert enc.is_log.tolist() == [False, True, False, False, True, False]
+    # Every grid point of an evenly spaced grid owns exactly one cell width.
+    dist = GRID_SPACE["i"]
+    units = [to_unit(dist, v) for v in range(0, 11, 2)]
+    assert np.diff(units) == pytest.approx(np.full(5, enc.cell_widths[3]))
+
+
+def test_snap_moves_rows_onto_the_grid_and_keeps_continuous_columns() -> None:
+    enc = SearchSpaceEncoder(GRID_SPACE)
+    rng = np.random.RandomState(0)
+    rows = rng.uniform(-0.2, 1.2, size=(200, 6))
+    rows[:, 5] = rng.uniform(-1.5, 3.5, size=200)
+    snapped = enc.snap(rows)
+    assert snapped is not rows and np.array_equal(snapped[:, :2], rows[:, :2])
+    assert set(np.unique(snapped[:, 5])) == {0.0, 1.0, 2.0}
+    np.testing.assert_array_equal(enc.snap(snapped), snapped)  # idempotent
+    for row, snapped_row in zip(rows, snapped, strict=True):
+        # Grid columns decode to the value the raw row decodes to, and re-encode exactly.
+        decoded = enc.decode(snapped_row)
+        assert decoded == enc.decode(row)
+        assert enc.encode(decoded)[2:5] == pytest.approx(snapped_row[2:5], abs=1e-12)

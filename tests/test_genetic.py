@@ -229,9 +229,10 @@ def test_pickled_sampler_continues_identically() -> None:
     clone = pickle.loads(pickle.dumps(sampler))
     assert repr(clone) == repr(sampler)
     # The clone has empty caches: what it proposes must come from the storage alone.
-    trial = study.ask()
-    clone_params = clone.sample_relative(study, trial._cached_frozen_trial, _space(study))
-    original_params = sampler.sample_relative(study, trial._cached_frozen_trial, _space(study))
+    study.ask()
+    frozen = study.trials[-1]  # the running trial, as the storage holds it
+    clone_params = clone.sample_relative(study, frozen, _space(study))
+    original_params = sampler.sample_relative(study, frozen, _space(study))
     assert clone_params == original_params
 
 
@@ -271,22 +272,50 @@ def test_collapsed_population_restarts_without_waiting_for_patience() -> None:
 
 
 def test_multi_objective_is_refused_at_the_first_trial() -> None:
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=GeneticSampler())
+    study = optuna.create_study(
+        directions=["minimize", "minimize"], sampler=GeneticSampler(seed=0)
+    )
     with pytest.raises(ValueError, match="single-objective"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
 
 
+def _assert_inside_mixed(trial: optuna.trial.FrozenTrial) -> None:
+    p = trial.params
+    assert -5.0 <= p["x"] <= 5.0 and -5.0 <= p["y"] <= 5.0 and (2 * p["y"]).is_integer()
+    assert 1e-5 <= p["lr"] <= 1e-1 and p["n"] in range(21) and p["k"] in range(1, 65)
+    assert p["act"] in ("a", "b", "c", "d")
+
+
+def _assert_origins_consistent(study: optuna.Study) -> int:
+    """Every recorded parent is another, complete trial, with the fitness it had; returns the
+    number of bred trials. Holds whatever order parallel workers ran in."""
+    by_number = {t.number: t for t in study.trials}
+    bred = 0
+    for t in study.trials:
+        origin = t.system_attrs.get(ORIGIN_ATTR)
+        if origin is None:
+            continue
+        bred += 1
+        parent = by_number[origin["parent"]]
+        assert parent.number != t.number and parent.state == TrialState.COMPLETE
+        assert origin["parent_fitness"] == pytest.approx([0.0, parent.value])
+        assert origin["operator"] in ("de", "inherit") and origin["epoch"] >= 0
+    return bred
+
+
 def test_threads() -> None:
+    # Thread timing changes every run, so the trials' values are not reproducible; what always
+    # holds is checked instead (quality is covered by the sequential tests).
     study = optuna.create_study(sampler=GeneticSampler(seed=0))
     study.optimize(mixed, n_trials=100, n_jobs=3)
-    assert len(study.trials) == 100
+    assert sorted(t.number for t in study.trials) == list(range(100))
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
-    # Thread timing changes every run, so one best value is noisy (0.01-4.3 over 15 runs here,
-    # 2.4 once in CI under load, against random search's 2.3-8.5). Where the second half of the
-    # trials lies is not: its median was 0.8-6.0 over 15 threaded runs, random search's
-    # 22.6-31.9 over 10 seeds.
-    values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
-    assert float(np.median(values[50:])) < 10.0
+    for t in study.trials:
+        _assert_inside_mixed(t)
+    # A trial sees at least its number minus 2 complete trials (3 threads), so every trial
+    # from number 12 on is bred, unless a restart began a new epoch's startup.
+    bred = _assert_origins_consistent(study)
+    assert bred >= 50
 
 
 def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
@@ -317,18 +346,13 @@ def test_four_processes_on_shared_storage(shared_storage_spec: StorageSpec) -> N
     assert len(trials) == n_trials
     assert sorted(t.number for t in trials) == list(range(n_trials))
     assert all(t.state == TrialState.COMPLETE for t in trials)
-    assert sum(ORIGIN_ATTR in t.system_attrs for t in trials) >= n_trials // 2
-
-    # A single run's best value is noisy when four workers interleave (observed 0.01-1.15 over 25
-    # runs, in CI too), so the check is on where the second half of the trials lies: a working GA
-    # has converged onto the bowl (median 1.1-4.7 over 6 runs with scrambled worker timing), random
-    # search has not (median 18-26 over 5 seeds).
-    values = [t.value for t in sorted(trials, key=lambda t: t.number)]
-    random_values = []
-    for seed in range(5):
-        seq = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-        seq.optimize(quadratic, n_trials=n_trials)
-        random_values += [t.value for t in seq.trials]
-    late = float(np.median(values[n_trials // 2 :]))
-    assert late < 0.3 * float(np.median(random_values)), (late, float(np.median(random_values)))
-    assert study.best_value < 2.0, study.best_value
+    # Four workers interleave differently every run, so values are not reproducible; what
+    # always holds is checked instead (quality is covered by the sequential tests).
+    for t in trials:
+        p = t.params
+        assert -5.0 <= p["x"] <= 5.0 and -5.0 <= p["y"] <= 5.0
+        assert p["n"] in range(21) and p["act"] in ("a", "b", "c")
+    assert _assert_origins_consistent(study) >= n_trials // 2
+    # Each worker's sampler has its own seed, and the initial design is indexed by trial
+    # number: no two trials are identical.
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == n_trials

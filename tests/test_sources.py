@@ -10,11 +10,12 @@ import pytest
 
 from optuna_recipes import SourceStudy
 from optuna_recipes import load_sources
-from optuna_recipes._sources import as_sources
+from optuna_recipes.warm_start import as_sources
 
 
 def _fill(storage: optuna.storages.BaseStorage, name: str, n: int = 4, **kw: str) -> None:
-    study = optuna.create_study(study_name=name, storage=storage, **kw)
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, **kw)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=n)
 
 
@@ -56,7 +57,9 @@ def test_load_by_names_and_errors(tmp_path: object) -> None:
 
 
 def test_as_sources_accepts_studies_trial_lists_and_snapshots() -> None:
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0)
+    )
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     trials = study.trials
     sources = as_sources([study, trials, SourceStudy("s", tuple(trials))])

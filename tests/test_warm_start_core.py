@@ -1,4 +1,4 @@
-"""The numpy core of WarmStartSampler, without Optuna."""
+"""The numpy models of WarmStartSampler (ranks, relatedness, density ratio), without Optuna."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from optuna_recipes.samplers import _warm_start_core as core
+from optuna_recipes.samplers._warm_start import _parzen as parzen
+from optuna_recipes.samplers._warm_start import _relatedness as rel_
+from optuna_recipes.samplers._warm_start._data import SourceData
+from optuna_recipes.samplers._warm_start._data import WarmStartConfig
+from optuna_recipes.samplers._warm_start._data import rank_quantiles
 
 
 def test_rank_quantiles_best_is_zero_and_ties_share() -> None:
-    q = core.rank_quantiles(np.array([3.0, 1.0, 2.0, 2.0, np.inf]))
+    q = rank_quantiles(np.array([3.0, 1.0, 2.0, 2.0, np.inf]))
     assert q[1] == 0.0 and q[4] == 1.0
     assert q[2] == q[3]
-    assert core.rank_quantiles(np.array([5.0])).tolist() == [0.0]
+    assert rank_quantiles(np.array([5.0])).tolist() == [0.0]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -21,11 +25,11 @@ def test_kendall_tau_matches_scipy(seed: int) -> None:
     rng = np.random.RandomState(seed)
     a = rng.randint(0, 5, size=30).astype(float)
     b = a + rng.normal(0, 2, size=30)
-    assert core.kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic)
+    assert rel_.kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic)
 
 
-def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> core.ParzenMixture:
-    return core._fit_mixture(
+def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> parzen.ParzenMixture:
+    return parzen.fit_mixture(
         centers, np.ones(len(centers)), n_choices, np.full(len(n_choices), 0.02), 1.0
     )
 
@@ -33,7 +37,7 @@ def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> core.ParzenMixture:
 def test_mixture_samples_stay_in_the_space_and_follow_the_centres() -> None:
     centers = np.array([[0.2, 1.0], [0.25, 1.0], [0.22, np.nan]])
     mix = _mixture(centers, np.array([0, 3]))
-    x = mix.sample(np.random.RandomState(0), 2000)
+    x = mix.sample(np.random.default_rng(0), 2000)
     assert ((x[:, 0] >= 0) & (x[:, 0] <= 1)).all()
     assert set(np.unique(x[:, 1])) <= {0.0, 1.0, 2.0}
     # Most mass sits near the centres, not spread uniformly.
@@ -50,72 +54,77 @@ def test_mixture_density_integrates_to_one() -> None:
     assert np.exp(cat.log_pdf(pts)).sum() == pytest.approx(1.0)
 
 
-def _source(rng: np.random.RandomState, optimum: float, sign: float = 1.0) -> core.SourceData:
+def _source(rng: np.random.RandomState, optimum: float, sign: float = 1.0) -> SourceData:
     x = rng.rand(80, 2)
     y = sign * ((x[:, 0] - optimum) ** 2 + 0.1 * x[:, 1])
-    return core.SourceData(x, y * 7.0 + 3.0)
+    return SourceData(x, y * 7.0 + 3.0)
 
 
 def test_relatedness_keeps_agreeing_sources_and_fades_misleading_ones() -> None:
     rng = np.random.RandomState(0)
     tx = rng.rand(40, 2)
     truth = (tx[:, 0] - 0.32) ** 2
-    ty = core.rank_quantiles(truth)
-    cfg = core.WarmStartConfig()
-    agreeing = 7.0 * (tx[:, 0] - 0.3) ** 2 + 3.0  # another scale and offset: ranks agree
-    misleading = -agreeing
+    cfg = WarmStartConfig()
+
+    def agreeing(x: np.ndarray) -> np.ndarray:
+        return 7.0 * (x[:, 0] - 0.3) ** 2 + 3.0  # another scale and offset: ranks agree
+
+    def misleading(x: np.ndarray) -> np.ndarray:
+        return -agreeing(x)
+
     priors = np.full(3, cfg.tau0)
-    rel, taus = core.relatedness([agreeing, misleading, None], ty, priors, cfg)
+    rel, taus = rel_.relatedness([agreeing, misleading, None], tx, truth, priors, cfg)
     assert taus[0] > 0.8 and taus[1] < -0.8 and taus[2] == 0.0
     assert rel.tolist() == [1.0, 0.0, 0.0]  # a source without a model counts for nothing
     # With no target data each source starts at its prior: tau0 and above mean full trust.
-    rel0, _ = core.relatedness([np.empty(0)] * 3, ty[:0], np.array([0.5, 0.15, 0.0]), cfg)
+    rel0, _ = rel_.relatedness([agreeing] * 3, tx[:0], truth[:0], np.array([0.5, 0.15, 0.0]), cfg)
     assert rel0.tolist() == pytest.approx([1.0, 0.5, 0.0])
     # The prior is worth n0 = 5 target trials: 5 perfectly agreeing ones take a prior of 0
     # to a shrunk tau of 0.5 (full trust); 5 at random halve a prior of tau0.
-    assert core.relatedness([agreeing[:5]], ty[:5], np.zeros(1), cfg)[0][0] == 1.0
-    shuffled = rng.permutation(ty[:6])
-    tau = core.kendall_tau(agreeing[:6], shuffled)
-    half = core.relatedness([agreeing[:6]], shuffled, np.full(1, cfg.tau0), cfg)[0][0]
+    assert rel_.relatedness([agreeing], tx[:5], truth[:5], np.zeros(1), cfg)[0][0] == 1.0
+    shuffled = rng.permutation(truth[:6])
+    tau = rel_.kendall_tau(agreeing(tx[:6]), shuffled)
+    half = rel_.relatedness([agreeing], tx[:6], shuffled, np.full(1, cfg.tau0), cfg)[0][0]
     assert half == pytest.approx(max(0.0, (5 * cfg.tau0 + 6 * tau) / 11 / cfg.tau0))
 
 
 def test_agreement_priors_tell_a_related_family_from_an_unrelated_one() -> None:
     rng = np.random.RandomState(3)
-    cfg = core.WarmStartConfig()
+    cfg = WarmStartConfig()
 
-    def source(optimum: np.ndarray) -> tuple[core.SourceData, object]:
+    def source(optimum: np.ndarray) -> tuple[SourceData, object]:
         x = rng.rand(60, 2)
         y = ((x - optimum) ** 2).sum(axis=1) * rng.uniform(0.1, 10.0)
-        return core.SourceData(x, y), lambda at: ((at - optimum) ** 2).sum(axis=1)
+        return SourceData(x, y), lambda at: ((at - optimum) ** 2).sum(axis=1)
 
     # Related: optima within 0.05 of each other; unrelated: anywhere in the box.
     related = [source(np.array([0.4, 0.6]) + rng.normal(0, 0.05, 2)) for _ in range(3)]
     unrelated = [source(o) for o in (np.array([0.1, 0.1]), [0.9, 0.2], [0.5, 0.95])]
-    pr = core.agreement_priors([f for _, f in related], [s for s, _ in related], cfg)
-    pu = core.agreement_priors([f for _, f in unrelated], [s for s, _ in unrelated], cfg)
+    pr = rel_.agreement_priors([f for _, f in related], [s for s, _ in related], cfg)
+    pu = rel_.agreement_priors([f for _, f in unrelated], [s for s, _ in unrelated], cfg)
     assert (pr > 0.5).all()
     assert (pu < 0.1).all()
     # No other source to compare with, or no model: the default prior tau0.
-    one = core.agreement_priors([related[0][1]], [related[0][0]], cfg)
-    none = core.agreement_priors([None, related[1][1]], [related[0][0], related[1][0]], cfg)
+    one = rel_.agreement_priors([related[0][1]], [related[0][0]], cfg)
+    none = rel_.agreement_priors([None, related[1][1]], [related[0][0], related[1][0]], cfg)
     assert one.tolist() == [cfg.tau0] and none[0] == cfg.tau0 and none[1] > cfg.tau0
 
 
 def test_proposals_concentrate_where_the_sources_are_good() -> None:
     rng = np.random.RandomState(1)
     sources = [_source(rng, 0.7) for _ in range(3)]
-    cfg = core.WarmStartConfig()
-    masses = core.source_masses(np.ones(3), 0, cfg)
-    lower, upper = core.build_density_ratio(
+    cfg = WarmStartConfig()
+    masses = rel_.source_masses(np.ones(3), 0, cfg)
+    lower, upper = parzen.build_density_ratio(
         sources, masses, np.empty((0, 2)), np.empty(0), np.array([0, 0]), np.full(2, 0.02), cfg
     )
-    props = np.array([core.propose(lower, upper, rng, 24) for _ in range(50)])
+    draws = np.random.default_rng(1)
+    props = np.array([parzen.propose(lower, upper, draws, 24) for _ in range(50)])
     assert abs(np.median(props[:, 0]) - 0.7) < 0.1
     assert np.median(props[:, 1]) < 0.5
 
 
 def test_source_mass_decays_with_target_trials() -> None:
-    cfg = core.WarmStartConfig(source_weight=20.0, source_decay=30.0)
-    m = [core.source_masses(np.ones(1), n, cfg)[0] for n in (0, 30, 300)]
+    cfg = WarmStartConfig(source_weight=20.0, source_decay=30.0)
+    m = [rel_.source_masses(np.ones(1), n, cfg)[0] for n in (0, 30, 300)]
     assert m[0] == 20.0 and m[1] == pytest.approx(10.0) and m[2] < 2.0

@@ -1,4 +1,4 @@
-"""The warm-start sampler's Gaussian-process core: plain numpy, no Optuna."""
+"""The warm-start sampler's transfer GP and its acquisition: plain numpy, no Optuna."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from optuna_recipes.samplers import _warm_start_gp as gp
+from optuna_recipes.samplers._warm_start import _acquisition as acq
+from optuna_recipes.samplers._warm_start import _gp as gp
 
 N_CHOICES = np.array([0, 0, 3])  # two numerical columns and one categorical
 
@@ -80,7 +81,7 @@ def test_log_expected_improvement_closed_form_and_tail() -> None:
     var = np.ones(5)
     z = -mean
     exact = z * stats.norm.cdf(z) + stats.norm.pdf(z)
-    out = gp.log_expected_improvement(mean, var, 0.0)
+    out = acq.log_expected_improvement(mean, var, 0.0)
     np.testing.assert_allclose(np.exp(out[:3]), exact[:3], rtol=1e-9)
     # Far in the tail the value stays finite and keeps ordering (plain EI underflows to 0).
     assert np.all(np.isfinite(out)) and out[3] > out[4]
@@ -156,8 +157,8 @@ def test_acquisition_respects_bounds_grid_and_categories() -> None:
         rows[:, 2] = np.clip(np.floor(rows[:, 2] + 0.5), 0, 2)
         return rows
 
-    row = gp.optimize_acquisition(
-        model, snap(_points(rng, 50)), target_x[:2], N_CHOICES, snap, rng
+    row = acq.optimize_acquisition(
+        model, snap(_points(rng, 50)), target_x[:2], N_CHOICES, snap, np.random.default_rng(6)
     )
     assert 0.0 <= row[0] <= 1.0 and row[2] in (0.0, 1.0, 2.0)
     assert row[1] == pytest.approx(round(row[1] * 10) / 10)
@@ -186,4 +187,4 @@ def test_weight_zero_removes_a_source() -> None:
     alone = gp.fit_transfer_gp([sources[0], None], target_x, target_y, N_CHOICES)
     assert weighted.source_weights()[1] == 0.0
     test = _points(rng, 20)
-    np.testing.assert_allclose(weighted.log_ei(test), alone.log_ei(test))
+    np.testing.assert_allclose(acq.log_ei(weighted, test), acq.log_ei(alone, test))

@@ -131,8 +131,8 @@ def test_pickles_and_prints_settings() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"percentile": 0}, "`percentile` must be in"),
-        ({"percentile": 101}, "`percentile` must be in"),
+        ({"percentile": 0}, "`percentile` must be a number > 0 and <= 100; got 0"),
+        ({"percentile": 101}, "`percentile` must be a number > 0 and <= 100; got 101"),
         ({"n_warmup_steps": -1}, "`n_warmup_steps` must be an int >= 0"),
         ({"interval_steps": 0}, "`interval_steps` must be an int >= 1"),
         ({"n_min_trials": 0}, "`n_min_trials` must be an int >= 1"),

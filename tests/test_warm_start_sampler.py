@@ -10,15 +10,20 @@ from _storage_kit import StorageSpec
 from _storage_kit import optimize_in_processes
 import numpy as np
 import optuna
+from optuna.distributions import CategoricalDistribution
+from optuna.distributions import json_to_distribution
+from optuna.trial import TrialState
 import pytest
 
 from optuna_recipes import SourceStudy
-from optuna_recipes._sources import as_sources
 from optuna_recipes.samplers import WarmStartSampler
-from optuna_recipes.samplers import _warm_start
 from optuna_recipes.samplers._warm_start import GP_WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start import MODE_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
 from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start import _parzen
+from optuna_recipes.samplers._warm_start import _sampler
+from optuna_recipes.warm_start import as_sources
 
 
 def mixed_objective(trial: optuna.Trial, shift: float = 0.0, scale: float = 1.0) -> float:
@@ -50,20 +55,46 @@ def _curve(study: optuna.Study) -> np.ndarray:
     return np.minimum.accumulate([t.value for t in study.trials])
 
 
+def _assert_consistent(study: optuna.Study, sources: list[SourceStudy]) -> None:
+    """What holds for every trial of ``mixed_objective``, in whatever order workers ran: params
+    inside the space, and a recorded mode with the attributes that mode writes."""
+    names = {s.name for s in sources}
+    for t in study.trials:
+        p = t.params
+        assert -5 <= p["x"] <= 5 and p["n"] in (1, 3, 5, 7, 9) and 1e-4 <= p["lr"] <= 1.0
+        assert isinstance(p["n"], int) and isinstance(p["x"], float)
+        assert p["kind"] in ("a", "b", "c") and ("extra" in p) == (p["kind"] == "b")
+        attrs = t.system_attrs
+        mode = attrs[MODE_KEY]
+        assert mode in ("proposal", "gp", "parzen", "tpe")
+        assert (GP_WEIGHTS_KEY in attrs) == (mode == "gp")
+        if mode in ("gp", "parzen"):
+            assert set(attrs[WEIGHTS_KEY]) == names
+            assert all(0.0 <= w <= 1.0 for w in attrs[WEIGHTS_KEY].values())
+        if mode == "proposal":
+            proposal = attrs[PROPOSAL_KEY]
+            assert set(proposal["params"]) == {"x", "lr", "n", "kind", "extra"}
+            for u, dist_json in proposal["params"].values():
+                dist = json_to_distribution(dist_json)
+                if isinstance(dist, CategoricalDistribution):
+                    assert u in range(len(dist.choices))
+                else:
+                    assert 0.0 <= u <= 1.0
+            assert set(proposal["source_weights"]) == names
+
+
 def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources: list) -> None:
     study = optuna.create_study(storage=storage, sampler=WarmStartSampler(related_sources, seed=0))
     study.optimize(mixed_objective, n_trials=12)
     trials = study.trials
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    _assert_consistent(study, related_sources)
     # The first trial is proposed jointly from the source model (no target data yet) ...
+    assert trials[0].system_attrs[MODE_KEY] == "proposal"
     proposal = trials[0].system_attrs[PROPOSAL_KEY]
-    assert set(proposal["params"]) == {"x", "lr", "n", "kind", "extra"}
     assert proposal["source_weights"] == {s.name: 1.0 for s in related_sources}
-    # ... later ones relatively, with the source weights recorded.
-    assert set(trials[-1].system_attrs[WEIGHTS_KEY]) == {s.name for s in related_sources}
-    for t in trials:
-        assert -5 <= t.params["x"] <= 5 and t.params["n"] in (1, 3, 5, 7, 9)
-        assert isinstance(t.params["n"], int) and isinstance(t.params["x"], float)
+    # ... later ones by the GP, with the source weights recorded.
+    assert [t.system_attrs[MODE_KEY] for t in trials[1:]] == ["gp"] * 11
 
 
 @pytest.mark.parametrize("surrogate", ["gp", "parzen"])
@@ -78,6 +109,8 @@ def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str)
         warm.append(_curve(ws)[-1])
         cold.append(_curve(tpe)[-1])
     # Sources found kind='b', lr near 1e-2 and x near 1: ten warm trials beat ten cold ones.
+    # Best value after 10 trials over seeds 0-19: gp median 0.36 (max 0.58), parzen median
+    # 0.39 (max 0.73), cold TPE median 2.69 (min 0.31); the 3 seeds here are fixed.
     assert np.median(warm) < 0.5 * np.median(cold)
     assert np.median(warm) < 1.0
 
@@ -85,23 +118,52 @@ def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str)
 def test_gp_records_source_coefficients_and_hands_over_to_tpe(
     related_sources: list, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_warm_start, "_GP_MAX_TRIALS", 8)
+    monkeypatch.setattr(_sampler, "_GP_MAX_TRIALS", 8)
     study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0, surrogate="gp"))
     study.optimize(mixed_objective, n_trials=14)
     trials = study.trials
     # Trial 0 is the joint proposal; trials 1-7 come from the GP, with a coefficient per
-    # source; from 8 target trials on, multivariate TPE samples (no GP attribute).
+    # source; from 8 target trials on, multivariate TPE samples (no GP attribute), with the
+    # density ratio standing in for it until it has its 10 startup trials.
+    modes = [t.system_attrs[MODE_KEY] for t in trials]
+    assert modes == ["proposal"] + ["gp"] * 7 + ["parzen"] * 2 + ["tpe"] * 4
     for t in trials[1:8]:
         assert set(t.system_attrs[GP_WEIGHTS_KEY]) == {s.name for s in related_sources}
         assert all(np.isfinite(v) for v in t.system_attrs[GP_WEIGHTS_KEY].values())
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in [trials[0], *trials[8:]])
+    assert all(WEIGHTS_KEY in t.system_attrs for t in trials[1:10])
     parzen = WarmStartSampler(related_sources, seed=0, surrogate="parzen")
     parzen_study = optuna.create_study(sampler=parzen)
     parzen_study.optimize(mixed_objective, n_trials=5)
     assert all(GP_WEIGHTS_KEY not in t.system_attrs for t in parzen_study.trials)
+    modes = [t.system_attrs[MODE_KEY] for t in parzen_study.trials]
+    assert modes == ["proposal"] + ["parzen"] * 4
     assert "surrogate='gp'" in repr(WarmStartSampler(related_sources))  # the default
     # The GP cache does not travel with the sampler.
-    assert pickle.loads(pickle.dumps(study.sampler))._gp_models == {}
+    assert pickle.loads(pickle.dumps(study.sampler))._source_models._models == {}
+
+
+def test_gp_mode_fits_the_good_density_only(
+    related_sources: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: list[str] = []
+    for name in ("build_density_ratio", "build_good_density"):
+        original = getattr(_parzen, name)
+
+        def spy(*args: object, _name: str = name, _original: object = original) -> object:
+            fitted.append(_name)
+            return _original(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(_parzen, name, spy)
+    study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
+    study.optimize(mixed_objective, n_trials=6)
+    # The joint proposal (trial 0, and "extra" outside the common space) needs l and g; the
+    # GP's candidate search only l; nothing else is fitted.
+    proposals = sum(PROPOSAL_KEY in t.system_attrs for t in study.trials)
+    modes = [t.system_attrs[MODE_KEY] for t in study.trials]
+    assert modes == ["proposal"] + ["gp"] * 5
+    assert fitted.count("build_density_ratio") == proposals
+    assert fitted.count("build_good_density") == 5 and len(fitted) == proposals + 5
 
 
 def _bowl_source(a: float, b: float, seed: int) -> optuna.Study:
@@ -197,7 +259,7 @@ def test_ranges_types_and_missing_parameters() -> None:
 
 
 def test_no_compatible_source_warns_once_and_samples(caplog: pytest.LogCaptureFixture) -> None:
-    source = optuna.create_study()
+    source = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     source.optimize(lambda t: t.suggest_float("other", 0, 1), n_trials=5)
     study = optuna.create_study(sampler=WarmStartSampler([source], seed=0))
     with caplog.at_level(logging.WARNING, logger="optuna_recipes"):
@@ -205,6 +267,10 @@ def test_no_compatible_source_warns_once_and_samples(caplog: pytest.LogCaptureFi
     messages = [r.getMessage() for r in caplog.records if "appears in no source" in r.message]
     assert len(messages) == 1 and "'x'" in messages[0]
     assert len(study.trials) == 15 and study.best_value < 0.05
+    # Nothing to transfer: the hand-over from the second trial on (the density ratio on the
+    # study's own trials until multivariate TPE has its 10 startup trials).
+    modes = [t.system_attrs[MODE_KEY] for t in study.trials]
+    assert modes == ["proposal"] + ["parzen"] * 9 + ["tpe"] * 5
 
 
 def test_failed_and_pruned_trials_and_threads(related_sources: list) -> None:
@@ -218,13 +284,15 @@ def test_failed_and_pruned_trials_and_threads(related_sources: list) -> None:
 
     study = optuna.create_study(sampler=WarmStartSampler(related_sources, seed=0))
     study.optimize(objective, n_trials=15, n_jobs=2, catch=(RuntimeError,))
-    assert len(study.trials) == 15
-    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) >= 8
+    states = [t.state for t in sorted(study.trials, key=lambda t: t.number)]
+    complete, pruned, fail = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL
+    assert states == [complete, complete, complete, pruned, fail] * 3
+    _assert_consistent(study, related_sources)
 
 
 def test_multi_objective_is_refused(related_sources: list) -> None:
     study = optuna.create_study(
-        directions=["minimize", "minimize"], sampler=WarmStartSampler(related_sources)
+        directions=["minimize", "minimize"], sampler=WarmStartSampler(related_sources, seed=0)
     )
     with pytest.raises(ValueError, match="single-objective studies only"):
         study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
@@ -236,8 +304,10 @@ def test_multi_objective_is_refused(related_sources: list) -> None:
         ({"seed": 1.5}, "`seed` must be an int"),
         ({"source_weight": -1}, "`source_weight` must be a number >= 0"),
         ({"source_decay": 0}, "`source_decay` must be a number > 0"),
-        ({"n_ei_candidates": 0}, "`n_ei_candidates` must be >= 1"),
-        ({"surrogate": "tpe"}, "`surrogate` must be 'gp' or 'parzen'"),
+        ({"n_ei_candidates": 0}, "`n_ei_candidates` must be an int >= 1; got 0"),
+        ({"n_ei_candidates": 2.0}, "`n_ei_candidates` must be an int >= 1; got 2.0"),
+        ({"seed": -1}, "`seed` must be an int >= 0 or None; got -1"),
+        ({"surrogate": "tpe"}, "`surrogate` must be one of 'gp', 'parzen'; got 'tpe'"),
     ],
 )
 def test_constructor_validates(related_sources: list, kwargs: dict, match: str) -> None:
@@ -265,5 +335,9 @@ def test_several_processes_share_one_study(
         n_workers=2,
         n_trials=16,
     )
-    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 16
-    assert study.best_value < 2.0
+    # The workers interleave differently every run, so values are not reproducible; what
+    # always holds is checked instead (quality is covered by the sequential tests).
+    assert sorted(t.number for t in study.trials) == list(range(16))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    _assert_consistent(study, related_sources)
+    assert study.trials[0].system_attrs[MODE_KEY] == "proposal"

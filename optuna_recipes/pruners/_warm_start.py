@@ -13,8 +13,10 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
-from optuna_recipes._sources import SourceStudy
-from optuna_recipes._sources import as_sources
+from optuna_recipes._validation import check_float
+from optuna_recipes._validation import check_int
+from optuna_recipes.warm_start._sources import SourceStudy
+from optuna_recipes.warm_start._sources import as_sources
 
 
 def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -127,25 +129,17 @@ class WarmStartPruner(BasePruner):
         source_weight: float = 10.0,
         n_calibration_trials: int = 5,
     ) -> None:
-        if not isinstance(percentile, (int, float)) or not 0.0 < percentile <= 100.0:
-            raise ValueError(f"`percentile` must be in (0, 100], got {percentile!r}.")
-        for name, value, low in (
-            ("n_warmup_steps", n_warmup_steps, 0),
-            ("interval_steps", interval_steps, 1),
-            ("n_min_trials", n_min_trials, 1),
-            ("n_calibration_trials", n_calibration_trials, 2),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
-        if not isinstance(source_weight, (int, float)) or not source_weight >= 0:
-            raise ValueError(f"`source_weight` must be a number >= 0, got {source_weight!r}.")
+        self._percentile = check_float(
+            "percentile", percentile, minimum=0, exclusive_min=True, maximum=100
+        )
+        self._n_warmup_steps = check_int("n_warmup_steps", n_warmup_steps, minimum=0)
+        self._interval_steps = check_int("interval_steps", interval_steps, minimum=1)
+        self._n_min_trials = check_int("n_min_trials", n_min_trials, minimum=1)
+        self._source_weight = check_float("source_weight", source_weight, minimum=0)
+        self._n_calibration_trials = check_int(
+            "n_calibration_trials", n_calibration_trials, minimum=2
+        )
         self._sources: list[SourceStudy] = as_sources(source_studies)
-        self._percentile = float(percentile)
-        self._n_warmup_steps = n_warmup_steps
-        self._interval_steps = interval_steps
-        self._n_min_trials = n_min_trials
-        self._source_weight = float(source_weight)
-        self._n_calibration_trials = n_calibration_trials
         self._curves: dict[StudyDirection, list[_Curves | None]] = {}
         if not any(t.intermediate_values for s in self._sources for t in s.trials if _complete(t)):
             optuna.logging.get_logger("optuna_recipes.pruners").warning(

@@ -104,8 +104,8 @@ def is_collapsed(
     ``population`` is sorted best first. Its numerical genes count as settled when their
     spread among the best ``share`` of the elites (at least 3 rows) is below ``tol``: the
     elites are the epoch's best-ever trials, so the worse ones linger long after the search
-    has settled on a local optimum (on 10-D Gallagher, seed 0, the best sat still from trial
-    ~300 while the whole population's rule restarted only at trial 611). Categorical genes must
+    has settled on a local optimum and a rule on the whole population restarts much later than
+    one on its best share (README, "GeneticSampler"). Categorical genes must
     agree among all the elites: a few best trials sharing a choice says little, and with a
     conditional space the parameters that depend on it keep evolving.
 
@@ -290,7 +290,7 @@ def make_offspring(
         f = rng.uniform(0.4, 0.9)
         v = x + f * (guide - x) + f * (population[r1] - population[r2])
         cr = 0.9 if rng.random() < 0.7 else 0.2
-        take = rng.random(d) < cr
+        take: np.ndarray = np.asarray(rng.random(d) < cr)
         take[rng.integers(d)] = True
         take &= numeric
         child[take] = _reflect(v[take])

@@ -1,0 +1,59 @@
+"""What the warm-start models share: encoded sources, hyperparameters, the rank transform.
+
+Arrays follow ``optuna_recipes._encoding``: numerical columns in ``[0, 1]``, categorical columns
+hold the choice index, ``NaN`` marks a parameter a trial does not have (or a source value outside
+the target's range). Scores are "lower is better"; ``inf`` marks a pruned trial. Every model
+reads scores through their ranks only, so objective scales, offsets and directions may differ
+between the sources and the new study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class SourceData:
+    """One source, encoded in the model space: rows ``x`` and scores ``y`` (lower is better)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass
+class WarmStartConfig:
+    """Hyperparameters of the transfer model (see ``WarmStartSampler`` for their meaning).
+
+    ``source_gamma`` is the share of each source's trials taken as good by the density ratio;
+    ``tau0`` the Kendall tau of a fully trusted source and ``n0`` the number of target trials
+    its prior is worth (``_relatedness``); ``prior_weight`` the weight of the uniform component
+    of each Parzen mixture.
+    """
+
+    source_weight: float = 20.0
+    source_decay: float = 30.0
+    source_gamma: float = 0.15
+    tau0: float = 0.3
+    n0: float = 5.0
+    prior_weight: float = 1.0
+    n_ei_candidates: int = 24
+
+
+def rank_quantiles(y: np.ndarray) -> np.ndarray:
+    """Map scores (lower is better) to quantiles in ``[0, 1]``, 0 = best; ties share a rank."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n == 0:
+        return np.empty(0)
+    if n == 1:
+        return np.zeros(1)
+    order = np.argsort(y, kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(n, dtype=float)
+    # Average ranks over ties so that equal scores get equal quantiles.
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = sums[inverse] / counts[inverse]
+    return ranks / (n - 1)
