@@ -246,3 +246,21 @@ def test_heldout_problem_records_test_values() -> None:
         problem.default_test_value()
     )
     assert type(problem).result_attrs == ("test_value", "default_test_value")
+
+
+def test_a_heldout_suite_run_puts_test_values_into_the_digest(tmp_path: Path) -> None:
+    from optuna_recipes.bench import run_suite
+
+    suite = tmp_path / "heldout.toml"
+    suite.write_text(
+        '[suite]\ntrials = 3\nseeds = 1\nstrategies = ["random"]\n\n[[problems]]\n'
+        'name = "h"\ntype = "heldout"\n'
+        'options = { library = "lightgbm", dataset = "iris", cv = 2, num_boost_round = 5 }\n'
+    )
+    run_suite(str(suite), tmp_path / "out", workers=1, progress=False, report=False)
+    digest.condense(tmp_path / "out")
+    data = digest.load(tmp_path / "out")
+    assert data.trace is not None
+    assert data.trace["test_value"].notna().any()
+    assert data.trace["default_test_value"].notna().all()
+    assert evaluate('heldout_wins("random")', data) in (0, 1)
