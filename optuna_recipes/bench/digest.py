@@ -215,8 +215,9 @@ def load(out: str | Path) -> Digest:
     out = Path(out)
     if not (out / DIGEST).exists():
         raise FileNotFoundError(
-            f"{out / DIGEST} is missing: run the benchmark into {out} and then "
-            "`python benchmarks/claims.py --write` (it condenses results.csv into the digest)."
+            f"{out / DIGEST} is missing: run the benchmark into {out}, then condense its "
+            "results.csv (`optuna_recipes.bench.digest.condense`; in this repository "
+            "`python benchmarks/claims.py --record RUN` does it)."
         )
     manifest = outdir.read_manifest(out)
     table = pd.read_csv(out / DIGEST)
