@@ -11,7 +11,8 @@ building its data, is reported separately). The three calls run ``--repeats`` ti
 order; the reported ratios are medians of the per-repetition ratios of one run, wall and CPU.
 Target: <= 1.03.
 
-Usage: python benchmarks/adapters_overhead.py > benchmarks/results/adapters_overhead.md
+Usage: python benchmarks/adapters_overhead.py --out benchmarks/results/adapters-overhead
+(one row per call: ``value`` wall seconds, ``cpu`` CPU seconds).
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 import functools
-from pathlib import Path
-import statistics
-import sys
 import time
 from typing import Any
 
+import _measurements
 import numpy as np
 import optuna
-from sklearn.datasets import load_breast_cancer
+import pandas as pd
 from sklearn.datasets import make_classification
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 PARAMS = {
@@ -60,9 +58,13 @@ PARAMS = {
 
 
 def _datasets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Generated test data: the bench's ``make_classification`` (5,000 x 20) and 50,000 rows."""
+    from optuna_recipes.bench.problems.sklearn_tasks import _load
+
+    X, y, _ = _load("make_classification")
     return {
-        "breast_cancer (569 x 30)": load_breast_cancer(return_X_y=True),
-        "synthetic (50000 x 20)": make_classification(
+        "5k": (X, y),
+        "50k": make_classification(
             n_samples=50_000, n_features=20, n_informative=10, random_state=0
         ),
     }
@@ -154,92 +156,74 @@ def _timed(fn: Callable[[], int]) -> tuple[float, float, int]:
 
 
 def _measure(
-    library: str, name: str, objective: Any, X_tr: Any, X_va: Any, args: Any, first: float
-) -> str:
-    """One table row: ours, plain and +pruning in rotating order, ``args.repeats`` times."""
+    library: str, objective: Any, X_tr: Any, X_va: Any, args: Any
+) -> list[dict[str, Any]]:
+    """Rows of the objective call, the plain library call and the library call with our pruning
+    callback, in rotating order, ``args.repeats`` times."""
     lib_params = objective._library_params(PARAMS[library])
     data = _library_data(library, X_tr, objective.y_, X_va, objective.y_valid_)
     es = args.early_stopping
     _hand_written(library, lib_params, data, args.rounds, es, False)  # warm-up
     calls: dict[str, Callable[[], tuple[float, float, int]]] = {
-        "ours": functools.partial(_timed_call, objective, PARAMS[library]),
-        "plain": functools.partial(
+        "objective": functools.partial(_timed_call, objective, PARAMS[library]),
+        "library": functools.partial(
             _timed,
             functools.partial(_hand_written, library, lib_params, data, args.rounds, es, False),
         ),
-        "pruning": functools.partial(
+        "library + pruning callback": functools.partial(
             _timed,
             functools.partial(_hand_written, library, lib_params, data, args.rounds, es, True),
         ),
     }
     order = list(calls)
-    runs: dict[str, list[tuple[float, float, int]]] = {k: [] for k in order}
+    rows = []
     for i in range(args.repeats):
         shift = i % len(order)
         for key in order[shift:] + order[:shift]:
-            runs[key].append(calls[key]())
-    med = statistics.median
-
-    def ratio(k: int, other: str) -> float:
-        return med(a[k] / b[k] for a, b in zip(runs["ours"], runs[other], strict=True))
-
-    wall = {key: med(r[0] for r in rs) for key, rs in runs.items()}
-    return (
-        f"| {library} | {name} | {runs['ours'][0][2]} / {runs['plain'][0][2]} | "
-        f"{wall['ours']:.3f} | {wall['plain']:.3f} | {wall['pruning']:.3f} | "
-        f"{ratio(0, 'plain'):.3f} | {ratio(0, 'pruning'):.3f} | "
-        f"{ratio(1, 'plain'):.3f} | {ratio(1, 'pruning'):.3f} | {first:.3f} |"
-    )
+            wall, cpu, rounds = calls[key]()
+            rows.append({"strategy": key, "seed": i, "value": wall, "cpu": cpu, "rounds": rounds})
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results/adapters-overhead")
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--early-stopping", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print("# Adapter overhead: objective call vs hand-written library training\n")
-    print(
-        "Command: `python " + " ".join(["benchmarks/adapters_overhead.py", *sys.argv[1:]]) + "`\n"
-    )
-    print(
-        f"Same parameters, same 80/20 holdout split, num_boost_round={args.rounds}, early "
-        f"stopping patience {args.early_stopping}, one thread; {args.repeats} repetitions of "
-        "the three calls, in rotating order (ours, plain, +pruning; then plain, +pruning, ours; "
-        "...); medians of the per-repetition ratios. The objective side includes Optuna's "
-        "per-round `trial.report` + `should_prune` (MedianPruner, in-memory storage). Wall "
-        "and CPU (`time.process_time`) seconds of the same calls; on a loaded machine the CPU "
-        "ratio is the steadier figure.\n"
-    )
-    print(
-        "Two anchors: *plain* is the library call alone (no Optuna); *+pruning* is the same call "
-        "inside an Optuna trial with our pruning callback (`trial.report` + `should_prune` every "
-        "round, as any pruned hand-written objective does): the hand-written equivalent of "
-        "what the objective does.\n"
-    )
-    print(f"Load average before the run: {_loadavg()}.\n")
-    print(
-        "| library | data | rounds (ours / plain) | ours s | plain s | +pruning s "
-        "| wall ratio vs plain | wall ratio vs +pruning | CPU ratio vs plain "
-        "| CPU ratio vs +pruning | first call incl. data build s |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
     for name, (X, y) in _datasets().items():
         X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.2, random_state=0)
         for library in ("xgboost", "lightgbm"):
-            start = time.perf_counter()
             objective = _objective(library, X_tr, y_tr, X_va, y_va, args)
+            start = time.perf_counter()
             _timed_call(objective, PARAMS[library])  # builds and caches the fold data
             first = time.perf_counter() - start
-            print(_measure(library, name, objective, X_tr, X_va, args, first), flush=True)
-    print(f"\nLoad average after the run: {_loadavg()}.")
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
+            for row in _measure(library, objective, X_tr, X_va, args):
+                rows.append({"problem": f"{library}-{name}", **row, "first_call": first})
+    table = pd.DataFrame(rows)
+    summary = (
+        table.groupby(["problem", "strategy"], sort=False)[["value", "cpu", "rounds"]]
+        .median()
+        .reset_index()
+        .rename(columns={"value": "wall s (median)", "cpu": "CPU s (median)"})
+    )
+    _measurements.write(
+        args.out,
+        table,
+        title="Adapter overhead: objective call vs hand-written library training",
+        text=f"Same parameters, same 80/20 holdout, num_boost_round={args.rounds}, early "
+        f"stopping patience {args.early_stopping}, one thread; {args.repeats} repetitions of the "
+        "three calls in rotating order. `objective`: the adapter's objective call (Optuna's "
+        "per-round `trial.report`, MedianPruner, in-memory storage); `library`: "
+        "`xgb.train`/`lgb.train` alone; `library + pruning callback`: the same call inside an "
+        "Optuna trial with our pruning callback, the hand-written equivalent of the objective. "
+        "`value`: wall seconds; `cpu`: CPU seconds; `first_call`: the objective's first call, "
+        "which builds its data.",
+        summary=summary,
+        settings={k: v for k, v in vars(args).items() if k != "out"},
+    )
 
 
 if __name__ == "__main__":

@@ -12,22 +12,18 @@
    every round) apart from the sampler, and the surrogate prediction alone.
 
 Usage (single thread, from the repository root):
-    OMP_NUM_THREADS=1 python benchmarks/recorded_replay.py --out benchmarks/results
-writes recorded_replay.md and recorded_replay.png.
+    OMP_NUM_THREADS=1 python benchmarks/recorded_replay.py --out benchmarks/results/recorded-replay
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-import sys
 import time
 
+import _measurements
 import numpy as np
 import optuna
-
-# Import this checkout's package, not an installed one.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
 
 from optuna_recipes.bench.problems.recorded import SURROGATES
 from optuna_recipes.bench.problems.recorded import CurveSurrogate
@@ -121,142 +117,56 @@ def optuna_floor(name: str, n_trials: int = 100) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results/recorded-replay")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    load_start = Path("/proc/loadavg").read_text().split()[:3]
-    families = known_families()
-    lines = [
-        "# Recorded problems: surrogate error on held-out records, replay cost",
-        "",
-        "Command: `OMP_NUM_THREADS=1 nice -n 15 python benchmarks/recorded_replay.py "
-        "--out benchmarks/results`",
-        "",
-        f"Load average at start (shared 2-core machine): {' '.join(load_start)}",
-        "",
-        "## Recorded families",
-        "",
-        "| family | metric | tasks | configs (grid + Sobol) | rounds | recording s | size MB |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name in families:
-        fam = load_family(name)
-        size = (Path(__file__).resolve().parents[1] / "optuna_recipes/bench/data").joinpath(
-            f"{name}.npz"
-        )
-        lines.append(
-            f"| {name} | {fam.meta['metric']} | {fam.n_tasks} | {fam.configs.shape[0]} "
-            f"({fam.meta['n_grid']} + {fam.meta['n_sobol']}) | {fam.n_steps} | "
-            f"{fam.meta['recorded_s']} | {size.stat().st_size / 1e6:.2f} |"
-        )
-    lines += [
-        "",
-        "## Held-out error (5-fold CV over the recorded configurations)",
-        "",
-        "Spearman: rank correlation of predicted vs recorded best value (higher is better); "
-        "nMAE: MAE of the best value / std of recorded best values; nRMSE_curve: RMSE over "
-        "whole curves / the same std. Mean over the tasks of each family (min Spearman in "
-        "brackets).",
-        "",
-        "| family | "
-        + " | ".join(f"{k} Spearman | {k} nMAE | {k} nRMSE_curve" for k in SURROGATES)
-        + " |",
-        "|---|" + "---|---|---|" * len(SURROGATES),
-    ]
-    scatter: dict[str, dict] = {}
-    overall: dict[str, list[float]] = {k: [] for k in SURROGATES}
-    for name in families:
-        fam = load_family(name)
-        cells = []
+    rows = []
+    for name in known_families():
         for kind in SURROGATES:
-            res = [heldout(name, t, kind) for t in range(fam.n_tasks)]
-            sp = [float(r["spearman"]) for r in res]
-            overall[kind] += sp
-            cells.append(
-                f"{np.mean(sp):.3f} ({min(sp):.3f}) | "
-                f"{np.mean([r['nmae'] for r in res]):.3f} | "
-                f"{np.mean([r['nrmse_curve'] for r in res]):.3f}"
-            )
-            if kind == "forest":
-                scatter[name] = res[0]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "Mean Spearman over all tasks: "
-        + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in overall.items()),
-        "",
-        "## Replay cost of a 100-trial study (RandomSampler, no pruner, task 0)",
-        "",
-        "objective s: all objective calls of the study (surrogate + `trial.report` and "
-        "`trial.should_prune` at every round, i.e. Optuna's own per-step cost); predict s: the "
-        "surrogate alone.",
-        "",
-        "Optuna floor s: the same study with a constant curve (same `suggest_*` calls and "
-        "100 `report`/`should_prune` per trial, no surrogate), measured right before.",
-        "",
-        "| family | surrogate | steps reported | objective s | predict s | Optuna floor s "
-        "| whole study s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    worst = {"objective": 0.0, "predict": 0.0}
-    for name in families:
-        for kind in SURROGATES:
+            for task in range(load_family(name).n_tasks):
+                r = heldout(name, task, kind)
+                rows.append(
+                    {
+                        "problem": name,
+                        "strategy": kind,
+                        "seed": task,
+                        "value": r["spearman"],
+                        "nmae": r["nmae"],
+                        "nrmse_curve": r["nrmse_curve"],
+                    }
+                )
             floor = optuna_floor(name)
-            c = replay_cost(name, kind)
-            if kind == "forest":
-                worst = {k: max(worst[k], c[k]) for k in worst}
-            lines.append(
-                f"| {name} | {kind} | {c['steps']:.0f} | {c['objective']:.3f} | "
-                f"{c['predict']:.3f} | {floor:.3f} | {c['study']:.3f} |"
+            cost = replay_cost(name, kind)
+            rows.append(
+                {
+                    "problem": name,
+                    "strategy": f"replay-{kind}",
+                    "seed": 0,
+                    "value": cost["objective"],
+                    "predict_s": cost["predict"],
+                    "floor_s": floor,
+                    "study_s": cost["study"],
+                }
             )
-    lines += [
-        "",
-        f"Target (100-trial study well under 1 s of objective time), default surrogate: the "
-        f"surrogate itself takes at most {worst['predict']:.3f} s per 100 trials (met); the "
-        f"whole objective, including Optuna's own 10,000 `report`/`should_prune` calls, takes "
-        f"at most {worst['objective']:.3f} s on this loaded machine, close to the Optuna floor "
-        "above ("
-        + (
-            "under a second, but not *well* under it here"
-            if worst["objective"] < 1.0
-            else "NOT under a second here"
-        )
-        + "): that floor is the cost of any objective that reports 100 rounds, which the "
-        "replay cannot avoid (not met for the whole objective on this machine).",
-    ]
-    lines += [
-        "",
-        f"Load average at end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
-    ]
-    _figure(scatter, args.out / "recorded_replay.png")
-    lines += ["", "Figure: `recorded_replay.png` (forest, task 0, held-out predictions)."]
-    (args.out / "recorded_replay.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
-
-def _figure(scatter: dict[str, dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(scatter)
-    cols = min(3, n)
-    rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.6 * rows), squeeze=False)
-    for ax, (name, res) in zip(axes.flat, scatter.items(), strict=False):
-        best, pred = res["best"], res["best_pred"]
-        ax.scatter(best, pred, s=6, alpha=0.6)
-        lo, hi = float(min(best.min(), pred.min())), float(max(best.max(), pred.max()))
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set_title(f"{name}\nSpearman {res['spearman']:.3f}, nMAE {res['nmae']:.3f}", fontsize=9)
-        ax.set_xlabel("recorded best value")
-        ax.set_ylabel("forest, held out")
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    table = pd.DataFrame(rows)
+    fit = table[~table["strategy"].str.startswith("replay-")]
+    summary = fit.groupby(["problem", "strategy"])[["value", "nmae", "nrmse_curve"]].mean()
+    summary = summary.reset_index().rename(columns={"value": "Spearman (mean over tasks)"})
+    _measurements.write(
+        args.out,
+        table,
+        title="Recorded problems: surrogate error on held-out records, replay cost",
+        text="Rows `strategy` = a surrogate, `seed` = a task: 5-fold CV over the recorded "
+        "configurations; `value`: Spearman rank correlation of the predicted and recorded best "
+        "values; `nmae`: MAE of the best value / std of the recorded best values; "
+        "`nrmse_curve`: RMSE over whole curves / the same std. Rows `replay-<surrogate>`: a "
+        "100-trial study (RandomSampler, no pruner, task 0): `value` = objective seconds "
+        "(surrogate + Optuna's `report`/`should_prune` every round), `predict_s` = the "
+        "surrogate alone, `floor_s` = the same study with a constant curve (Optuna's own "
+        "per-round cost), `study_s` = the whole study.",
+        summary=summary,
+    )
 
 
 if __name__ == "__main__":

@@ -5,19 +5,19 @@ lr 1e-3), same batch size, same number of epochs. Runs are interleaved (hand, ou
 and each side's median samples/s is reported with the ratio ours / hand (1.0 = parity).
 
     python benchmarks/torch_throughput.py --device cpu --threads 1
-    python benchmarks/torch_throughput.py --device cuda
+    python benchmarks/torch_throughput.py --device cuda --out benchmarks/results/torch-cuda
+
+One row per timed run in the output folder (``value``: samples per second).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import os
-import platform
-import statistics
-import sys
 import time
 
+import _measurements
+import pandas as pd
 import torch
 from torch import nn
 
@@ -80,6 +80,7 @@ def timed(fn, *args) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results/torch-throughput")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n", type=int, default=16384, help="training samples")
@@ -92,53 +93,47 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(args.n, 64, generator=gen)
     y = (x[:, :10] + 0.5 * torch.randn(args.n, 10, generator=gen)).argmax(1)
-
-    print(f"Command: `python benchmarks/torch_throughput.py {' '.join(sys.argv[1:])}`\n")
-    print(
-        f"torch {torch.__version__}, device {device}"
-        + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
-        + f", torch.set_num_threads({args.threads}), {platform.machine()}; "
-        f"MLP 64-512-512-10, Adam, {args.n} samples, {args.epochs} epochs per run, "
-        f"{args.repeats} interleaved runs per side, medians.\n"
-    )
-    print(
-        "| batch size | loop | samples/s (wall) | ratio vs hand loop (wall) "
-        "| samples per CPU-second | ratio vs hand loop (CPU) |"
-    )
-    print("|---:|---|---:|---:|---:|---:|")
+    rows = []
     for bs in [int(b) for b in args.batch_sizes.split(",")]:
         base = make_net(0)
         variants = {
             "hand-written loop": lambda net, bs=bs: hand_loop(net, x, y, args.epochs, bs, device),
-            "Model.fit (loss only)": lambda net, bs=bs: ours(
-                net, x, y, args.epochs, bs, device, []
-            ),
+            "Model.fit": lambda net, bs=bs: ours(net, x, y, args.epochs, bs, device, []),
             "Model.fit + accuracy": lambda net, bs=bs: ours(
                 net, x, y, args.epochs, bs, device, ["accuracy"]
             ),
         }
         for fn in variants.values():  # warm-up
             fn(copy.deepcopy(base))
-        times: dict[str, list[tuple[float, float]]] = {k: [] for k in variants}
-        for _ in range(args.repeats):
-            for name, fn in variants.items():
-                times[name].append(timed(fn, copy.deepcopy(base)))
         samples = args.n * args.epochs
-        wall = {k: samples / statistics.median(t[0] for t in v) for k, v in times.items()}
-        cpu = {k: samples / statistics.median(t[1] for t in v) for k, v in times.items()}
-        hand, hand_cpu = wall["hand-written loop"], cpu["hand-written loop"]
-        for name in variants:
-            print(
-                f"| {bs} | {name} | {wall[name]:,.0f} | {wall[name] / hand:.3f} | "
-                f"{cpu[name]:,.0f} | {cpu[name] / hand_cpu:.3f} |"
-            )
-        sys.stdout.flush()
+        for repeat in range(args.repeats):  # interleaved: drifting load hits every variant alike
+            for name, fn in variants.items():
+                wall, cpu = timed(fn, copy.deepcopy(base))
+                rows.append(
+                    {
+                        "problem": f"batch{bs}",
+                        "strategy": name,
+                        "seed": repeat,
+                        "value": samples / wall,
+                        "per_cpu_second": samples / cpu,
+                    }
+                )
+    table = pd.DataFrame(rows)
+    summary = table.groupby(["problem", "strategy"], sort=False)[["value", "per_cpu_second"]]
+    summary = summary.median().reset_index().rename(columns={"value": "samples/s (median)"})
+    gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    _measurements.write(
+        args.out,
+        table,
+        title="Training-loop throughput: Model.fit vs a hand-written PyTorch loop",
+        text=f"torch {torch.__version__}, device {device}{gpu}, torch.set_num_threads("
+        f"{args.threads}); MLP 64-512-512-10, Adam, {args.n} samples, {args.epochs} epochs per "
+        f"run, {args.repeats} interleaved runs per variant. `value`: samples per second (wall); "
+        "`per_cpu_second`: samples per CPU-second of this process.",
+        summary=summary,
+        settings={k: v for k, v in vars(args).items() if k != "out"},
+    )
 
 
 if __name__ == "__main__":
-    load = os.getloadavg()[0]
     main()
-    print(
-        f"\nMachine load (1-min load average, {os.cpu_count()} CPUs, shared with other jobs): "
-        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."
-    )

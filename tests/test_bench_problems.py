@@ -26,6 +26,8 @@ CHEAP = {
     "coco": {"suite": "bbob-mixint", "function": 3, "dimension": 5},
     "adapter": {"library": "lightgbm", "dataset": "iris", "num_boost_round": 4},
     "recorded": {"family": "lightgbm-wine", "n_steps": 5},
+    "rippled": {"sources": 3},
+    "heldout": {"library": "lightgbm", "dataset": "iris", "cv": 2, "num_boost_round": 4},
 }
 
 

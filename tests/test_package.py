@@ -73,15 +73,3 @@ def test_readme_quick_start_has_two_commands_and_ci_runs_the_second() -> None:
     assert all("\n" not in c for c in commands)
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in ci_lines, "'.ci/run' must run the README's test command verbatim"
-
-
-def test_readme_comparison_table_matches_the_committed_report() -> None:
-    readme = (ROOT / "README.md").read_text()
-    start, end = "<!-- comparison:start -->", "<!-- comparison:end -->"
-    assert start in readme and end in readme, "README.md lost its comparison table markers"
-    table = readme.split(start, 1)[1].split(end, 1)[0].strip()
-    assert table.startswith("| strategy |"), table[:200]
-    report = (ROOT / "benchmarks" / "results" / "comparison.md").read_text()
-    assert table in report, "README's table differs from benchmarks/results/comparison.md"
-    rows = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
-    assert rows == ["random", "qmc", "tpe", "gp", "cmaes", "nsga2", "ga", "warmstart"]

@@ -18,7 +18,11 @@ Built-in types:
 - ``adapter``: XGBoost / LightGBM through the project's adapters, with learning curves
   (:class:`~.adapters.AdapterProblem`);
 - ``recorded``: recorded XGBoost / LightGBM learning curves replayed by a surrogate, in
-  milliseconds per trial, with task families (:class:`~.recorded.RecordedProblem`).
+  milliseconds per trial, with task families (:class:`~.recorded.RecordedProblem`);
+- ``rippled``: a rotated ellipsoid with ripples in a family of tasks of other scales, offsets
+  and directions, for transfer (:class:`~.families.RippledProblem`);
+- ``heldout``: XGBoost / LightGBM tuned on a training part, with the test scores of the best
+  trials and of the library defaults (:class:`~.heldout.HeldoutProblem`).
 
 Any objective with ``__call__(trial) -> float`` (and optionally ``.direction``), such as the
 project's model adapters, becomes a problem type with a factory of a few lines, named in a suite
@@ -66,6 +70,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "coco": "optuna_recipes.bench.problems.coco:CocoProblem",
     "adapter": "optuna_recipes.bench.problems.adapters:AdapterProblem",
     "recorded": "optuna_recipes.bench.problems.recorded:RecordedProblem",
+    "rippled": "optuna_recipes.bench.problems.families:RippledProblem",
+    "heldout": "optuna_recipes.bench.problems.heldout:HeldoutProblem",
 }
 
 

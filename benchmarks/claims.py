@@ -1,0 +1,400 @@
+"""The claims ledger: every published figure, the run that backs it, and checks that they agree.
+
+``benchmarks/claims.toml`` names runs (a suite or a script, its output folder, the code whose
+content decides its results, the commit and code hash it ran at) and claims (a figure: an
+expression of the ``optuna_recipes.bench.claim_figures`` vocabulary evaluated on a run's
+digest, and its format). README.md shows each figure between markers: ``<!-- claim:ID -->2.14<!-- /claim -->``.
+
+    python benchmarks/claims.py --check          # CI: README == committed results, nothing stale
+    python benchmarks/claims.py --write          # digest fresh results, rewrite README figures
+    python benchmarks/claims.py --record RUN...  # after a run: stamp its commit and code hash
+    python benchmarks/claims.py --list           # runs, their commands and estimated minutes
+
+``--check`` exits 1 when a README figure differs from what the committed digest gives, a marker
+names no claim or a claim has no marker, a run's folder or digest is missing, or a recorded run
+is stale (the content hash of its code scope differs from the one recorded). Runs marked
+``provisional`` (small-scale runs waiting for the full one) are listed, and their staleness is
+reported without failing. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from dataclasses import field
+import hashlib
+import json
+from pathlib import Path
+import re
+import shlex
+import subprocess
+import sys
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # import this checkout's package, not an installed copy
+    sys.path.insert(0, str(ROOT))
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+LEDGER = Path("benchmarks/claims.toml")
+README = Path("README.md")
+MARKER = re.compile(r"<!-- claim:([A-Za-z0-9_.-]+) -->(.*?)<!-- /claim -->", re.S)
+RUN_KEYS = {"suite", "command", "out", "split", "code", "minutes", "provisional"}
+STAMP_KEYS = {"commit", "code_hash"}
+CLAIM_KEYS = {"id", "run", "value", "format"}
+
+
+class LedgerError(ValueError):
+    """The ledger is malformed; the message names the entry and the fix."""
+
+
+@dataclass
+class Run:
+    name: str
+    out: Path
+    code: list[str]
+    split: str
+    suite: str | None = None
+    command: str | None = None
+    minutes: float | None = None
+    provisional: bool = False
+    commit: str | None = None
+    code_hash: str | None = None
+
+    def reproduce(self) -> str:
+        if self.suite:
+            return f"python -m optuna_recipes bench run {self.suite} --out {self.out} --workers 2"
+        return str(self.command)
+
+    def scope(self) -> list[str]:
+        """The code scope plus the suite file or the script the run executes."""
+        extra = [self.suite] if self.suite else []
+        if self.command:
+            extra += [t for t in shlex.split(self.command) if t.endswith((".py", ".toml"))]
+        return [*self.code, *extra]
+
+
+@dataclass
+class Claim:
+    id: str
+    runs: list[str]
+    value: str
+    format: str = ".2f"
+
+
+@dataclass
+class Ledger:
+    split: dict[str, Any]
+    runs: dict[str, Run]
+    claims: list[Claim] = field(default_factory=list)
+
+
+def load_ledger(root: Path) -> Ledger:
+    """Parse and validate ``benchmarks/claims.toml`` under ``root``."""
+    from optuna_recipes.bench.claim_figures import FigureError
+    from optuna_recipes.bench.claim_figures import parse
+
+    data = tomllib.loads((root / LEDGER).read_text(encoding="utf-8"))
+    if not isinstance(data.get("split"), dict):
+        raise LedgerError(f"{LEDGER}: the [split] table (dev/test problems) is missing.")
+    runs = {}
+    for name, table in (data.get("runs") or {}).items():
+        unknown = set(table) - RUN_KEYS - STAMP_KEYS
+        if unknown:
+            raise LedgerError(f"{LEDGER}: [runs.{name}] has unknown keys {sorted(unknown)}.")
+        if bool(table.get("suite")) == bool(table.get("command")):
+            raise LedgerError(f"{LEDGER}: [runs.{name}] needs exactly one of `suite`, `command`.")
+        for key in ("out", "code", "split"):
+            if key not in table:
+                raise LedgerError(f"{LEDGER}: [runs.{name}] needs `{key}`.")
+        runs[name] = Run(name=name, **{**table, "out": Path(table["out"])})
+    claims = []
+    seen: set[str] = set()
+    for table in data.get("claims") or []:
+        cid = table.get("id", "?")
+        unknown = set(table) - CLAIM_KEYS
+        if unknown or not {"id", "run", "value"} <= set(table):
+            raise LedgerError(
+                f"{LEDGER}: claim {cid!r} needs id, run, value (and may have format); "
+                f"unknown keys: {sorted(unknown)}."
+            )
+        if cid in seen:
+            raise LedgerError(f"{LEDGER}: claim id {cid!r} is used twice.")
+        seen.add(cid)
+        names = [table["run"]] if isinstance(table["run"], str) else list(table["run"])
+        missing = [n for n in names if n not in runs]
+        if missing:
+            raise LedgerError(f"{LEDGER}: claim {cid!r} reads unknown run(s) {missing}.")
+        try:
+            parse(table["value"])
+        except FigureError as err:
+            raise LedgerError(f"{LEDGER}: claim {cid!r}: {err}") from err
+        claims.append(Claim(cid, names, table["value"], table.get("format", ".2f")))
+    return Ledger(data["split"], runs, claims)
+
+
+def scope_hash(root: Path, run: Run) -> tuple[str, list[str]]:
+    """sha256 over the contents of every file in the run's scope; and the missing paths."""
+    digest = hashlib.sha256()
+    missing = []
+    for rel in sorted(set(run.scope())):
+        path = root / rel
+        if not path.exists():
+            missing.append(rel)
+            continue
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for f in files:
+            if "__pycache__" in f.parts or f.suffix == ".pyc":
+                continue
+            content = hashlib.sha256(_content(f)).hexdigest()
+            digest.update(f"{f.relative_to(root).as_posix()}\0{content}\n".encode())
+    return "sha256:" + digest.hexdigest(), missing
+
+
+def _content(path: Path) -> bytes:
+    """What decides a file's effect: its bytes; for a suite (TOML), its data, so that editing
+    its comments (such as the estimated minutes) does not make a run stale."""
+    if path.suffix != ".toml":
+        return path.read_bytes()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return json.dumps(data, sort_keys=True).encode()
+
+
+def git_commit(root: Path) -> str:
+    """The short commit of ``root``'s HEAD, or ``unknown`` outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def _data(root: Path, ledger: Ledger, names: list[str], cache: dict[str, Any]) -> Any:
+    from optuna_recipes.bench import digest
+
+    for name in names:
+        if name not in cache:
+            cache[name] = digest.load(root / ledger.runs[name].out)
+    return digest.combine([cache[n] for n in names])
+
+
+def figures(root: Path, ledger: Ledger) -> tuple[dict[str, str], list[str]]:
+    """Every claim's formatted figure from the committed digests; and the errors."""
+    from optuna_recipes.bench.claim_figures import evaluate
+    from optuna_recipes.bench.claim_figures import format_figure
+
+    values: dict[str, str] = {}
+    errors: list[str] = []
+    cache: dict[str, Any] = {}
+    for claim in ledger.claims:
+        try:
+            data = _data(root, ledger, claim.runs, cache)
+            values[claim.id] = format_figure(evaluate(claim.value, data), claim.format)
+        except (OSError, ValueError, KeyError, RuntimeError) as err:
+            errors.append(f"claim {claim.id!r} ({claim.value}): {err}")
+    return values, errors
+
+
+def _marker_text(value: str) -> str:
+    return f"\n{value}\n" if "\n" in value else value
+
+
+def check(root: Path) -> tuple[list[str], list[str]]:
+    """Errors (``--check`` fails) and notes (reported only)."""
+    from optuna_recipes.bench import digest
+
+    ledger = load_ledger(root)
+    values, errors = figures(root, ledger)
+    notes: list[str] = []
+    text = (root / README).read_text(encoding="utf-8")
+    shown = set()
+    for cid, content in MARKER.findall(text):
+        shown.add(cid)
+        if cid not in {c.id for c in ledger.claims}:
+            errors.append(f"README.md shows claim {cid!r}, which the ledger does not have.")
+        elif cid in values and content != _marker_text(values[cid]):
+            errors.append(
+                f"README.md claim {cid!r} says {content.strip()!r} but the committed results "
+                f"give {values[cid].strip()[:200]!r}: run `python benchmarks/claims.py --write`."
+            )
+    for claim in ledger.claims:
+        if claim.id not in shown:
+            errors.append(
+                f"claim {claim.id!r} has no <!-- claim:{claim.id} --> marker in README.md."
+            )
+    for run in ledger.runs.values():
+        current, missing = scope_hash(root, run)
+        problem = ""
+        if missing:
+            problem = f"code scope path(s) {missing} do not exist (moved?); update `code`"
+        elif run.code_hash != current:
+            problem = (
+                f"its code scope changed since it ran at {run.commit or 'an unrecorded commit'}"
+            )
+        if problem and not run.provisional:
+            errors.append(f"run {run.name!r} is stale: {problem}; re-run: {run.reproduce()}")
+        elif problem:
+            notes.append(f"provisional run {run.name!r}: {problem}.")
+        results = root / run.out / "results.csv"
+        if results.exists() and (
+            not (root / run.out / digest.DIGEST).exists()
+            or results.stat().st_mtime > (root / run.out / digest.DIGEST).stat().st_mtime
+        ):
+            notes.append(f"{run.out} has fresh results: `--record {run.name}` to publish them.")
+    provisional = [r.name for r in ledger.runs.values() if r.provisional]
+    if provisional:
+        notes.append(
+            f"{len(provisional)} provisional run(s) (small scale; run in full and --record): "
+            + ", ".join(provisional)
+        )
+    return errors, notes
+
+
+def write(root: Path) -> list[str]:
+    """Digest fresh results, then rewrite every README figure; return the claims changed."""
+    from optuna_recipes.bench import digest
+
+    ledger = load_ledger(root)
+    for run in ledger.runs.values():
+        folder = root / run.out
+        results, dig = folder / "results.csv", folder / digest.DIGEST
+        if results.exists() and (
+            not dig.exists() or results.stat().st_mtime > dig.stat().st_mtime
+        ):
+            digest.condense(folder)
+    values, errors = figures(root, ledger)
+    if errors:
+        raise SystemExit("\n".join(errors))
+    path = root / README
+    text = path.read_text(encoding="utf-8")
+    changed = []
+
+    def replace(match: re.Match[str]) -> str:
+        cid, content = match.group(1), match.group(2)
+        if cid not in values:
+            return match.group(0)
+        new = _marker_text(values[cid])
+        if new != content:
+            changed.append(cid)
+        return f"<!-- claim:{cid} -->{new}<!-- /claim -->"
+
+    path.write_text(MARKER.sub(replace, text), encoding="utf-8")
+    return changed
+
+
+def _set_keys(text: str, header: str, values: dict[str, str]) -> str:
+    """Set ``key = value`` lines inside the TOML table ``[header]`` (keeps everything else)."""
+    lines = text.splitlines(keepends=True)
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == f"[{header}]")
+    except StopIteration as err:
+        raise LedgerError(f"{LEDGER}: no [{header}] table.") from err
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
+    )
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    todo = dict(values)
+    for i in range(start + 1, end):
+        key = lines[i].split("=", 1)[0].strip()
+        if key in todo:
+            lines[i] = f"{key} = {todo.pop(key)}\n"
+    lines[end:end] = [f"{k} = {v}\n" for k, v in todo.items()]
+    return "".join(lines)
+
+
+def record(root: Path, names: list[str], provisional: bool) -> None:
+    """Stamp runs with HEAD's commit and their code hash (``provisional`` as given), digest
+    their folders and rewrite the README figures."""
+    from optuna_recipes.bench import digest
+    from optuna_recipes.bench import outdir
+
+    ledger = load_ledger(root)
+    names = list(ledger.runs) if names == ["all"] else names
+    unknown = [n for n in names if n not in ledger.runs]
+    if unknown:
+        raise SystemExit(f"Unknown run(s) {unknown}; the ledger has {', '.join(ledger.runs)}.")
+    text = (root / LEDGER).read_text(encoding="utf-8")
+    for name in names:
+        run = ledger.runs[name]
+        folder = root / run.out
+        manifest = outdir.read_manifest(folder)
+        if manifest.get("state") != "complete":
+            raise SystemExit(f"{folder} has not finished: run `{run.reproduce()}` first.")
+        if run.suite and _content(folder / "suite.toml") != _content(root / run.suite):
+            raise SystemExit(f"{folder} was made from another version of {run.suite}: re-run it.")
+        if (folder / "results.csv").exists():
+            digest.condense(folder)
+        current, missing = scope_hash(root, run)
+        if missing:
+            raise SystemExit(f"run {name!r}: code scope path(s) {missing} do not exist.")
+        stamps = {
+            "commit": f'"{git_commit(root)}"',
+            "code_hash": f'"{current}"',
+            "provisional": "true" if provisional else "false",
+        }
+        text = _set_keys(text, f"runs.{name}", stamps)
+    (root / LEDGER).write_text(text, encoding="utf-8")
+    write(root)
+
+
+def list_runs(root: Path) -> str:
+    ledger = load_ledger(root)
+    lines = []
+    for run in ledger.runs.values():
+        n = sum(run.name in c.runs for c in ledger.claims)
+        flag = " (provisional)" if run.provisional else ""
+        lines.append(
+            f"{run.name}{flag}: {n} claim(s), ~{run.minutes or '?'} min, {run.split} split\n"
+            f"    {run.reproduce()}"
+        )
+    total = sum(r.minutes or 0 for r in ledger.runs.values())
+    lines.append(f"Estimated total: {total:.0f} minutes (2 workers on 2 cores).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="Fail on any disagreement (CI).")
+    mode.add_argument("--write", action="store_true", help="Rewrite README figures.")
+    mode.add_argument("--record", nargs="+", metavar="RUN", help="Stamp runs ('all': every run).")
+    mode.add_argument("--list", action="store_true", help="Runs, commands, estimated minutes.")
+    parser.add_argument(
+        "--provisional", action="store_true", help="With --record: mark small-scale runs."
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help="Repository root.")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    try:
+        if args.list:
+            print(list_runs(root))
+        elif args.record:
+            record(root, args.record, args.provisional)
+            print(f"Recorded {', '.join(args.record)}; README figures rewritten.")
+        elif args.write:
+            changed = write(root)
+            print(f"README.md: {len(changed)} figure(s) changed {changed or ''}".strip())
+        else:
+            errors, notes = check(root)
+            for note in notes:
+                print(f"note: {note}")
+            for error in errors:
+                print(f"error: {error}", file=sys.stderr)
+            if errors:
+                return 1
+            print(f"{LEDGER}: every README figure agrees with the committed results.")
+    except LedgerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+"""Published figures: a small vocabulary of functions that turn a results digest into one number.
+
+Every figure the README states is one expression of this vocabulary, written in
+``benchmarks/claims.toml`` and evaluated by ``benchmarks/claims.py`` on the digest of a
+benchmark folder (:mod:`optuna_recipes.bench.digest`). An expression is a call of a function
+below with literal arguments (strings, numbers, lists, dicts), or such calls combined with
+``+ - * /`` and numbers; nothing else is evaluated::
+
+    mean_rank("ga", budget=300)
+    sampler_ms("ga", trials=[900, 1000]) / sampler_ms("tpe", trials=[900, 1000])
+    median_reach("warmstart", reference="tpe", budget=100, group="related")
+
+Blocks are (problem, seed) pairs as in :mod:`optuna_recipes.bench.metrics`; every function
+pools the groups it is given (``group``: a name or a list; ``problems``: shell patterns of
+problem names; ``strategies``: the strategies that take part, e.g. in ranks). ``budget`` cuts
+every run at that many trials (default: each run's own length).
+
+Example:
+    .. code-block:: python
+
+        from optuna_recipes.bench import digest
+        from optuna_recipes.bench.claim_figures import evaluate
+
+        data = digest.load("benchmarks/results/ga-bbob-mixint")
+        print(evaluate('mean_rank("ga", budget=300)', data))
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from fnmatch import fnmatch
+import inspect
+import operator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optuna_recipes.bench import metrics
+from optuna_recipes.bench.digest import Digest
+
+Filter = str | list[str] | None
+#: Keyword filters every function with ``**where`` accepts (see :func:`_select`).
+WHERE = frozenset({"group", "problems", "strategies"})
+
+
+class FigureError(ValueError):
+    """An expression outside the vocabulary, or a figure the data cannot give."""
+
+
+def _select(
+    df: pd.DataFrame, group: Filter = None, problems: Filter = None, strategies: Filter = None
+) -> pd.DataFrame:
+    def as_list(value: Filter) -> list[str]:
+        return [value] if isinstance(value, str) else list(value or [])
+
+    if group is not None:
+        df = df[df["group"].isin(as_list(group))]
+    if problems is not None:
+        patterns = as_list(problems)
+        df = df[df["problem"].map(lambda p: any(fnmatch(p, pat) for pat in patterns))]
+    if strategies is not None:
+        df = df[df["strategy"].isin(as_list(strategies))]
+    if df.empty:
+        raise FigureError(
+            f"no runs match group={group!r}, problems={problems!r}, strategies={strategies!r}."
+        )
+    return df.assign(group="pooled")
+
+
+def _trials(data: Digest, budget: int | None, **where: Any) -> pd.DataFrame:
+    return _select(data.per_trial(budget), **where)
+
+
+def _runs(data: Digest, trials: list[int] | None = None, **where: Any) -> pd.DataFrame:
+    """Rows of ``timing``: one per run, or the window ``trials = [lo, hi]``."""
+    if data.timing is None:
+        raise FigureError(f"{data.folder} has no timing table.")
+    t = data.timing
+    if trials is None:
+        t = t[t["scope"] == "run"]
+    else:
+        lo, hi = trials
+        t = t[(t["scope"] == "window") & (t["lo"] == lo) & (t["hi"] == hi)]
+        if t.empty:
+            raise FigureError(
+                f"trials={trials!r} is not a window of timing.csv.gz; windows are [0, 25], "
+                "[25, 50], [50, 100], then every 100 trials ([100, 200], ...)."
+            )
+    return _select(t, **where)
+
+
+def _strategy(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    sub = df[df["strategy"] == name]
+    if sub.empty:
+        known = ", ".join(sorted(df["strategy"].unique()))
+        raise FigureError(f"no runs of strategy {name!r}; the data has: {known}.")
+    return sub
+
+
+def _final_losses(df: pd.DataFrame) -> pd.DataFrame:
+    """Blocks x strategies table of the final best loss (lower is better; NaN: no run).
+
+    Only blocks that exist: pooled problems may have different seeds, and a pivot over all
+    (problem, seed) combinations would add blocks without any run.
+    """
+    final = metrics.at_budgets(df, (1.0,))
+    table = final.pivot_table(
+        index=metrics.BLOCK, columns="strategy", values="loss", aggfunc="first", dropna=False
+    )
+    runs = final.groupby(metrics.BLOCK).size()
+    return table[table.index.isin(runs.index)]
+
+
+def _mean_ranks(df: pd.DataFrame) -> pd.Series:
+    """Mean rank (1 = best; ties share, a run without a complete trial ranks last) per strategy,
+    as :func:`optuna_recipes.bench.metrics.mean_ranks`, over the blocks that exist."""
+    table = _final_losses(df).fillna(np.inf)
+    return table.rank(axis=1, method="average").mean()
+
+
+def mean_rank(data: Digest, strategy: str, budget: int | None = None, **where: Any) -> float:
+    """Mean rank (1 = best) of ``strategy``'s best value among the strategies, over blocks."""
+    ranks = _mean_ranks(_trials(data, budget, **where))
+    if strategy not in ranks:
+        raise FigureError(f"no runs of strategy {strategy!r}; the data has: {list(ranks.index)}.")
+    return float(ranks[strategy])
+
+
+def p_holm(data: Digest, a: str, b: str, budget: int | None = None, **where: Any) -> float:
+    """Holm-adjusted Wilcoxon signed-rank p-value of ``a`` vs ``b`` (all pairs of the
+    selected strategies are adjusted together)."""
+    pairs = metrics.pairwise_tests(_trials(data, budget, **where), 1.0)
+    row = pairs[((pairs["a"] == a) & (pairs["b"] == b)) | ((pairs["a"] == b) & (pairs["b"] == a))]
+    if row.empty:
+        raise FigureError(f"no pair ({a!r}, {b!r}) in the data.")
+    return float(row["p_holm"].iloc[0])
+
+
+def win_rate(data: Digest, a: str, b: str, budget: int | None = None, **where: Any) -> float:
+    """Share of blocks where ``a`` ends better than ``b`` (ties count 1/2)."""
+    table = _final_losses(_trials(data, budget, **where)).fillna(np.inf)
+    x, y = table[a].to_numpy(), table[b].to_numpy()
+    return float(np.mean((x < y) + 0.5 * (x == y)))
+
+
+def wins(data: Digest, a: str, b: str, budget: int | None = None, **where: Any) -> int:
+    """Number of blocks where ``a`` ends strictly better than ``b``."""
+    table = _final_losses(_trials(data, budget, **where)).fillna(np.inf)
+    return int((table[a] < table[b]).sum())
+
+
+def blocks(data: Digest, budget: int | None = None, **where: Any) -> int:
+    """Number of blocks (problem x seed)."""
+    return len(_final_losses(_trials(data, budget, **where)))
+
+
+def problem_wins(data: Digest, a: str, b: str, budget: int | None = None, **where: Any) -> int:
+    """Number of problems where ``a``'s median best over seeds is strictly better than ``b``'s."""
+    table = _final_losses(_trials(data, budget, **where)).fillna(np.inf)
+    med = table.groupby(level="problem").median()
+    return int((med[a] < med[b]).sum())
+
+
+def problem_count(data: Digest, **where: Any) -> int:
+    """Number of problems."""
+    return int(_select(data.trace, **where)["problem"].nunique())  # type: ignore[arg-type]
+
+
+def _reach(
+    data: Digest, strategy: str, reference: str, budget: int | None, **where: Any
+) -> pd.Series:
+    """Per block: trials ``strategy`` needs until its best is at least ``reference``'s best
+    after ``budget`` trials (its own length + 1 when it never gets there)."""
+    df = _trials(data, None, **where)
+    df = df.assign(loss=np.where(df["direction"] == "maximize", -1.0, 1.0) * df["best"])
+    ref = _strategy(df, reference)
+    if budget is not None:
+        ref = ref[ref["trial"] < budget]
+    bar = ref.groupby(metrics.BLOCK)["loss"].min().rename("bar")
+    own = _strategy(df, strategy).join(bar, on=metrics.BLOCK, how="inner")
+    n = own.groupby(metrics.BLOCK)["trial"].max() + 2
+    hit = own[own["loss"] <= own["bar"]].groupby(metrics.BLOCK)["trial"].min() + 1
+    return hit.reindex(n.index).fillna(n).astype(float)
+
+
+def median_reach(
+    data: Digest, strategy: str, reference: str = "tpe", budget: int | None = None, **where: Any
+) -> float:
+    """Median over blocks of the trials ``strategy`` needs to match ``reference``'s best after
+    ``budget`` trials (a run that never matches it counts as its length + 1)."""
+    return float(_reach(data, strategy, reference, budget, **where).median())
+
+
+def share_reached(
+    data: Digest,
+    strategy: str,
+    within: int,
+    reference: str = "tpe",
+    budget: int | None = None,
+    **where: Any,
+) -> float:
+    """Share of blocks where ``strategy`` matches ``reference``'s best (after ``budget``
+    trials) within ``within`` trials."""
+    return float((_reach(data, strategy, reference, budget, **where) <= within).mean())
+
+
+def speedup(data: Digest, strategy: str, reference: str = "random", **where: Any) -> float:
+    """Median over blocks of ``reference``'s trials / the trials ``strategy`` needs to reach
+    ``reference``'s final best (see :func:`optuna_recipes.bench.metrics.speedup_over_random`)."""
+    table = metrics.speedup_over_random(_trials(data, None, **where), reference)
+    return float(_strategy(table, strategy)["speedup"].iloc[0])
+
+
+def normalized(data: Digest, strategy: str, budget: int | None = None, **where: Any) -> float:
+    """Median over blocks of the normalized best (0 = optimum or best found, 1 = random guess)."""
+    final = metrics.at_budgets(_trials(data, budget, **where), (1.0,))
+    return float(_strategy(final, strategy)["normalized"].median())
+
+
+def best(
+    data: Digest, strategy: str, budget: int | None = None, stat: str = "median", **where: Any
+) -> float:
+    """``stat`` (``median``, ``mean``, ``min``, ``max``) over blocks of the best value found."""
+    df = _strategy(_trials(data, budget, **where), strategy)
+    final = df.groupby(metrics.BLOCK)["best"].last()
+    return float(getattr(final, stat)())
+
+
+def _timing_stat(
+    data: Digest, column: str, strategy: str | None, trials: list[int] | None, **where: Any
+) -> float:
+    runs = _runs(data, trials, **where)
+    if strategy is not None:
+        runs = _strategy(runs, strategy)
+    return float(runs[column].median())
+
+
+def sampler_ms(
+    data: Digest, strategy: str | None = None, trials: list[int] | None = None, **where: Any
+) -> float:
+    """Median over runs of the run's median milliseconds inside the sampler per trial (in the
+    window ``trials = [lo, hi]`` when given)."""
+    return _timing_stat(data, "sampler_ms", strategy, trials, **where)
+
+
+def other_ms(
+    data: Digest, strategy: str | None = None, trials: list[int] | None = None, **where: Any
+) -> float:
+    """Median over runs of the run's median milliseconds per trial outside the sampler and the
+    objective (Optuna's own bookkeeping)."""
+    return _timing_stat(data, "other_ms", strategy, trials, **where)
+
+
+def attr_median(data: Digest, column: str, strategy: str | None = None, **where: Any) -> float:
+    """Median over runs of the run's median of a per-trial attribute the problem records."""
+    return _timing_stat(data, column, strategy, None, **where)
+
+
+def _paired(
+    data: Digest, column: str, strategy: str, baseline: str | None, **where: Any
+) -> pd.DataFrame:
+    """Per block, ``column`` of ``strategy``'s run and of the baseline's (``x``, ``y``)."""
+    runs = _runs(data, None, **where)
+    base = baseline or strategy.split("+", 1)[0]
+    x = _strategy(runs, strategy).set_index(metrics.BLOCK)[column].rename("x")
+    y = _strategy(runs, base).set_index(metrics.BLOCK)[column].rename("y")
+    return pd.concat([x, y], axis=1, join="inner")
+
+
+def steps_saved(data: Digest, strategy: str, baseline: str | None = None, **where: Any) -> float:
+    """1 - training steps of ``strategy`` / steps of ``baseline`` (default: the same sampler
+    without pruner), per problem over seeds, averaged over problems."""
+    pair = _paired(data, "steps", strategy, baseline, **where)
+    per_problem = pair.groupby(level="problem").mean()
+    return float((1.0 - per_problem["x"] / per_problem["y"]).mean())
+
+
+def time_ratio(data: Digest, strategy: str, baseline: str | None = None, **where: Any) -> float:
+    """Mean over blocks of the objective seconds of ``strategy``'s run / the baseline's."""
+    pair = _paired(data, "objective_s", strategy, baseline, **where)
+    return float((pair["x"] / pair["y"]).mean())
+
+
+def best_change(
+    data: Digest,
+    strategy: str,
+    baseline: str | None = None,
+    budget: int | None = None,
+    **where: Any,
+) -> float:
+    """Mean over blocks of (baseline's best loss - ``strategy``'s) / |baseline's|: > 0 when
+    ``strategy`` ends better (baseline default: the same sampler without pruner)."""
+    table = _final_losses(_trials(data, budget, **where))
+    base = baseline or strategy.split("+", 1)[0]
+    return float(((table[base] - table[strategy]) / table[base].abs()).mean())
+
+
+def _heldout(data: Digest, strategy: str, **where: Any) -> pd.DataFrame:
+    """Per run: the held-out test value of the best trial and of the library defaults."""
+    df = _select(data.trace, **where)  # type: ignore[arg-type]
+    for column in ("test_value", "default_test_value"):
+        if column not in df:
+            raise FigureError(f"{data.folder} has no {column!r}: not a `heldout` problem.")
+    runs = _strategy(df, strategy).dropna(subset=["best"]).sort_values("trial")
+    final = runs.groupby(metrics.BLOCK)["best"].transform("last")
+    # The digest keeps the trial that set each new best: the first row with the final best.
+    last = runs[runs["best"] == final].groupby(metrics.BLOCK).first()
+    sign = np.where(last["direction"] == "maximize", -1.0, 1.0)
+    return pd.DataFrame(
+        {"tuned": sign * last["test_value"], "default": sign * last["default_test_value"]}
+    )
+
+
+def heldout_wins(data: Digest, strategy: str, **where: Any) -> int:
+    """Runs whose best trial (by the tuning metric) scores better on the held-out test part
+    than the library's default configuration."""
+    t = _heldout(data, strategy, **where)
+    return int((t["tuned"] < t["default"]).sum())
+
+
+def heldout_change(data: Digest, strategy: str, **where: Any) -> float:
+    """Mean over runs of the relative test-metric improvement of the tuned model over the
+    library defaults: (default loss - tuned loss) / |default loss|."""
+    t = _heldout(data, strategy, **where)
+    return float(((t["default"] - t["tuned"]) / t["default"].abs()).mean())
+
+
+def measure(
+    data: Digest,
+    column: str = "value",
+    stat: str = "median",
+    strategy: str | None = None,
+    problem: str | None = None,
+) -> float:
+    """``stat`` (``median``, ``mean``, ``min``, ``max``) of a column of a measurement table (a
+    script's ``results.csv``), optionally for one ``strategy`` and ``problem``."""
+    table = data.table if data.table is not None else data.trace
+    assert table is not None
+    if strategy is not None:
+        table = _strategy(table, strategy)
+    if problem is not None:
+        table = table[table["problem"] == problem]
+    if table.empty or column not in table:
+        raise FigureError(f"no {column!r} values for strategy={strategy!r}, problem={problem!r}.")
+    if stat not in ("median", "mean", "min", "max"):
+        raise FigureError(f"`stat` must be median, mean, min or max, got {stat!r}.")
+    return float(getattr(table[column], stat)())
+
+
+def comparison_table(data: Digest, columns: dict[str, list[str]], strategies: list[str]) -> str:
+    """The README's comparison table: per strategy and column (a list of groups pooled), its
+    mean final rank among ``strategies`` and median speedup over random search, and its median
+    sampler time per trial over every run of the table's groups (``n/a`` where it has none)."""
+    lines = ["| strategy | " + " | ".join(f"{c} rank | {c} speedup" for c in columns)]
+    lines[0] += " | sampler ms/trial |"
+    lines.append("|---|" + "---|---|" * len(columns) + "---|")
+    cells: dict[str, list[str]] = {s: [] for s in strategies}
+    for groups in columns.values():
+        df = _trials(data, None, group=groups)
+        df = df[df["strategy"].isin(strategies)]
+        ranks = _mean_ranks(df)
+        speed = metrics.speedup_over_random(df).set_index("strategy")["speedup"]
+        for s in strategies:
+            cells[s] += [_cell(ranks.get(s), "{:.2f}"), _cell(speed.get(s), "{:.2f}x")]
+    runs = None
+    if data.timing is not None:
+        t = data.timing
+        groups = [g for gs in columns.values() for g in gs]
+        runs = t[(t["scope"] == "run") & t["group"].isin(groups)]
+    for s in strategies:
+        ms = runs.loc[runs["strategy"] == s, "sampler_ms"].median() if runs is not None else None
+        ms_cell = _cell(ms, "{:.1f}" if ms is not None and ms >= 1 else "{:.2f}")
+        lines.append(f"| {s} | " + " | ".join([*cells[s], ms_cell]) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any, fmt: str) -> str:
+    return "n/a" if value is None or pd.isna(value) else fmt.format(value)
+
+
+#: The functions an expression may call, by name.
+VOCABULARY: dict[str, Callable[..., Any]] = {
+    f.__name__: f
+    for f in (
+        mean_rank,
+        p_holm,
+        win_rate,
+        wins,
+        blocks,
+        problem_wins,
+        problem_count,
+        median_reach,
+        share_reached,
+        speedup,
+        normalized,
+        best,
+        sampler_ms,
+        other_ms,
+        attr_median,
+        steps_saved,
+        time_ratio,
+        best_change,
+        heldout_wins,
+        heldout_change,
+        measure,
+        comparison_table,
+    )
+}
+_OPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _calls(node: ast.AST, expression: str) -> list[tuple[str, list[Any], dict[str, Any]]]:
+    """Check ``node`` against the grammar; return its calls (name, args, kwargs) in order."""
+    if isinstance(node, ast.Expression):
+        return _calls(node.body, expression)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return []
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _calls(node.operand, expression)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _calls(node.left, expression) + _calls(node.right, expression)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name not in VOCABULARY:
+            raise FigureError(
+                f"{expression!r}: unknown function {name!r}; the vocabulary is "
+                f"{', '.join(VOCABULARY)} (optuna_recipes.bench.claim_figures)."
+            )
+        try:
+            args = [ast.literal_eval(a) for a in node.args]
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+        except ValueError as err:
+            raise FigureError(
+                f"{expression!r}: arguments of {name}() must be literals (strings, numbers, "
+                "lists, dicts)."
+            ) from err
+        if len(kwargs) != len(node.keywords):
+            raise FigureError(f"{expression!r}: `**` arguments are not allowed.")
+        signature = inspect.signature(VOCABULARY[name])
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as err:
+            raise FigureError(f"{expression!r}: {name}(): {err}.") from err
+        unknown = set(kwargs) - set(signature.parameters) - WHERE
+        if unknown:
+            raise FigureError(
+                f"{expression!r}: {name}() has no argument(s) {sorted(unknown)}; it takes "
+                f"{', '.join(p for p in signature.parameters if p not in ('data', 'where'))} "
+                f"and the filters {', '.join(sorted(WHERE))}."
+            )
+        return [(name, args, kwargs)]
+    raise FigureError(
+        f"{expression!r}: only calls of the vocabulary with literal arguments, numbers and "
+        f"+ - * / are allowed, not {ast.unparse(node)!r}."
+    )
+
+
+def parse(expression: str) -> ast.Expression:
+    """Parse and check an expression (see the module docstring); raises :class:`FigureError`."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as err:
+        raise FigureError(f"{expression!r} is not an expression: {err.msg}.") from err
+    _calls(tree, expression)
+    return tree
+
+
+def evaluate(expression: str, data: Digest) -> Any:
+    """The value of ``expression`` on ``data`` (a number, or text for tables)."""
+    tree = parse(expression)
+
+    def value(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.UnaryOp):
+            return -value(node.operand)
+        if isinstance(node, ast.BinOp):
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        args = [ast.literal_eval(a) for a in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+        return VOCABULARY[node.func.id](data, *args, **kwargs)
+
+    return value(tree.body)
+
+
+def format_figure(value: Any, spec: str) -> str:
+    """``value`` formatted with a format spec (``".2f"``, ``".0%"``, ``"d"``); text as is."""
+    if isinstance(value, str):
+        return value
+    if spec.endswith("d"):
+        value = round(float(value))
+    return format(value, spec)

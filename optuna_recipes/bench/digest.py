@@ -1,0 +1,313 @@
+"""A benchmark folder's results, condensed into small files that can be committed.
+
+``results.csv`` has one row per trial: tens of megabytes for a suite of a few thousand runs.
+Published figures (``benchmarks/claims.toml``) are computed from a digest of it instead, which
+loses nothing those figures read:
+
+- ``digest.csv.gz``: per target run, the first trial, every trial where the best value so far
+  changed, and the last trial (all columns a figure needs: ``group``, ``problem``, ``strategy``,
+  ``seed``, ``trial``, ``value``, ``best``, ``direction``, ``optimum``, plus any per-trial
+  attributes the problem records). The best-so-far curve of every run, and so ranks, regret,
+  trials-to-target and paired tests at any budget, can be rebuilt exactly from it
+  (:meth:`Digest.per_trial`).
+- ``timing.csv.gz``: per run, one ``run`` row over all its trials and one ``window`` row per trial
+  window (``[0, 25)``, ``[25, 50)``, ``[50, 100)``, then every 100 trials): median milliseconds in
+  the sampler, in the objective and elsewhere in the trial, total objective seconds, training
+  steps, pruned and failed trials.
+
+A folder whose manifest says ``"kind": "measurements"`` (written by a script, not by
+``bench run``: one row per measurement) is small already: its digest is the table itself.
+
+Example:
+    .. code-block:: python
+
+        from optuna_recipes.bench import digest
+
+        digest.condense("bench-out/quick")  # digest.csv.gz and timing.csv.gz next to results.csv
+        data = digest.load("bench-out/quick")
+        print(data.per_trial(budget=20).groupby("strategy")["best"].median())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optuna_recipes.bench import outdir
+
+DIGEST = "digest.csv.gz"
+TIMING = "timing.csv.gz"
+RUN = ["group", "problem", "strategy", "seed"]
+TRACE_COLUMNS = [*RUN, "trial", "value", "best", "direction", "optimum"]
+#: Trial windows of ``timing.csv``: ``[0, 25)``, ``[25, 50)``, ``[50, 100)``, then every 100.
+WINDOW_EDGES = (0, 25, 50, 100)
+#: Prefix of the trial user attributes a problem records for the results (``bench:test_value``).
+ATTR_PREFIX = "bench:"
+_FLOAT_FORMAT = "%.9g"
+
+
+@dataclass
+class Digest:
+    """The condensed results of one benchmark folder (see the module docstring).
+
+    ``trace`` and ``timing`` are set for harness folders, ``table`` for measurement folders.
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    trace: pd.DataFrame | None = None
+    timing: pd.DataFrame | None = None
+    table: pd.DataFrame | None = None
+    _expanded: dict[int | None, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def per_trial(self, budget: int | None = None) -> pd.DataFrame:
+        """The best-so-far table of every target run, one row per trial, cut at ``budget``.
+
+        Columns: those of ``digest.csv``; ``best`` is filled forward between the kept rows and
+        ``value`` is the trial's value where the digest has it (the first trial always);
+        ``cum_steps`` and ``wall_time`` are empty (costs are in ``timing``). The
+        ``optuna_recipes.bench.metrics`` functions accept this table as they accept
+        ``results.csv``: the ones that read ``best``, the first trial's ``value``,
+        ``direction`` and ``optimum`` (ranks, normalized regret, pairwise tests, speedup)
+        give the same results on both.
+        """
+        if self.trace is None:
+            raise ValueError(f"{self.folder} holds measurements, not trials of benchmark runs.")
+        if budget not in self._expanded:
+            self._expanded[budget] = self._expand(budget)
+        return self._expanded[budget]
+
+    def _expand(self, budget: int | None) -> pd.DataFrame:
+        assert self.trace is not None
+        runs = self.trace.groupby(RUN, sort=False, observed=True).agg(
+            n=("trial", "max"), direction=("direction", "first"), optimum=("optimum", "first")
+        )
+        n = runs["n"].to_numpy() + 1
+        if budget is not None:
+            n = np.minimum(n, int(budget))
+        full = runs.drop(columns="n").reset_index().loc[np.repeat(np.arange(len(runs)), n)]
+        full["trial"] = np.concatenate([np.arange(k) for k in n]) if len(n) else []
+        kept = self.trace.drop(columns=["direction", "optimum"])
+        full = full.reset_index(drop=True).merge(kept, on=[*RUN, "trial"], how="left")
+        full["best"] = full.groupby(RUN, sort=False, observed=True)["best"].ffill()
+        # Per-trial costs live in timing.csv; metrics functions expect the columns.
+        full["cum_steps"] = np.nan
+        full["wall_time"] = np.nan
+        return full[[*self.trace.columns, "cum_steps", "wall_time"]]
+
+
+def _window_of(trial: pd.Series) -> pd.Series:
+    """Start of the window of each (0-based) trial number."""
+    t = trial.to_numpy()
+    lo = np.where(t >= 100, (t // 100) * 100, 0)
+    for edge in WINDOW_EDGES:
+        lo = np.where((t >= edge) & (t < 100), edge, lo)
+    return pd.Series(lo, index=trial.index)
+
+
+def trace(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows of ``digest.csv``: first, improving and last trial of every target run."""
+    df = results[results["role"] == "target"] if "role" in results else results
+    df = df.sort_values([*RUN, "trial"], kind="stable")
+    keys = pd.Series(df.groupby(RUN, sort=False).ngroup().to_numpy(), index=df.index)
+    best = df["best"]
+    prev = best.groupby(keys).shift()
+    changed = ~((best == prev) | (best.isna() & prev.isna()))
+    first = keys != keys.shift()
+    last = keys != keys.shift(-1)
+    keep = changed | first | last
+    return df.loc[keep, [*TRACE_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def timing(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows of ``timing.csv``: one per run (``scope = run``) and per trial window."""
+    df = results[results["role"] == "target"] if "role" in results else results
+    df = df.assign(
+        other=df["duration"] - df["sampler_time"] - df["objective_time"],
+        pruned=(df["state"] == "PRUNED").astype(int),
+        failed=(df["state"] == "FAIL").astype(int),
+        lo=_window_of(df["trial"]),
+    )
+    keys = [*RUN, "sampler", "pruner"]
+    frames = []
+    for scope, by in (("run", keys), ("window", [*keys, "lo"])):
+        agg: dict[str, Any] = {
+            "first": ("trial", "min"),
+            "hi": ("trial", "max"),
+            "trials": ("trial", "count"),
+            "sampler_ms": ("sampler_time", "median"),
+            "objective_ms": ("objective_time", "median"),
+            "other_ms": ("other", "median"),
+            "objective_s": ("objective_time", "sum"),
+            "duration_s": ("duration", "sum"),
+            "steps": ("steps", lambda s: float(s.sum(min_count=1))),
+            "pruned": ("pruned", "sum"),
+            "failed": ("failed", "sum"),
+        }
+        agg.update({name: (name, "median") for name in extra})
+        table = df.groupby(by, observed=True, dropna=False).agg(**agg).reset_index()
+        if scope == "run":
+            table["lo"] = 0
+        table["hi"] = table["hi"] + 1
+        if scope == "window":
+            table["hi"] = np.where(table["lo"] < 100, _next_edge(table["lo"]), table["lo"] + 100)
+        for col in ("sampler_ms", "objective_ms", "other_ms"):
+            table[col] = table[col] * 1e3
+        table.insert(len(keys), "scope", scope)
+        frames.append(table.drop(columns="first"))
+    out = pd.concat(frames, ignore_index=True)
+    lead = [*keys, "scope", "lo", "hi", "trials"]
+    return out[lead + [c for c in out.columns if c not in lead]]
+
+
+def _next_edge(lo: pd.Series) -> np.ndarray:
+    edges = np.asarray([*WINDOW_EDGES, 100])
+    idx = np.searchsorted(edges, lo.to_numpy(), side="right")
+    return edges[np.minimum(idx, len(edges) - 1)]
+
+
+def attr_columns(results: pd.DataFrame) -> list[str]:
+    """Per-trial attribute columns of ``results`` (beyond the runner's own columns)."""
+    from optuna_recipes.bench.runner import RESULT_COLUMNS
+
+    return [c for c in results.columns if c not in RESULT_COLUMNS]
+
+
+def condense(out: str | Path) -> list[Path]:
+    """Write the digest of a finished benchmark folder; return the files written.
+
+    Raises:
+        OutputFolderError: the folder has no finished benchmark.
+    """
+    out = Path(out)
+    manifest = outdir.read_manifest(out)
+    results = outdir.read_results(out)
+    if manifest.get("kind") == "measurements":
+        _write_csv_gz(out / DIGEST, results)
+        return [out / DIGEST]
+    results = with_recorded_attrs(out, manifest, results)
+    extra = attr_columns(results)
+    _write_csv_gz(out / DIGEST, trace(results, extra))
+    _write_csv_gz(out / TIMING, timing(results, extra))
+    return [out / DIGEST, out / TIMING]
+
+
+def _write_csv_gz(path: Path, table: pd.DataFrame) -> None:
+    """Gzipped CSV with a fixed header time: the same table gives the same bytes."""
+    import gzip
+
+    text = table.to_csv(index=False, float_format=_FLOAT_FORMAT)
+    outdir.write_atomic(path, gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+
+
+def load(out: str | Path) -> Digest:
+    """The digest of a benchmark folder (``condense`` must have written it).
+
+    Raises:
+        FileNotFoundError: the folder or its digest is missing; the message says how to make it.
+    """
+    out = Path(out)
+    if not (out / DIGEST).exists():
+        raise FileNotFoundError(
+            f"{out / DIGEST} is missing: run the benchmark into {out}, then condense its "
+            "results.csv (`optuna_recipes.bench.digest.condense`; in this repository "
+            "`python benchmarks/claims.py --record RUN` does it)."
+        )
+    manifest = outdir.read_manifest(out)
+    table = pd.read_csv(out / DIGEST)
+    if manifest.get("kind") == "measurements":
+        return Digest(out, manifest, table=table)
+    timing_table = pd.read_csv(out / TIMING) if (out / TIMING).exists() else None
+    for frame in (table, timing_table):
+        if frame is not None:
+            for col in ("group", "problem", "strategy"):
+                frame[col] = frame[col].astype(str)
+    return Digest(out, manifest, trace=table, timing=timing_table)
+
+
+def with_recorded_attrs(
+    out: Path, manifest: dict[str, Any], results: pd.DataFrame
+) -> pd.DataFrame:
+    """Add the per-trial attributes problems record (``trial.set_user_attr("bench:NAME", x)``)
+    as columns ``NAME`` of ``results``, read from the folder's Optuna storage.
+
+    Only problems whose class lists the names in ``result_attrs`` are read, so a suite without
+    them costs nothing. The runner's results table does not carry user attributes yet; once it
+    does, this returns ``results`` unchanged.
+    """
+    names = _declared_attrs(out)
+    if not names or all(n in results.columns for n in names):
+        return results
+    import optuna
+
+    from optuna_recipes.bench.runner import open_storage
+
+    storage = open_storage(str(manifest.get("storage_url")))
+    rows = []
+    targets = results[results["role"] == "target"] if "role" in results else results
+    for (suite, problem, strategy, seed), _ in targets.groupby(
+        ["suite", "problem", "strategy", "seed"]
+    ):
+        name = f"{suite}:{problem}/{strategy}/seed{seed}"
+        study = optuna.load_study(study_name=name, storage=storage)
+        for t in study.get_trials(deepcopy=False):
+            attrs = {n: t.user_attrs.get(ATTR_PREFIX + n, math.nan) for n in names}
+            rows.append(
+                {"problem": problem, "strategy": strategy, "seed": seed, "trial": t.number}
+            )
+            rows[-1].update(attrs)
+    if not rows:
+        return results
+    extra = pd.DataFrame(rows)
+    return results.drop(columns=[n for n in names if n in results.columns]).merge(
+        extra, on=["problem", "strategy", "seed", "trial"], how="left"
+    )
+
+
+def _declared_attrs(out: Path) -> list[str]:
+    """Attribute names the problems of the folder's suite record (``Problem.result_attrs``)."""
+    from optuna_recipes.bench.suite import load_suite
+
+    suite_file = out / "suite.toml"
+    if not suite_file.exists() or not suite_file.read_text().strip():
+        return []
+    names: list[str] = []
+    for sp in load_suite(str(suite_file)).problems:
+        cls_attrs = getattr(sp.spec.build(), "result_attrs", ())
+        names += [n for n in cls_attrs if n not in names]
+    return names
+
+
+def combine(digests: list[Digest]) -> Digest:
+    """One digest of several folders' runs (figures that pool suites, such as a table).
+
+    Raises:
+        ValueError: two folders have runs of the same problem name (their blocks would mix).
+    """
+    if len(digests) == 1:
+        return digests[0]
+    seen: dict[str, Path] = {}
+    for d in digests:
+        frame = d.trace if d.trace is not None else d.table
+        for problem in frame["problem"].unique() if frame is not None else ():
+            if problem in seen:
+                raise ValueError(f"problem {problem!r} is in both {seen[problem]} and {d.folder}.")
+            seen[str(problem)] = d.folder
+
+    def cat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+        present = [f for f in frames if f is not None]
+        return pd.concat(present, ignore_index=True) if present else None
+
+    return Digest(
+        folder=digests[0].folder,
+        manifest=digests[0].manifest,
+        trace=cat([d.trace for d in digests]),
+        timing=cat([d.timing for d in digests]),
+        table=cat([d.table for d in digests]),
+    )

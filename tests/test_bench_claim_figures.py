@@ -1,0 +1,266 @@
+"""Results digests and the figure vocabulary of the claims ledger, on hand-made tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from optuna_recipes.bench import digest
+from optuna_recipes.bench import metrics
+from optuna_recipes.bench import outdir
+from optuna_recipes.bench.claim_figures import FigureError
+from optuna_recipes.bench.claim_figures import evaluate
+from optuna_recipes.bench.claim_figures import format_figure
+from optuna_recipes.bench.claim_figures import parse
+from optuna_recipes.bench.problems import make_problem
+from optuna_recipes.bench.runner import RESULT_COLUMNS
+
+
+def _results(
+    curves: dict[tuple[str, str, int], list[float]], **extra: list[float]
+) -> pd.DataFrame:
+    """A results table (runner columns) from per-run value lists, minimized."""
+    rows = []
+    for (problem, strategy, seed), values in curves.items():
+        best = np.minimum.accumulate(values)
+        for t, (v, b) in enumerate(zip(values, best, strict=True)):
+            row = dict.fromkeys(RESULT_COLUMNS, math.nan)
+            row.update(
+                suite="s",
+                group="g",
+                problem=problem,
+                strategy=strategy,
+                sampler=strategy.split("+")[0],
+                pruner=strategy.split("+")[1] if "+" in strategy else "none",
+                seed=seed,
+                role="target",
+                trial=t,
+                state="COMPLETE",
+                value=v,
+                best=b,
+                duration=0.01,
+                sampler_time=0.001 * (t + 1),
+                objective_time=0.002,
+                steps=10.0 if "+" not in strategy else 5.0,
+                direction="minimize",
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+CURVES = {
+    ("p1", "tpe", 0): [5.0, 4.0, 4.5, 3.0, 3.0, 2.0],
+    ("p1", "ws", 0): [2.5, 1.0, 1.5, 1.2, 0.5, 0.7],
+    ("p1", "tpe", 1): [6.0, 5.0, 4.0, 3.5, 3.4, 3.3],
+    ("p1", "ws", 1): [7.0, 6.5, 6.4, 6.3, 6.2, 6.1],
+    ("p2", "tpe", 0): [1.0, 0.9, 0.8, 0.7, 0.6, 0.5],
+    ("p2", "ws", 0): [0.4, 0.4, 0.4, 0.4, 0.4, 0.4],
+}
+
+
+def _folder(tmp_path: Path, results: pd.DataFrame) -> digest.Digest:
+    manifest = outdir.prepare(tmp_path, {"x": 1}, "", "python -m something")
+    outdir.write_results(tmp_path, results, pd.DataFrame())
+    manifest.update(state="complete", rows=len(results))
+    outdir.write_manifest(tmp_path, manifest)
+    digest.condense(tmp_path)
+    return digest.load(tmp_path)
+
+
+def test_the_digest_keeps_first_improving_and_last_trials(tmp_path: Path) -> None:
+    data = _folder(tmp_path, _results(CURVES))
+    assert data.trace is not None
+    run = data.trace[(data.trace["problem"] == "p1") & (data.trace["strategy"] == "tpe")]
+    assert run[run["seed"] == 0]["trial"].tolist() == [0, 1, 3, 5]
+    assert run[run["seed"] == 1]["trial"].tolist() == [0, 1, 2, 3, 4, 5]
+    p2 = data.trace[(data.trace["problem"] == "p2") & (data.trace["strategy"] == "ws")]
+    assert p2["trial"].tolist() == [0, 5]
+
+
+def test_metrics_on_the_digest_equal_metrics_on_the_results(tmp_path: Path) -> None:
+    results = _results(CURVES)
+    data = _folder(tmp_path, results)
+    full = data.per_trial()
+    assert len(full) == len(results)
+    for budget in (2, 4, 6):
+        a = metrics.mean_ranks(results[results["trial"] < budget], (1.0,))
+        b = metrics.mean_ranks(full[full["trial"] < budget], (1.0,))
+        pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(
+        metrics.speedup_over_random(results, "tpe"), metrics.speedup_over_random(full, "tpe")
+    )
+
+
+def test_timing_rows_per_run_and_window(tmp_path: Path) -> None:
+    data = _folder(tmp_path, _results(CURVES))
+    assert data.timing is not None
+    runs = data.timing[data.timing["scope"] == "run"]
+    assert len(runs) == len(CURVES)
+    assert runs["trials"].eq(6).all() and runs["lo"].eq(0).all() and runs["hi"].eq(6).all()
+    assert runs["sampler_ms"].iloc[0] == pytest.approx(3.5)  # median of 1..6 ms
+    windows = data.timing[data.timing["scope"] == "window"]
+    assert windows[["lo", "hi"]].drop_duplicates().values.tolist() == [[0, 25]]
+
+
+def test_windows_of_long_runs() -> None:
+    trials = pd.Series(np.arange(0, 350))
+    lo = digest._window_of(trials)
+    assert lo.iloc[[0, 24, 25, 49, 50, 99, 100, 199, 200, 349]].tolist() == [
+        0,
+        0,
+        25,
+        25,
+        50,
+        50,
+        100,
+        100,
+        200,
+        300,
+    ]
+
+
+def test_reach_ranks_and_tests_on_a_hand_made_table(tmp_path: Path) -> None:
+    data = _folder(tmp_path, _results(CURVES))
+    # Bars (tpe's best after 4 trials): p1/0 3.0, p1/1 3.5, p2/0 0.7. ws reaches them at
+    # trial 1, never (6 + 1 = 7) and trial 1: median 1.
+    assert evaluate('median_reach("ws", reference="tpe", budget=4)', data) == 1.0
+    assert evaluate('share_reached("ws", 1, reference="tpe", budget=4)', data) == 2 / 3
+    assert evaluate('median_reach("ws", reference="tpe", budget=4, problems="p1")', data) == 4.0
+    assert evaluate('mean_rank("ws")', data) == pytest.approx(4 / 3)
+    assert evaluate('wins("ws", "tpe")', data) == 2
+    assert evaluate("blocks()", data) == 3
+    assert evaluate('problem_wins("ws", "tpe")', data) == 1
+    assert evaluate('best("ws", stat="min")', data) == 0.4
+    assert evaluate('sampler_ms("ws") / sampler_ms("tpe")', data) == pytest.approx(1.0)
+    assert evaluate('win_rate("ws", "tpe") * 3', data) == pytest.approx(2.0)
+    assert 0.0 < evaluate('p_holm("ws", "tpe")', data) <= 1.0
+
+
+def test_pruning_figures(tmp_path: Path) -> None:
+    curves = {
+        ("p", "tpe", 0): [3.0, 2.0, 1.0],
+        ("p", "tpe+median", 0): [3.0, 2.0, 1.5],
+        ("p", "tpe", 1): [2.0, 2.0, 2.0],
+        ("p", "tpe+median", 1): [2.0, 1.0, 1.0],
+    }
+    data = _folder(tmp_path, _results(curves))
+    assert evaluate('steps_saved("tpe+median")', data) == pytest.approx(0.5)
+    # (1.0 - 1.5) / 1.0 = -0.5 on seed 0, (2.0 - 1.0) / 2.0 = 0.5 on seed 1.
+    assert evaluate('best_change("tpe+median")', data) == pytest.approx(0.0)
+    assert evaluate('time_ratio("tpe+median", "tpe")', data) == pytest.approx(1.0)
+
+
+def test_heldout_figures_read_the_best_trials_test_value(tmp_path: Path) -> None:
+    results = _results({("h", "tpe", 0): [3.0, 1.0, 2.0], ("h", "tpe", 1): [1.0, 2.0, 3.0]})
+    results["test_value"] = [9.0, 0.5, 0.1, 2.0, 0.1, 0.1]
+    results["default_test_value"] = 1.0
+    data = _folder(tmp_path, results)
+    assert evaluate('heldout_wins("tpe")', data) == 1  # 0.5 < 1.0 (seed 0); 2.0 > 1.0 (seed 1)
+    assert evaluate('heldout_change("tpe")', data) == pytest.approx((0.5 - 1.0) / 2)
+
+
+def test_measurement_folders_keep_every_row(tmp_path: Path) -> None:
+    table = pd.DataFrame(
+        {"problem": "a", "strategy": ["x", "x", "y"], "seed": [0, 1, 0], "value": [1.0, 3.0, 4.0]}
+    )
+    manifest = outdir.prepare(tmp_path, {"script": "s"}, "", "python s.py")
+    outdir.write_results(tmp_path, table, pd.DataFrame())
+    manifest.update(state="complete", rows=3, kind="measurements")
+    outdir.write_manifest(tmp_path, manifest)
+    assert digest.condense(tmp_path) == [tmp_path / digest.DIGEST]
+    data = digest.load(tmp_path)
+    assert evaluate('measure(strategy="x") / measure(strategy="y")', data) == 0.5
+    assert evaluate('measure(stat="max")', data) == 4.0
+
+
+def test_the_digest_is_the_same_bytes_for_the_same_table(tmp_path: Path) -> None:
+    _folder(tmp_path / "a", _results(CURVES))
+    _folder(tmp_path / "b", _results(CURVES))
+    for name in (digest.DIGEST, digest.TIMING):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_combine_refuses_the_same_problem_in_two_folders(tmp_path: Path) -> None:
+    a = _folder(tmp_path / "a", _results(CURVES))
+    b = _folder(tmp_path / "b", _results(CURVES))
+    with pytest.raises(ValueError, match="problem 'p1' is in both"):
+        digest.combine([a, b])
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ('__import__("os")', "unknown function"),
+        ('mean_rank("ga").real', "only calls of the vocabulary"),
+        ('mean_rank("ga")[0]', "only calls of the vocabulary"),
+        ("mean_rank(x)", "must be literals"),
+        ('mean_rank("ga", grup="g")', "no argument"),
+        ('mean_rank("ga", **{"budget": 3})', "not allowed"),
+        ('mean_rank("ga", 1, 2, 3)', "mean_rank()"),
+        ("1 +", "not an expression"),
+    ],
+)
+def test_expressions_outside_the_grammar_are_refused(expression: str, message: str) -> None:
+    with pytest.raises(FigureError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse(expression)
+
+
+def test_format_figure() -> None:
+    assert format_figure(2.1449, ".2f") == "2.14"
+    assert format_figure(0.564, ".0%") == "56%"
+    assert format_figure(-0.0123, "+.1%") == "-1.2%"
+    assert format_figure(47.0, "d") == "47"
+    assert format_figure("| table |", "s") == "| table |"
+
+
+def test_rippled_family_flips_one_source_and_has_a_numeric_variant() -> None:
+    problem = make_problem("rippled", {"instance": 100, "sources": 3})
+    assert problem.source_tasks() == [{"task": 1}, {"task": 2}, {"task": 3}]
+    directions = [
+        make_problem("rippled", {"instance": 100, **t}).direction for t in problem.source_tasks()
+    ]
+    assert directions == ["minimize", "minimize", "maximize"]
+    numeric = make_problem("rippled", {"instance": 100, "numeric": True, "task": 3})
+    study = optuna.create_study(direction=numeric.direction)
+    study.optimize(numeric, n_trials=3)
+    assert numeric.direction == "minimize"
+    assert set(study.trials[0].params) == {"x0", "x1", "lr", "x3", "x4"}
+
+
+def test_heldout_problem_records_test_values() -> None:
+    problem = make_problem(
+        "heldout", {"library": "lightgbm", "dataset": "iris", "cv": 2, "num_boost_round": 10}
+    )
+    study = optuna.create_study(
+        direction=problem.direction, sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    study.optimize(problem, n_trials=3)
+    best = study.best_trial
+    assert best.user_attrs["bench:test_value"] > 0.0
+    assert best.user_attrs["bench:default_test_value"] == pytest.approx(
+        problem.default_test_value()
+    )
+    assert type(problem).result_attrs == ("test_value", "default_test_value")
+
+
+def test_a_heldout_suite_run_puts_test_values_into_the_digest(tmp_path: Path) -> None:
+    from optuna_recipes.bench import run_suite
+
+    suite = tmp_path / "heldout.toml"
+    suite.write_text(
+        '[suite]\ntrials = 3\nseeds = 1\nstrategies = ["random"]\n\n[[problems]]\n'
+        'name = "h"\ntype = "heldout"\n'
+        'options = { library = "lightgbm", dataset = "iris", cv = 2, num_boost_round = 5 }\n'
+    )
+    run_suite(str(suite), tmp_path / "out", workers=1, progress=False, report=False)
+    digest.condense(tmp_path / "out")
+    data = digest.load(tmp_path / "out")
+    assert data.trace is not None
+    assert data.trace["test_value"].notna().any()
+    assert data.trace["default_test_value"].notna().all()
+    assert evaluate('heldout_wins("random")', data) in (0, 1)

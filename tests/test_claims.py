@@ -1,0 +1,145 @@
+"""The claims ledger: README figures agree with the committed results, and the check catches a
+hand-edited figure and a run whose code changed since it ran (on temporary copies)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+import re
+import shutil
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# What a benchmark run writes but the repository does not keep (benchmarks/results/.gitignore).
+_NOT_KEPT = (
+    "studies.journal*",
+    "results.csv",
+    "results.parquet",
+    "runs.csv",
+    "final.csv",
+    "plots",
+)
+
+
+def _claims() -> ModuleType:
+    path = ROOT / "benchmarks" / "claims.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_claims", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+claims = _claims()
+
+
+def _copy(tmp: Path) -> Path:
+    """The parts of the repository the ledger reads: README, benchmarks/, the package."""
+    root = tmp / "repo"
+    root.mkdir()
+    shutil.copy2(ROOT / "README.md", root / "README.md")
+    ignore = shutil.ignore_patterns("__pycache__", *_NOT_KEPT)
+    shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=ignore)
+    shutil.copytree(ROOT / "optuna_recipes", root / "optuna_recipes", ignore=ignore)
+    return root
+
+
+def _check(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "claims.py"), "--check", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_readme_figures_agree_with_the_committed_results() -> None:
+    errors, _ = claims.check(ROOT)
+    assert errors == []
+
+
+def test_every_run_of_the_ledger_has_its_results_committed() -> None:
+    ledger = claims.load_ledger(ROOT)
+    for run in ledger.runs.values():
+        folder = ROOT / run.out
+        assert (folder / "bench.json").exists(), run.name
+        assert (folder / "report.md").read_text().count("```bash") >= 1, run.name
+        assert (folder / "digest.csv.gz").exists(), run.name
+
+
+def test_a_hand_edited_readme_figure_fails_the_check(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    readme = root / "README.md"
+    text = readme.read_text()
+    match = re.search(r"<!-- claim:(ga-rank-ga-300) -->(.*?)<!-- /claim -->", text)
+    assert match is not None
+    edited = f"<!-- claim:ga-rank-ga-300 -->{match.group(2)}9<!-- /claim -->"
+    readme.write_text(text.replace(match.group(0), edited))
+
+    result = _check(root)
+    assert result.returncode == 1
+    assert "README.md claim 'ga-rank-ga-300' says" in result.stderr
+
+    # --write puts the figure of the committed results back.
+    assert claims.write(root) == ["ga-rank-ga-300"]
+    assert _check(root).returncode == 0
+
+
+def test_a_marker_without_a_claim_and_a_claim_without_a_marker_fail(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    readme = root / "README.md"
+    readme.write_text(readme.read_text().replace("claim:ga-cases -->", "claim:ga-cases-typo -->"))
+    errors, _ = claims.check(root)
+    assert any("'ga-cases-typo', which the ledger does not have" in e for e in errors)
+    assert any("claim 'ga-cases' has no <!-- claim:ga-cases --> marker" in e for e in errors)
+
+
+def test_a_changed_code_scope_makes_a_recorded_run_stale(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    claims.record(root, ["pruning"], provisional=False)  # stamps the run as a full one
+    ledger = claims.load_ledger(root)
+    assert ledger.runs["pruning"].provisional is False
+    assert ledger.runs["pruning"].code_hash == claims.scope_hash(root, ledger.runs["pruning"])[0]
+    assert claims.check(root)[0] == []
+
+    scoped = root / "optuna_recipes" / "pruners" / "_warm_start.py"
+    scoped.write_text(scoped.read_text() + "\n# a change in the pruning run's code scope\n")
+    errors, _ = claims.check(root)
+    assert any("run 'pruning' is stale" in e for e in errors)
+    assert _check(root).returncode == 1
+
+
+def test_a_provisional_run_with_a_changed_scope_is_reported_not_failed(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    scoped = root / "optuna_recipes" / "bench" / "problems" / "families.py"
+    scoped.write_text(scoped.read_text() + "\n# changed\n")
+    errors, notes = claims.check(root)
+    assert errors == []
+    assert any("provisional run 'transfer'" in n for n in notes)
+
+
+def test_a_missing_results_folder_fails_the_check(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    shutil.rmtree(root / "benchmarks" / "results" / "torch-pruning")
+    errors, _ = claims.check(root)
+    assert any(e.startswith("claim 'torch-median-time'") for e in errors)
+
+
+def test_the_ledger_refuses_expressions_outside_the_vocabulary(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    ledger = root / "benchmarks" / "claims.toml"
+    text = ledger.read_text()
+    ledger.write_text(text.replace("value = 'blocks()'", "value = '__import__(\"os\")'", 1))
+    with pytest.raises(claims.LedgerError, match="unknown function '__import__'"):
+        claims.load_ledger(root)
+
+
+def test_set_keys_rewrites_only_its_table() -> None:
+    text = '[runs.a]\nout = "x"\ncommit = "old"\n\n[runs.b]\nout = "y"\n'
+    new = claims._set_keys(text, "runs.a", {"commit": '"new"', "code_hash": '"h"'})
+    assert new == '[runs.a]\nout = "x"\ncommit = "new"\ncode_hash = "h"\n\n[runs.b]\nout = "y"\n'
