@@ -3,7 +3,8 @@
 ``benchmarks/claims.toml`` names runs (a suite or a script, its output folder, the code whose
 content decides its results, the commit and code hash it ran at) and claims (a figure: an
 expression of the ``optuna_recipes.bench.claim_figures`` vocabulary evaluated on a run's
-digest, and its format). README.md shows each figure between markers: ``<!-- claim:ID -->2.14<!-- /claim -->``.
+digest, and its format). README.md shows each figure between markers:
+``<!-- claim:ID -->2.14<!-- /claim -->``.
 
     python benchmarks/claims.py --check          # CI: README == committed results, nothing stale
     python benchmarks/claims.py --write          # digest fresh results, rewrite README figures
