@@ -3,8 +3,9 @@
 A :class:`Kit` builds one objective class on a binary data set with generic names for the
 arguments each class spells its own way (``rounds``: ``num_boost_round``, ``epochs`` or
 ``max_rounds``; ``patience``: ``early_stopping_rounds`` or ``patience``), and says how to read
-its models. ``GDObjective`` is the smallest complete adapter: a linear/logistic model trained by
-gradient descent in numpy, one step per round.
+its models (the scikit-learn kits: HistGradientBoosting, and an MLP pipeline trained by
+``partial_fit``). ``GDObjective`` is the smallest complete adapter: a linear/logistic model
+trained by gradient descent in numpy, one step per round.
 """
 
 from __future__ import annotations
@@ -288,8 +289,80 @@ TORCH_KIT = Kit(
     fixed=("lr", 1e-2),
 )
 
-KITS = {kit.name: kit for kit in (GD_KIT, XGB_KIT, LGB_KIT, TORCH_KIT)}
-LIBRARY_OF = {"numpy": None, "xgboost": "xgboost", "lightgbm": "lightgbm", "torch": "torch"}
+
+# ------------------------------------------------------------------------------ scikit-learn
+def _sklearn_kit(
+    name: str, make: Callable[[], Any], param: str, good: str, fixed: tuple[str, Any]
+) -> Kit:
+    """A kit of ``SklearnObjective`` on the estimator ``make()``; ``param`` with value ``good``
+    trains, ``"no_such_thing"`` makes scikit-learn's parameter validation raise."""
+
+    def build(X: Any, y: Any, *, rounds: int = 20, patience: int | None = 5, **kw: Any) -> Any:
+        from optuna_recipes.adapters.sklearn import SklearnObjective
+
+        return SklearnObjective(
+            make(), X, y, n_jobs=1, max_rounds=rounds, early_stopping_rounds=patience, **kw
+        )
+
+    def failing(X: np.ndarray, y: np.ndarray) -> tuple[Any, str, Any, Any, str]:
+        space = {param: CategoricalDistribution([good, "no_such_thing"])}
+        return build(X, y, cv=3, space=space), param, "no_such_thing", good, "no_such_thing"
+
+    def load(obj: Any, path: str, X: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        import pickle
+
+        with open(path, "rb") as file:
+            return pickle.load(file).predict_proba(X)[:, 1]
+
+    return Kit(
+        name=name,
+        rounds_arg="max_rounds",
+        patience_arg="early_stopping_rounds",
+        suffix=".pkl",
+        build=build,
+        failing=failing,
+        predict=lambda obj, model, X: model.predict_proba(X)[:, 1],
+        load=load,
+        fixed=fixed,
+        n_rounds=lambda model: getattr(model, "n_iter_", None),
+    )
+
+
+def _hgb() -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier()
+
+
+def _mlp_pipeline() -> Any:
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), MLPClassifier())
+
+
+#: HistGradientBoosting (warm start, staged validation) and an MLP pipeline (partial_fit epochs).
+SKLEARN_KIT = _sklearn_kit("sklearn", _hgb, "loss", "log_loss", ("max_leaf_nodes", 15))
+SKLEARN_MLP_KIT = _sklearn_kit(
+    "sklearn-mlp",
+    _mlp_pipeline,
+    "mlpclassifier__activation",
+    "relu",
+    ("mlpclassifier__alpha", 1e-3),
+)
+
+KITS = {
+    kit.name: kit for kit in (GD_KIT, XGB_KIT, LGB_KIT, TORCH_KIT, SKLEARN_KIT, SKLEARN_MLP_KIT)
+}
+LIBRARY_OF = {
+    "numpy": None,
+    "xgboost": "xgboost",
+    "lightgbm": "lightgbm",
+    "torch": "torch",
+    "sklearn": None,
+    "sklearn-mlp": None,
+}
 
 
 def require(kit: Kit) -> None:

@@ -6,10 +6,10 @@ configuration fails only its trial, every round reported and the best one record
 pruned), the step protocol of pruners respected, the direction following the metric, the
 search space as documented, ``evaluate``/``refit``/``save_best``/``load_best`` reproducing the
 trials, and the refit model uploaded as an artifact. ``TestObjectiveContract`` runs it for each
-:class:`~_objective_kit.Kit` (numpy gradient descent, XGBoost, LightGBM, PyTorch), as Optuna's
-``optuna.testing.pytest_samplers`` does for samplers. Library-specific behaviour (data
-objects, callbacks in the user's loops, the Keras-style model) is tested in the library's own
-file.
+:class:`~_objective_kit.Kit` (numpy gradient descent, XGBoost, LightGBM, PyTorch,
+scikit-learn), as Optuna's ``optuna.testing.pytest_samplers`` does for samplers.
+Library-specific behaviour (data objects, callbacks in the user's loops, the Keras-style model,
+scikit-learn pipelines) is tested in the library's own file.
 """
 
 from __future__ import annotations

@@ -8,12 +8,14 @@ configuration (:func:`save_best`, :func:`load_best`), and a pruner for boosting 
 (:func:`boosting_pruner`, also ``objective.recommended_pruner()``; defined in
 :mod:`optuna_recipes.pruners`). ``XGBoostPruningCallback`` and ``LightGBMPruningCallback`` prune
 the user's own training loops. ``TorchObjective`` (:mod:`optuna_recipes.adapters.torch`, with a
-Keras-style ``Model``) tunes PyTorch networks and their training. All share the
+Keras-style ``Model``) tunes PyTorch networks and their training, and ``SklearnObjective``
+(:mod:`optuna_recipes.adapters.sklearn`) any scikit-learn estimator or pipeline. All share the
 library-agnostic core in :mod:`optuna_recipes.adapters._base` (:class:`BaseObjective`).
 
-Importing this package does not import XGBoost, LightGBM or PyTorch: the library modules are
-imported on first use, with an ``ImportError`` naming ``pip install optuna-recipes[xgboost]``
-(or ``[lightgbm]``, ``[torch]``) when the library is missing.
+Importing this package does not import XGBoost, LightGBM, PyTorch or scikit-learn: the library
+modules are imported on first use, with an ``ImportError`` naming
+``pip install optuna-recipes[xgboost]`` (or ``[lightgbm]``, ``[torch]``) when the library is
+missing.
 
 Example:
     .. code-block:: python
@@ -44,6 +46,7 @@ _LAZY: dict[str, str] = {
     "LightGBMObjective": "optuna_recipes.adapters.lightgbm",
     "LightGBMPruningCallback": "optuna_recipes.adapters.lightgbm",
     "TorchObjective": "optuna_recipes.adapters.torch",
+    "SklearnObjective": "optuna_recipes.adapters.sklearn",
 }
 
 __all__ = ["BaseObjective", "BoostingPruner", "boosting_pruner", "load_best", "save_best", *_LAZY]

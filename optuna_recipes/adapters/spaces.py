@@ -1,4 +1,6 @@
-"""Default search spaces of the XGBoost and LightGBM objectives, kept as data.
+"""Default search spaces of the objectives, kept as data: XGBoost, LightGBM and PyTorch training
+first, then the scikit-learn estimators of ``SklearnObjective`` (a separate block at the end,
+with its own sources).
 
 Each space is a plain ``dict`` of Optuna distributions, so it can be read, printed, copied and
 edited; ``objective.search_space`` shows the one a given objective searches (after its
@@ -135,3 +137,176 @@ TORCH_SPACE: dict[str, BaseDistribution] = {
 def torch_space(task: str) -> dict[str, BaseDistribution]:
     """Default PyTorch training space for ``task`` (a fresh dict; the same for every task)."""
     return dict(TORCH_SPACE)
+
+
+# =============================================================================================
+# scikit-learn estimators (:class:`optuna_recipes.adapters.sklearn.SklearnObjective`)
+# =============================================================================================
+# Keyed by estimator class name; parameter names are the estimator's own (SklearnObjective
+# prefixes them, e.g. ``svc__C``, when the estimator is the final step of a Pipeline). The
+# iteration count (``max_iter`` of HistGradientBoosting, ``n_estimators`` of the forests, the
+# epochs of MLP and SGD) is never searched: it is chosen by early stopping on the validation
+# folds, up to the objective's ``max_rounds``. Sources, one per space:
+# - auto-sklearn: Feurer et al., "Efficient and Robust Automated Machine Learning", NeurIPS
+#   2015; code ``automl/auto-sklearn``, ``autosklearn/pipeline/components/{classification,
+#   regression}/*.py`` (master, 2023).
+# - FLAML: Wang et al., MLSys 2021; code ``microsoft/FLAML``, ``flaml/automl/model.py`` and
+#   ``flaml/automl/contrib/histgb.py``.
+# - TabArena / TabRepo: ``autogluon/tabrepo``, ``tabrepo/models/<model>/generate_alt.py``.
+# - mlr3tuningspaces: the "default" spaces of Bischl et al., "Hyperparameter optimization:
+#   Foundations, algorithms, best practices, and open challenges", WIREs DMKD 2023; code
+#   ``mlr-org/mlr3tuningspaces``, ``R/tuning_spaces_default.R``.
+
+#: HistGradientBoosting (both tasks). auto-sklearn's ``gradient_boosting.py`` ranges, except
+#: ``l2_regularization``, which follows FLAML's ``histgb.py`` (``[2^-10, 2^10]``, log):
+#: auto-sklearn's ``[1e-10, 1]`` spends most of its log range on no penalty at all. The
+#: estimator's own early stopping is switched off (the validation folds decide).
+HIST_GRADIENT_BOOSTING_SPACE: dict[str, BaseDistribution] = {
+    "learning_rate": FloatDistribution(0.01, 1.0, log=True),
+    "max_leaf_nodes": IntDistribution(3, 2047, log=True),
+    "min_samples_leaf": IntDistribution(1, 200, log=True),
+    "l2_regularization": FloatDistribution(2**-10, 2**10, log=True),
+}
+
+#: RandomForest. TabArena's ``random_forest/generate_alt.py``; ``max_samples`` is searched only
+#: when ``bootstrap`` is True (see :data:`SKLEARN_CONDITIONS`). ``min_impurity_decrease`` is
+#: in units of the impurity; TabArena notes that regression targets must be standardized for
+#: it, so it is searched for classification only.
+RANDOM_FOREST_SPACE: dict[str, BaseDistribution] = {
+    "max_features": FloatDistribution(0.4, 1.0),
+    "min_samples_split": IntDistribution(2, 4, log=True),
+    "bootstrap": CategoricalDistribution([False, True]),
+    "max_samples": FloatDistribution(0.5, 1.0),
+}
+
+#: ExtraTrees. TabArena's ``extra_trees/generate_alt.py`` (its choice weights dropped);
+#: ``min_impurity_decrease`` for classification only, as for the random forest.
+EXTRA_TREES_SPACE: dict[str, BaseDistribution] = {
+    "max_features": CategoricalDistribution(["sqrt", 0.5, 0.75, 1.0]),
+    "min_samples_split": IntDistribution(2, 32, log=True),
+}
+
+#: Searched with the forests for classification only (ranges of the two sources above).
+FOREST_CLASSIFICATION_EXTRA: dict[str, dict[str, BaseDistribution]] = {
+    "RandomForest": {"min_impurity_decrease": FloatDistribution(1e-5, 1e-3, log=True)},
+    "ExtraTrees": {
+        "min_impurity_decrease": CategoricalDistribution([0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3])
+    },
+}
+
+#: SVC with the RBF kernel. auto-sklearn's ``libsvm_svc.py`` ranges (those of Hsu, Chang & Lin,
+#: "A Practical Guide to Support Vector Classification"): ``C`` in ``[2^-5, 2^15]``, ``gamma``
+#: in ``[2^-15, 2^3]`` (log). Deviation: the kernel is not searched (auto-sklearn adds poly and
+#: sigmoid); libsvm can run for a very long time with a polynomial kernel and a large gamma.
+SVC_SPACE: dict[str, BaseDistribution] = {
+    "C": FloatDistribution(2**-5, 2**15, log=True),
+    "gamma": FloatDistribution(2**-15, 2**3, log=True),
+}
+
+#: SVR with the RBF kernel: auto-sklearn's ``libsvm_svr.py`` (``epsilon`` in target units).
+SVR_SPACE: dict[str, BaseDistribution] = {
+    **SVC_SPACE,
+    "epsilon": FloatDistribution(1e-3, 1.0, log=True),
+}
+
+#: LogisticRegression (L2, lbfgs): FLAML's ``LRL2Classifier``, ``C`` in ``[2^-5, 2^15]`` (log).
+LOGISTIC_REGRESSION_SPACE: dict[str, BaseDistribution] = {
+    "C": FloatDistribution(2**-5, 2**15, log=True),
+}
+
+#: Ridge / RidgeClassifier: mlr3tuningspaces' glmnet range for the penalty, ``[1e-4, 1e4]``
+#: (log).
+RIDGE_SPACE: dict[str, BaseDistribution] = {
+    "alpha": FloatDistribution(1e-4, 1e4, log=True),
+}
+
+#: KNeighbors (both tasks): auto-sklearn's ``k_nearest_neighbors.py``.
+KNEIGHBORS_SPACE: dict[str, BaseDistribution] = {
+    "n_neighbors": IntDistribution(1, 100, log=True),
+    "weights": CategoricalDistribution(["uniform", "distance"]),
+    "p": CategoricalDistribution([1, 2]),
+}
+
+#: MLP (both tasks, adam): auto-sklearn's ``mlp.py``. ``hidden_layer_depth`` and
+#: ``num_nodes_per_layer`` are auto-sklearn's names; SklearnObjective turns them into
+#: ``hidden_layer_sizes=(num_nodes_per_layer,) * hidden_layer_depth``.
+MLP_SPACE: dict[str, BaseDistribution] = {
+    "hidden_layer_depth": IntDistribution(1, 3),
+    "num_nodes_per_layer": IntDistribution(16, 264, log=True),
+    "activation": CategoricalDistribution(["tanh", "relu"]),
+    "alpha": FloatDistribution(1e-7, 1e-1, log=True),
+    "learning_rate_init": FloatDistribution(1e-4, 0.5, log=True),
+}
+
+#: SGDClassifier / SGDRegressor: FLAML's ``SGDEstimator`` (the same ranges as auto-sklearn's
+#: ``sgd.py``); classification losses limited to those with ``predict_proba``.
+_SGD_COMMON: dict[str, BaseDistribution] = {
+    "penalty": CategoricalDistribution(["l2", "l1", "elasticnet", None]),
+    "alpha": FloatDistribution(1e-7, 1e-1, log=True),
+    "l1_ratio": FloatDistribution(1e-9, 1.0, log=True),
+    "learning_rate": CategoricalDistribution(["optimal", "invscaling", "constant"]),
+    "eta0": FloatDistribution(1e-7, 1e-1, log=True),
+    "power_t": FloatDistribution(1e-5, 1.0),
+    "average": CategoricalDistribution([False, True]),
+}
+SGD_CLASSIFIER_SPACE: dict[str, BaseDistribution] = {
+    "loss": CategoricalDistribution(["log_loss", "modified_huber"]),
+    **_SGD_COMMON,
+}
+SGD_REGRESSOR_SPACE: dict[str, BaseDistribution] = {
+    "loss": CategoricalDistribution(
+        ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
+    ),
+    **_SGD_COMMON,
+    "epsilon": FloatDistribution(1e-5, 1e-1, log=True),
+}
+
+#: Estimator class name -> its default space.
+SKLEARN_SPACES: dict[str, dict[str, BaseDistribution]] = {
+    "HistGradientBoostingClassifier": HIST_GRADIENT_BOOSTING_SPACE,
+    "HistGradientBoostingRegressor": HIST_GRADIENT_BOOSTING_SPACE,
+    "RandomForestClassifier": RANDOM_FOREST_SPACE,
+    "RandomForestRegressor": RANDOM_FOREST_SPACE,
+    "ExtraTreesClassifier": EXTRA_TREES_SPACE,
+    "ExtraTreesRegressor": EXTRA_TREES_SPACE,
+    "SVC": SVC_SPACE,
+    "SVR": SVR_SPACE,
+    "LogisticRegression": LOGISTIC_REGRESSION_SPACE,
+    "Ridge": RIDGE_SPACE,
+    "RidgeClassifier": RIDGE_SPACE,
+    "KNeighborsClassifier": KNEIGHBORS_SPACE,
+    "KNeighborsRegressor": KNEIGHBORS_SPACE,
+    "MLPClassifier": MLP_SPACE,
+    "MLPRegressor": MLP_SPACE,
+    "SGDClassifier": SGD_CLASSIFIER_SPACE,
+    "SGDRegressor": SGD_REGRESSOR_SPACE,
+}
+
+#: Conditional parameters: class name -> {parameter: (parent, values of the parent for which
+#: it is searched)}. The parent is sampled first; otherwise the child is left at its default.
+SKLEARN_CONDITIONS: dict[str, dict[str, tuple[str, tuple[object, ...]]]] = {
+    "RandomForestClassifier": {"max_samples": ("bootstrap", (True,))},
+    "RandomForestRegressor": {"max_samples": ("bootstrap", (True,))},
+    "SGDClassifier": {
+        "l1_ratio": ("penalty", ("elasticnet",)),
+        "eta0": ("learning_rate", ("constant", "invscaling")),
+        "power_t": ("learning_rate", ("invscaling",)),
+    },
+    "SGDRegressor": {
+        "l1_ratio": ("penalty", ("elasticnet",)),
+        "eta0": ("learning_rate", ("constant", "invscaling")),
+        "power_t": ("learning_rate", ("invscaling",)),
+        "epsilon": ("loss", ("huber", "epsilon_insensitive", "squared_epsilon_insensitive")),
+    },
+}
+
+
+def sklearn_space(estimator: str, task: str) -> dict[str, BaseDistribution]:
+    """Default space of the scikit-learn estimator class ``estimator`` (its class name) for
+    ``task``: a fresh dict, empty for an estimator without a default space."""
+    space = dict(SKLEARN_SPACES.get(estimator, {}))
+    if task != "regression":
+        for prefix, extra in FOREST_CLASSIFICATION_EXTRA.items():
+            if estimator.startswith(prefix):
+                space.update(extra)
+    return space
