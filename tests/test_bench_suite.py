@@ -34,6 +34,7 @@ def test_builtin_suites_parse() -> None:
     assert {"quick", "bbob", "bbob-mixint", "hpo", "transfer", "pruning"} <= set(suites)
     for name in suites:
         suite = load_suite(name)
+        suite.check()  # every problem builds with its options
         assert suite.problems and suite.runs()
     assert len(load_suite("bbob").problems) == 24
     quick = load_suite("quick")
