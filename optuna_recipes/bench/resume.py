@@ -31,6 +31,7 @@ from typing import Any
 
 from optuna.storages import BaseStorage
 
+from optuna_recipes import _optuna_compat as compat
 from optuna_recipes._redact import redact
 from optuna_recipes.bench.integrity import StateDamagedError
 from optuna_recipes.bench.integrity import first_bad_line
@@ -84,8 +85,8 @@ def open_checked(url: str, out: Path | None = None) -> BaseStorage:
     path = journal_path(url)
     if path is None or not Path(path).exists():
         return connect(url)
-    lock = journal_file_backend(path)
-    with _held(lock):
+    backend = journal_file_backend(path)
+    with compat.journal_locked(compat.journal_lock_of(backend)):  # no write is half done
         removed = repair_torn_tail(path)
         last = last_line_problem(path)
     if removed:
@@ -104,24 +105,16 @@ def open_checked(url: str, out: Path | None = None) -> BaseStorage:
     ) from error
 
 
-class _held:
-    """Hold a journal backend's file lock (no write is half done meanwhile)."""
-
-    def __init__(self, backend: Any) -> None:
-        from optuna_recipes import _optuna_compat as compat
-
-        self.lock = compat.journal_lock_of(backend)
-
-    def __enter__(self) -> None:
-        self.lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.lock.release()
-
-
 @dataclass
 class RunPlan:
-    """The suite's runs split into those to do and those finished (with their records)."""
+    """The suite's runs split into those to do and those finished (with their records).
+
+    Example:
+        .. code-block:: python
+
+            plan = plan_runs(storage, url, runs, records={})
+            print([r.study_name for r in plan.todo], sorted(plan.finished))
+    """
 
     todo: list[RunSpec]
     finished: dict[str, dict[str, Any]] = field(default_factory=dict)
