@@ -113,3 +113,113 @@ def journal_file_path(backend: Any) -> str:
 def journal_lock_of(backend: Any) -> Any:
     """The lock object of a ``JournalFileBackend``."""
     return backend._lock
+
+
+# --- relational databases --------------------------------------------------------------------
+
+
+def rdb_add_finished_trials(
+    storage: BaseStorage,
+    study_id: int,
+    trials: list[FrozenTrial],
+    study_system_attrs: dict[str, Any] | None = None,
+) -> None:
+    """Add finished ``trials`` (numbered 0, 1, ...) and study system attributes to an empty
+    study of an ``RDBStorage``, in one transaction (``optuna.storages._rdb.models``).
+
+    ``Study.add_trials`` writes trial by trial, about twenty statements and a commit each; a
+    benchmark run written at its end needs one insert per table. The rows are the ones
+    ``RDBStorage.create_new_trial(template_trial=...)`` writes (trial rows through Optuna's
+    model, which stores datetimes its way), so Optuna reads them back the same; a failure rolls
+    everything back.
+    """
+    import json
+
+    from optuna.storages._rdb import models
+    from sqlalchemy import insert
+
+    session = storage.scoped_session()  # type: ignore[attr-defined]
+    try:
+        rows = [
+            models.TrialModel(
+                study_id=study_id,
+                number=t.number,
+                state=t.state,
+                datetime_start=t.datetime_start,
+                datetime_complete=t.datetime_complete,
+            )
+            for t in trials
+        ]
+        session.add_all(rows)
+        session.flush()  # assigns the trial ids
+        ids = [(row.trial_id, t) for row, t in zip(rows, trials, strict=True)]
+        tables = _rdb_trial_rows(models, ids)
+        tables[models.StudySystemAttributeModel] = [
+            {"study_id": study_id, "key": k, "value_json": json.dumps(v)}
+            for k, v in (study_system_attrs or {}).items()
+        ]
+        for model, values in tables.items():
+            if values:  # one multi-row insert per table
+                session.execute(insert(model.__table__), values)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _rdb_trial_rows(models: Any, trials: list[tuple[int, FrozenTrial]]) -> dict[Any, list[Any]]:
+    """Per table: the value, parameter, intermediate value and attribute rows of the trials
+    (pairs of trial id and trial)."""
+    import json
+
+    from optuna.distributions import distribution_to_json
+
+    tables: dict[Any, list[Any]] = {
+        m: []
+        for m in (
+            models.TrialValueModel,
+            models.TrialParamModel,
+            models.TrialIntermediateValueModel,
+            models.TrialUserAttributeModel,
+            models.TrialSystemAttributeModel,
+        )
+    }
+    value_repr = models.TrialValueModel.value_to_stored_repr
+    step_repr = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
+    for trial_id, t in trials:
+        for objective, value in enumerate(t.values or []):
+            stored, kind = value_repr(value)
+            tables[models.TrialValueModel].append(
+                {"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind}
+            )
+        for name, value in t.params.items():
+            dist = t.distributions[name]
+            tables[models.TrialParamModel].append(
+                {
+                    "trial_id": trial_id,
+                    "param_name": name,
+                    "param_value": dist.to_internal_repr(value),
+                    "distribution_json": distribution_to_json(dist),
+                }
+            )
+        for step, value in t.intermediate_values.items():
+            stored, kind = step_repr(value)
+            tables[models.TrialIntermediateValueModel].append(
+                {
+                    "trial_id": trial_id,
+                    "step": step,
+                    "intermediate_value": stored,
+                    "intermediate_value_type": kind,
+                }
+            )
+        for model, attrs in (
+            (models.TrialUserAttributeModel, t.user_attrs),
+            (models.TrialSystemAttributeModel, t.system_attrs),
+        ):
+            tables[model] += [
+                {"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                for k, v in attrs.items()
+            ]
+    return tables

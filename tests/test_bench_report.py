@@ -13,6 +13,7 @@ import pytest
 from optuna_recipes.bench import metrics
 from optuna_recipes.bench import run_suite
 from optuna_recipes.bench.outdir import OutputFolderError
+from optuna_recipes.bench.report import plot_name
 from optuna_recipes.bench.report import write_report
 from optuna_recipes.cli import main
 
@@ -65,9 +66,9 @@ def test_report_files(finished: Path) -> None:
         assert section in text
     assert "## Pruning: steps saved versus quality" in text
     for problem in ["sphere", "maximize", "curves"]:
-        png = finished / "plots" / f"{problem}.png"
+        png = finished / "plots" / plot_name(problem)
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert f"](plots/{problem}.png)" in text
+        assert f"](plots/{png.name})" in text
     names = [
         "leaderboard",
         "pairwise",
@@ -178,7 +179,7 @@ def test_cli_report_and_list(finished: Path, capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "quick" in out and "warmstart" in out and "hyperband" in out
     assert main(["bench"]) == 0
-    assert "{list,run,report}" in capsys.readouterr().out
+    assert "{list,show,run,report}" in capsys.readouterr().out
 
 
 def test_cli_bad_input_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

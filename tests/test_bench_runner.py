@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+import json
 import multiprocessing
 import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
+import time
 
 from _bench_helpers import GATE_LINE
 import optuna
@@ -83,12 +85,16 @@ def test_a_run_killed_halfway_is_redone_to_the_same_results(tmp_path: Path) -> N
     reference = run_suite(suite, tmp_path / "ref", workers=1, progress=False, report=False)
     out = tmp_path / "out"
     run_suite(suite, out, workers=1, progress=False, report=False)
-    # Make one run look like a process died in it: not finished, a trial left RUNNING.
+    # Make one run look like a process died in it: not finished, a trial left RUNNING, and
+    # not yet reported to the manifest.
     storage = open_storage(str((out / "studies.journal").resolve()))
     name = "tiny:sphere/tpe/seed1"
     study_id = storage.get_study_id_from_name(name)
     storage.set_study_system_attr(study_id, DONE_ATTR, False)
     storage.create_new_trial(study_id)
+    manifest = json.loads((out / "bench.json").read_text())
+    del manifest["runs"][name]
+    (out / "bench.json").write_text(json.dumps(manifest))
     resumed = run_suite(suite, out, workers=1, progress=False, report=False)
     status = resumed.runs.set_index("study")["status"]
     assert status[name] == "done" and (status.drop(name) == "skipped").all()
@@ -140,14 +146,46 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return run_suite(suite, tmp / "ref", workers=1, progress=False, report=False).results
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _gone(pids: list[int], timeout: float = 20.0) -> bool:
+    """Whether every process of ``pids`` has exited (zombies count as exited) in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(pid)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["sigint", "kill9"])
+@pytest.mark.parametrize("how", ["sigint", "sigterm", "kill9", "kill9-main"])
 def test_interrupted_command_resumes_to_the_uninterrupted_results(
     tmp_path: Path, how: str, uninterrupted: pd.DataFrame
 ) -> None:
     """Both workers wait at the gate (so the other 8 runs are finished and nothing is being
     written) when the signal comes; the command resumed after the release equals a run that
-    never stopped."""
+    never stopped. SIGTERM to the main process alone stops like Ctrl-C (exit 143), and no
+    worker outlives the main process, even one killed with SIGKILL."""
     suite, release = _gated_suite(tmp_path, released=False)
     out = tmp_path / "out"
     args = [suite, "--out", str(out), "--workers", "2", "--no-progress", "--no-report"]
@@ -159,14 +197,24 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     for _ in range(2):
         assert proc.stdout.readline().strip() == GATE_LINE, proc.communicate()
     assert proc.poll() is None and _finished_runs(out) == 8
-    if how == "sigint":  # Ctrl-C reaches the whole process group
-        os.killpg(proc.pid, signal.SIGINT)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    if how in ("sigint", "sigterm"):  # Ctrl-C reaches the group; SIGTERM only the main process
+        if how == "sigint":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        assert proc.returncode == (130 if how == "sigint" else 143), err
         assert "run the same command again to resume" in err
-    else:
+        assert json.loads((out / "bench.json").read_text())["state"] == "interrupted"
+    elif how == "kill9":
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=60)
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=60)
+    assert _gone(workers), f"orphaned workers: {workers}"
     assert _finished_runs(out) == 8
     with pytest.raises(OutputFolderError, match="has not finished"):
         load_results(out)
@@ -314,7 +362,7 @@ def test_damaged_results_file_is_reported(tmp_path: Path) -> None:
     run_suite(_suite(tmp_path), out, seeds=1, trials=2, progress=False, report=False)
     lines = (out / "results.csv").read_text().splitlines()
     (out / "results.csv").write_text("\n".join(lines[:-2]) + "\n")
-    with pytest.raises(OutputFolderError, match="has 6 rows, the manifest says 8"):
+    with pytest.raises(OutputFolderError, match=r"results.csv was changed.*checksum differs"):
         load_results(out)
     (out / "bench.json").write_text('{"format": 1, "settings": {')
     with pytest.raises(OutputFolderError, match="damaged"):

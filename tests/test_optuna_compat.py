@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterator
+import copy
 import inspect
 import os
 from pathlib import Path
@@ -155,6 +156,59 @@ def test_journal_lock_of(journal: JournalFileBackend, tmp_path: Path) -> None:
     custom = optuna.storages.journal.JournalFileOpenLock(str(tmp_path / "other.journal"))
     other = JournalFileBackend(str(tmp_path / "other.journal"), lock_obj=custom)
     assert compat.journal_lock_of(other) is custom
+
+
+def _varied_trials() -> list[optuna.trial.FrozenTrial]:
+    """Finished trials of every kind a benchmark run writes: values, infinities, failures,
+    pruning with intermediate values (NaN and infinite ones too), every distribution, attrs."""
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 1e-3, 1.0, log=True)
+        k = trial.suggest_int("k", 0, 9, step=3)
+        c = trial.suggest_categorical("c", [None, True, 2, "a"])
+        trial.set_user_attr("u", {"c": c})
+        compat.set_trial_system_attr(study, trial, "test:s", [k])
+        for step, v in enumerate([x, float("nan"), float("inf")]):
+            trial.report(v, step)
+        if trial.number % 4 == 1:
+            raise optuna.TrialPruned()
+        if trial.number % 4 == 2:
+            raise ValueError("fails")
+        return float("-inf") if trial.number == 3 else x * k
+
+    study.optimize(objective, n_trials=9, catch=(ValueError,))
+    return study.trials
+
+
+def test_rdb_add_finished_trials(tmp_path: Path) -> None:
+    trials = _varied_trials()
+    url = f"sqlite:///{tmp_path / 'rdb.db'}"
+    storage = optuna.storages.RDBStorage(url)
+    by_optuna = optuna.create_study(storage=storage, study_name="add_trials")
+    by_optuna.add_trials(trials)
+    bulk = optuna.create_study(storage=storage, study_name="bulk")
+    compat.rdb_add_finished_trials(storage, compat.study_id_of(bulk), trials, {"test:k": [1]})
+    reader = optuna.storages.RDBStorage(url)  # a fresh view: nothing cached
+    expected = reader.get_all_trials(reader.get_study_id_from_name("add_trials"))
+    written = reader.get_all_trials(reader.get_study_id_from_name("bulk"))
+    assert len(written) == len(trials) == 9
+    for a, b in zip(written, expected, strict=True):
+        assert a.number == b.number and a.state == b.state
+        assert a.values == b.values and a.params == b.params
+        assert a.distributions == b.distributions
+        assert a.datetime_start == b.datetime_start
+        assert a.datetime_complete == b.datetime_complete
+        assert a.user_attrs == b.user_attrs and a.system_attrs == b.system_attrs
+        assert str(a.intermediate_values) == str(b.intermediate_values)  # NaN != NaN
+    assert reader.get_study_system_attrs(reader.get_study_id_from_name("bulk")) == {"test:k": [1]}
+    # One transaction: a failure leaves the study as it was.
+    broken = optuna.create_study(storage=storage, study_name="broken")
+    bad = copy.deepcopy(trials[4])
+    bad.distributions = {}  # fails after the trial rows were sent
+    with pytest.raises(KeyError):
+        compat.rdb_add_finished_trials(storage, compat.study_id_of(broken), [trials[0], bad])
+    assert reader.get_all_trials(reader.get_study_id_from_name("broken")) == []
 
 
 def _functions() -> dict[str, Callable[..., object]]:

@@ -1,9 +1,16 @@
-"""``optuna-recipes bench {list, run, report}``: the benchmark harness from the command line.
+"""``optuna-recipes bench {list, show, run, report}``: the benchmark harness from the command line.
+
+Exit codes of ``bench run``: 0 done; 1 some runs ended with an error (re-running retries them);
+2 bad input, a folder in use or damaged, a storage that cannot be opened (one line on stderr
+names the fix); 130 interrupted by Ctrl-C (SIGINT), 143 stopped by SIGTERM: in both cases the
+worker processes are stopped, finished runs are kept and the same command resumes. Passwords
+and tokens of storage URLs are shown as ``***`` in everything printed.
 
 Example:
     .. code-block:: console
 
         $ python -m optuna_recipes bench list
+        $ python -m optuna_recipes bench show my-suite.toml      # imports and runs nothing
         $ python -m optuna_recipes bench run quick --out bench-out/quick
         $ python -m optuna_recipes bench report bench-out/quick
 """
@@ -26,7 +33,7 @@ def _positive(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``list``, ``run`` and ``report`` subcommands."""
-    sub = parser.add_subparsers(dest="bench_command", metavar="{list,run,report}")
+    sub = parser.add_subparsers(dest="bench_command", metavar="{list,show,run,report}")
     p_list = sub.add_parser("list", help="List suites, problem types and strategies.")
     p_list.add_argument(
         "what",
@@ -34,6 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["suites", "problems", "strategies"],
         help="What to list (default: everything).",
     )
+    p_show = sub.add_parser(
+        "show",
+        help="Print a suite's problems, strategies and import paths (runs none of its code).",
+    )
+    p_show.add_argument("suite", help="Built-in suite name or a .toml file.")
     p_run = sub.add_parser(
         "run",
         help="Run a suite (resumes an interrupted run in the same --out), then report.",
@@ -59,6 +71,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     p_run.add_argument(
         "--dask", metavar="ADDRESS", help="Send runs to the Dask scheduler at ADDRESS."
+    )
+    p_run.add_argument(
+        "--no-imports",
+        action="store_true",
+        help=(
+            "Refuse a suite that names import paths (package.module:Name), which import and "
+            "run code: for suites from elsewhere. The built-in suites need none."
+        ),
     )
     p_run.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
     p_run.add_argument("--no-report", action="store_true", help="Do not write the report.")
@@ -96,36 +116,85 @@ def _list(what: str | None) -> int:
     return 0
 
 
+def _show(name: str) -> int:
+    """Print a suite as parsed: nothing it names is imported or called."""
+    from optuna_recipes.bench.problems import PROBLEM_TYPES
+    from optuna_recipes.bench.suite import load_suite
+
+    suite = load_suite(name)
+    print(f"Suite {suite.name} ({suite.path})")
+    if suite.description:
+        print(f"  {suite.description}")
+    print(f"  seeds: {suite.seeds}, trials: {suite.trials}")
+    for sp in suite.problems:
+        kind = "registered" if sp.spec.type in PROBLEM_TYPES else "IMPORT PATH"
+        print(f"  problem {sp.spec.name!r}: type {sp.spec.type!r} ({kind}), group {sp.group!r}")
+        print(f"    options {sp.spec.options}, trials {sp.trials}")
+        print(f"    strategies: {', '.join(sp.strategies)}")
+    paths = suite.import_paths()
+    if paths:
+        print("Import paths (imported and called when the suite runs; --no-imports refuses):")
+        for path in paths:
+            print(f"  {path}")
+    else:
+        print("Import paths: none (only registered names; safe to run with --no-imports).")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Execute ``bench list``, ``bench run`` or ``bench report``."""
+    """Execute ``bench list``, ``bench show``, ``bench run`` or ``bench report``; return the
+    exit code (see the module docstring)."""
     command = getattr(args, "bench_command", None)
     if command is None:
         args._bench_parser.print_help()
         return 0
+    from optuna_recipes._redact import redact
     from optuna_recipes.bench._registry import UnknownNameError
     from optuna_recipes.bench.outdir import OutputFolderError
     from optuna_recipes.bench.suite import SuiteError
+    from optuna_recipes.bench.urls import StorageUnavailableError
 
     try:
         if command == "list":
             return _list(args.what)
+        if command == "show":
+            return _show(args.suite)
         if command == "report":
-            from optuna_recipes.bench.report import terminal_summary
-            from optuna_recipes.bench.report import write_report
-
-            write_report(args.out)
-            print(terminal_summary(args.out))
-            return 0
+            return _report(args.out)
         return _run(args)
-    except (SuiteError, UnknownNameError, OutputFolderError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (SuiteError, UnknownNameError, OutputFolderError, StorageUnavailableError) as err:
+        print(f"error: {redact(str(err))}", file=sys.stderr)
         return 2
     except (ValueError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {redact(str(err))}", file=sys.stderr)
         return 2
+    except Exception:  # an unexpected failure: its traceback, without secrets
+        import traceback
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 1
+
+
+def _report(out: str) -> int:
+    from pathlib import Path
+
+    from optuna_recipes.bench.outdir import FolderLock
+    from optuna_recipes.bench.outdir import read_manifest
+    from optuna_recipes.bench.report import terminal_summary
+    from optuna_recipes.bench.report import write_report
+    from optuna_recipes.bench.resume import verify_journal
+
+    folder = Path(out)
+    read_manifest(folder)  # a clear error for a missing or foreign folder, before locking it
+    with FolderLock(folder):
+        verify_journal(folder, read_manifest(folder))
+        write_report(folder)
+        print(terminal_summary(folder))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    from optuna_recipes.bench.execution import Terminated
     from optuna_recipes.bench.report import terminal_summary
     from optuna_recipes.bench.runner import run_suite
     from optuna_recipes.bench.storage import RunConflictError
@@ -145,16 +214,20 @@ def _run(args: argparse.Namespace) -> int:
             dask=args.dask,
             progress=not args.no_progress,
             report=not args.no_report,
+            allow_imports=not args.no_imports,
         )
     except RunConflictError as err:
-        print(f"error: {err}", file=sys.stderr)
+        from optuna_recipes._redact import redact
+
+        print(f"error: {redact(str(err))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
+        how = "Stopped (SIGTERM)" if isinstance(err, Terminated) else "Interrupted"
         print(
-            "\nInterrupted. Finished runs are kept; run the same command again to resume.",
+            f"\n{how}. Finished runs are kept; run the same command again to resume.",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
     errors = result.runs[result.runs["status"] == "error"]
     if not args.no_report:
         print(terminal_summary(result.out))

@@ -20,9 +20,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field
 import os
+import signal
+import threading
 import time
 import traceback
 from typing import Any
@@ -33,6 +38,7 @@ from optuna.pruners import BasePruner
 from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 
+from optuna_recipes._redact import redact
 from optuna_recipes.bench.problems import Problem
 from optuna_recipes.bench.storage import forget_storage
 from optuna_recipes.bench.storage import open_storage
@@ -61,16 +67,20 @@ class RunOutcome:
         status: ``"done"``, ``"skipped"`` (finished before), ``"unavailable"`` (the strategy
             cannot run on the problem) or ``"error"`` (the strategy broke).
         seconds: Wall time of the run in its process.
-        message: Why, for ``"unavailable"`` and ``"error"``.
+        message: Why, for ``"unavailable"`` and ``"error"`` (passwords of URLs hidden).
+        record: For ``"done"``: the run's record as written
+            (:func:`~optuna_recipes.bench.integrity.run_record`).
     """
 
     study_name: str
     status: str
     seconds: float = 0.0
     message: str = ""
+    record: dict[str, Any] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The row of ``runs.csv`` (without the record, which goes to the manifest)."""
+        return {k: v for k, v in self.__dict__.items() if k != "record"}
 
 
 def limit_threads() -> None:
@@ -94,11 +104,43 @@ def limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _init_worker() -> None:
-    """Pool workers leave Ctrl-C to the main process, which stops them (see ``execute_all``)."""
-    import signal
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: raised in the main thread so that it stops like Ctrl-C (workers
+    terminated, finished runs kept, the folder left resumable)."""
 
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread (elsewhere, or
+    where signals cannot be set, the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_with_parent(parent: int, period: float = 0.5) -> None:
+    """Exit this worker when the process that started it is gone (killed with SIGKILL, which
+    it cannot catch): an orphan would go on computing a run nobody collects."""
+    while True:
+        time.sleep(period)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    """Pool workers leave Ctrl-C to the main process, which stops them (see ``execute_all``),
+    and exit when it dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     limit_threads()
 
 
@@ -164,24 +206,26 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     try:
         problem, sampler, pruner = build_run(run, storage_url)
     except StrategyUnavailableError as err:
-        return RunOutcome(run.study_name, "unavailable", message=str(err))
+        return RunOutcome(run.study_name, "unavailable", message=redact(str(err)))
     try:
         work, timed = optimize_run(run, problem, sampler, pruner)
         if timed.errors:
             message = f"the sampler raised {len(timed.errors)} time(s); first: {timed.errors[0]}"
-            return RunOutcome(run.study_name, "error", time.perf_counter() - start, message)
-        write_run(
+            return RunOutcome(
+                run.study_name, "error", time.perf_counter() - start, redact(message)
+            )
+        record = write_run(
             storage_url, run, _direction(problem), work.get_trials(deepcopy=False), timed.times
         )
     except Exception as err:  # the strategy itself broke: report it, go on with other runs
-        last = traceback.format_exception_only(type(err), err)[-1].strip()
+        last = redact(traceback.format_exception_only(type(err), err)[-1].strip())
         return RunOutcome(run.study_name, "error", time.perf_counter() - start, last)
     except BaseException:
         # Interrupted anywhere, maybe halfway through replaying the journal: never reuse this
         # process's view of the storage.
         forget_storage(storage_url)
         raise
-    return RunOutcome(run.study_name, "done", time.perf_counter() - start)
+    return RunOutcome(run.study_name, "done", time.perf_counter() - start, record=record)
 
 
 def default_workers(n_runs: int) -> int:
@@ -216,7 +260,7 @@ def _execute_pool(phases: Phases, storage_url: str, done: Done, workers: int) ->
 
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
     ) as pool:
         try:
             for phase in phases:

@@ -1,7 +1,8 @@
 """The report of a benchmark folder: Markdown + PNG plots + CSV tables, and a terminal summary.
 
 ``write_report(DIR)`` reads ``DIR/results.csv`` and writes ``report.md`` (the command that
-reproduces the benchmark at the top), ``plots/<problem>.png`` (best so far, median and
+reproduces the benchmark at the top; names from the suite escaped, passwords of URLs hidden),
+``plots/<problem>-<hash>.png`` (best so far, median and
 quartiles over seeds, against trials, wall time and, for learning-curve problems, training
 steps) and the tables as CSV: ``leaderboard.csv``, ``pairwise.csv``, ``final.csv``,
 ``overhead.csv``, ``pruning.csv``, ``speedup.csv``.
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 import re
 from typing import Any
@@ -25,12 +27,32 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from optuna_recipes._redact import redact
 from optuna_recipes.bench import metrics
 from optuna_recipes.bench import outdir
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "problem"
+def plot_name(problem: str) -> str:
+    """The plot file of a problem: a readable slug plus a short hash of the exact name, so that
+    names differing only in characters a file name cannot hold ("x/y", "x_y") never share one
+    (nor names differing only in case, on case-insensitive file systems)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", problem).strip("_.") or "problem"
+    digest = hashlib.sha1(problem.encode("utf-8")).hexdigest()[:8]
+    return f"{slug[:80]}-{digest}.png"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~])")
+
+
+def md_code(text: Any) -> str:
+    """``text`` as a Markdown code span (on one line; backticks in it become quotes)."""
+    return "`" + " ".join(str(text).splitlines()).replace("`", "'") + "`"
+
+
+def md_escape(text: Any) -> str:
+    """``text`` as literal Markdown text: special characters backslash-escaped, line breaks as
+    spaces (names from a suite file may hold anything)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).splitlines()))
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -40,7 +62,9 @@ def _fmt(value: Any, digits: int = 3) -> str:
         if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3):
             return f"{value:.{digits}g}"
         return f"{value:.{digits}f}"
-    return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    return md_escape(value)
 
 
 def markdown_table(df: pd.DataFrame, digits: int = 3) -> str:
@@ -178,23 +202,24 @@ def write_report(out: str | Path) -> Path:
 
 def _header(manifest: dict[str, Any], df: pd.DataFrame) -> list[str]:
     """Title, the command that reproduces the benchmark, counts, skipped strategies."""
-    lines = [f"# Benchmark report: {manifest['settings'].get('suite')}", ""]
+    lines = [f"# Benchmark report: {md_escape(manifest['settings'].get('suite'))}", ""]
     lines += [
         "Reproduce (re-running it resumes; finished runs are skipped):",
         "",
         "```bash",
-        manifest["command"],
+        redact(" ".join(str(manifest["command"]).splitlines())),
         "```",
         "",
     ]
     n_runs = df.groupby(["problem", "strategy", "seed"]).ngroups if not df.empty else 0
+    storage = manifest.get("storage")
+    where = md_code(redact(storage)) if storage else "the journal file `studies.journal`"
     lines.append(
         f"{n_runs} runs, {len(df)} trials, created {manifest.get('created')}, finished "
-        f"{manifest.get('finished')}. Per-trial results: `results.csv`; storage: "
-        f"`{manifest.get('storage_url')}`."
+        f"{manifest.get('finished')}. Per-trial results: `results.csv`; storage: {where}."
     )
     for name, reason in (manifest.get("skipped_strategies") or {}).items():
-        lines.append(f"\n- Strategy `{name}` was skipped: {reason}")
+        lines.append(f"\n- Strategy {md_escape(name)} was skipped: {md_escape(redact(reason))}")
     lines.append("")
     return lines
 
@@ -216,7 +241,7 @@ def _leaderboard_section(out: Path, df: pd.DataFrame) -> list[str]:
     fried = metrics.friedman(df).set_index("group")
     for group, sub in board.groupby("group", sort=False):
         p = fried.loc[group, "p"] if group in fried.index else float("nan")
-        lines += [f"### Group `{group}`", "", markdown_table(sub.drop(columns="group"))]
+        lines += [f"### Group {md_escape(group)}", "", markdown_table(sub.drop(columns="group"))]
         lines.append(
             f"Friedman test (do the strategies differ?): p = {_fmt(p)} over "
             f"{int(fried.loc[group, 'blocks']) if group in fried.index else 0} blocks.\n"
@@ -260,18 +285,18 @@ def _problems_section(out: Path, df: pd.DataFrame) -> list[str]:
     final.to_csv(out / "final.csv", index=False)
     lines = ["## Problems", ""]
     for problem, sub in df.groupby("problem", sort=False):
-        png = Path("plots") / f"{_slug(str(problem))}.png"
+        png = Path("plots") / plot_name(str(problem))
         plot_problem(df, str(problem), out / png)
         first = sub.iloc[0]
         optimum = first["optimum"]
         note = "loss = value" if first["direction"] == "minimize" else "loss = -value"
         lines += [
-            f"### {problem}",
+            f"### {md_escape(problem)}",
             "",
-            f"Group `{first['group']}`, {first['direction']}, optimum "
+            f"Group {md_escape(first['group'])}, {first['direction']}, optimum "
             f"{_fmt(optimum) if not np.isnan(optimum) else 'unknown'} ({note}).",
             "",
-            f"![{problem}]({png.as_posix()})",
+            f"![{md_escape(problem)}]({png.as_posix()})",
             "",
             markdown_table(_final_summary(final[final["problem"] == problem])),
         ]

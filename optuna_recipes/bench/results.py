@@ -27,6 +27,8 @@ from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 import pandas as pd
 
+from optuna_recipes.bench.integrity import StateDamagedError
+from optuna_recipes.bench.integrity import run_record
 from optuna_recipes.bench.problems import Problem
 from optuna_recipes.bench.storage import DONE_ATTR
 from optuna_recipes.bench.storage import TIMES_ATTR
@@ -123,9 +125,19 @@ def study_rows(
 
 
 def collect_results(
-    storage: BaseStorage | str, runs: Sequence[RunSpec], include_sources: bool = False
+    storage: BaseStorage | str,
+    runs: Sequence[RunSpec],
+    include_sources: bool = False,
+    expected: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """The results table of finished runs: one row per finished trial (``RESULT_COLUMNS``)."""
+    """The results table of finished runs: one row per finished trial (``RESULT_COLUMNS``).
+
+    ``expected``: records of runs (:func:`~optuna_recipes.bench.integrity.run_record`) their
+    studies must match.
+
+    Raises:
+        StateDamagedError: a run's study differs from its expected record.
+    """
     if isinstance(storage, str):
         storage = open_storage(storage)
     rows: list[dict[str, Any]] = []
@@ -147,5 +159,11 @@ def collect_results(
         if (direction == StudyDirection.MINIMIZE) != (problem.direction == "minimize"):
             raise RunConflictError(f"Study {run.study_name!r} has another direction.")
         trials = storage.get_all_trials(study_id, deepcopy=False)
+        record = (expected or {}).get(run.study_name)
+        if record is not None and run_record(trials, attrs.get(TIMES_ATTR)) != record:
+            raise StateDamagedError(
+                f"Run {run.study_name!r} changed in the storage while the benchmark ran (it "
+                "differs from what was written); run the command again to check and resume."
+            )
         rows += study_rows(run, trials, problem, attrs.get(TIMES_ATTR))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)

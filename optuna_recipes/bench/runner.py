@@ -13,6 +13,7 @@ Names that lived here before the split (``open_storage``, ``execute_run``, ``col
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 import importlib
@@ -22,19 +23,26 @@ import warnings
 
 import pandas as pd
 
+from optuna_recipes._redact import redact
 from optuna_recipes._validation import check_int
 from optuna_recipes.bench import outdir
 from optuna_recipes.bench.execution import RunOutcome
 from optuna_recipes.bench.execution import default_workers
 from optuna_recipes.bench.execution import execute_all
+from optuna_recipes.bench.execution import sigterm_as_interrupt
 from optuna_recipes.bench.results import collect_results
+from optuna_recipes.bench.resume import RunPlan
+from optuna_recipes.bench.resume import open_checked
+from optuna_recipes.bench.resume import plan_runs
 from optuna_recipes.bench.storage import open_storage
-from optuna_recipes.bench.storage import run_status
 from optuna_recipes.bench.storage import storage_url_for
 from optuna_recipes.bench.suite import RunSpec
 from optuna_recipes.bench.suite import Suite
+from optuna_recipes.bench.suite import SuiteError
 from optuna_recipes.bench.suite import builtin_suites
 from optuna_recipes.bench.suite import load_suite
+from optuna_recipes.bench.urls import normalize_url
+from optuna_recipes.bench.urls import storage_identity
 
 
 @dataclass
@@ -64,17 +72,18 @@ class BenchResult:
     skipped_strategies: dict[str, str] | None = None
 
 
-def reproduce_command(settings: dict[str, Any]) -> str:
-    """The command line that reproduces (and resumes) a benchmark with ``settings``."""
+def reproduce_command(settings: dict[str, Any], out: Path, storage: str | None) -> str:
+    """The command line that reproduces (and resumes) a benchmark (a storage URL's password
+    shown as ``***``)."""
     parts = ["python -m optuna_recipes bench run", str(settings["suite_file"])]
-    parts += ["--out", str(settings["out"])]
+    parts += ["--out", str(out)]
     for key in ("seeds", "trials"):
         if settings.get(key) is not None:
             parts += [f"--{key}", str(settings[key])]
     if settings.get("strategies"):
         parts += ["--strategies", ",".join(settings["strategies"])]
-    if settings.get("storage"):
-        parts += ["--storage", str(settings["storage"])]
+    if storage:
+        parts += ["--storage", redact(storage)]
     return " ".join(parts)
 
 
@@ -114,6 +123,7 @@ def run_suite(
     dask: str | None = None,
     progress: bool = True,
     report: bool = True,
+    allow_imports: bool = True,
 ) -> BenchResult:
     """Run a suite (resuming what an earlier call left), write the results and the report.
 
@@ -137,80 +147,155 @@ def run_suite(
         dask: Address of a Dask scheduler to send runs to (instead of local workers).
         progress: Show a progress bar.
         report: Write the report when done.
+        allow_imports: Whether the suite (and ``strategies``) may name import paths, which
+            import and run code; ``False`` refuses such a suite before anything runs.
+
+    Raises:
+        SuiteError: the suite is malformed, or names import paths and ``allow_imports`` is off.
+        OutputFolderError: the folder is in use, holds another benchmark, or its state was
+            changed or damaged (:class:`~optuna_recipes.bench.integrity.StateDamagedError`).
+        StorageUnavailableError: the storage cannot be opened; nothing was written.
+        KeyboardInterrupt: Ctrl-C or SIGTERM (:class:`~optuna_recipes.bench.execution.
+            Terminated`): workers stopped, finished runs kept, the folder resumable.
     """
     if isinstance(suite, (str, Path)):
         suite = load_suite(str(suite))
     for name, value in (("seeds", seeds), ("trials", trials), ("workers", workers)):
         check_int(name, value, minimum=1, allow_none=True)
+    chosen = list(strategies) if strategies else None
+    _check_imports(suite, chosen, allow_imports)
+    suite.check(chosen)
     out_path = Path(out) if out is not None else Path("bench-out") / suite.name
-    names = list(strategies) if strategies else suite.strategy_names()
-    _, missing = available_strategies(names, suite)
-    settings = _settings(suite, out_path, seeds, trials, strategies, storage)
+    _, missing = available_strategies(chosen or suite.strategy_names(), suite)
+    settings = _settings(suite, seeds, trials, chosen)
+    with outdir.FolderLock(out_path), sigterm_as_interrupt():
+        manifest, storage_url = _open(suite, out_path, settings, storage)
+        try:
+            result = _run(suite, out_path, manifest, storage_url, missing, workers, dask, progress)
+        except BaseException:
+            manifest["state"] = "interrupted"
+            outdir.write_manifest(out_path, manifest)
+            raise
+        if report:
+            from optuna_recipes.bench.report import write_report
+
+            result.report = write_report(out_path)
+    return result
+
+
+def _check_imports(suite: Suite, strategies: list[str] | None, allow: bool) -> None:
+    paths = suite.import_paths(strategies)
+    if paths and not allow:
+        raise SuiteError(
+            f"{suite.path} names import paths ({', '.join(paths)}): running it imports those "
+            "modules and calls them. Read the suite first (`optuna-recipes bench show "
+            "SUITE`), then run it without --no-imports if you trust that code."
+        )
+
+
+def _open(
+    suite: Suite, out: Path, settings: dict[str, Any], storage: str | None
+) -> tuple[dict[str, Any], str]:
+    """Check the folder, open (and check) the storage, then write the manifest: a storage that
+    cannot be opened leaves the folder as it was."""
     suite_text = Path(suite.path).read_text() if Path(suite.path).exists() else ""
-    manifest = outdir.prepare(out_path, settings, suite_text, reproduce_command(settings))
-    storage_url = storage_url_for(out_path, storage)
-    all_runs = suite.runs(seeds=seeds, trials=trials, strategies=strategies, exclude=set(missing))
-    todo = _runs_to_do(storage_url, all_runs, missing)
-    outcomes = [RunOutcome(r.study_name, "skipped") for r in all_runs if r not in todo]
-    outcomes += _execute(todo, storage_url, workers, dask, f"bench {suite.name}", progress)
-    results = collect_results(open_storage(storage_url), all_runs)
+    identity = storage_identity(storage)
+    outdir.check_folder(out, settings, suite_text, identity)
+    storage_url = normalize_url(storage) if storage else storage_url_for(out, None)
+    open_checked(storage_url, out)
+    info = {"url": redact(storage) if storage else None, "identity": identity}
+    command = reproduce_command(settings, out, storage)
+    return outdir.prepare(out, settings, suite_text, command, info), storage_url
+
+
+def _run(
+    suite: Suite,
+    out: Path,
+    manifest: dict[str, Any],
+    storage_url: str,
+    missing: dict[str, str],
+    workers: int | None,
+    dask: str | None,
+    progress: bool,
+) -> BenchResult:
+    """Verify what is finished, execute the rest, write the results and the manifest."""
+    settings = manifest["settings"]
+    all_runs = suite.runs(
+        seeds=settings["seeds"],
+        trials=settings["trials"],
+        strategies=settings["strategies"],
+        exclude=set(missing),
+    )
+    store = open_storage(storage_url)
+    plan = _runs_to_do(store, storage_url, all_runs, missing, manifest, out)
+    ledger = outdir.RunLedger(out, manifest)
+    for name, record in plan.finished.items():
+        ledger.record(name, record)
+
+    def done(outcome: RunOutcome) -> None:
+        if outcome.record is not None:
+            ledger.record(outcome.study_name, outcome.record)
+
+    try:
+        outcomes = [RunOutcome(n, "skipped") for n in plan.finished]
+        outcomes += _execute(plan.todo, storage_url, workers, dask, suite.name, progress, done)
+    finally:
+        ledger.flush()
+    results = collect_results(store, all_runs, expected=manifest["runs"])
     runs_table = _runs_table(all_runs, outcomes)
-    outdir.write_results(out_path, results, runs_table)
     manifest.update(
         state="complete",
+        results=outdir.write_results(out, results, runs_table),
         rows=len(results),
-        storage_url=storage_url,
+        storage_url=manifest.get("storage"),
         skipped_strategies=missing,
         finished=datetime_now(),
     )
-    outdir.write_manifest(out_path, manifest)
-    report_path = None
-    if report:
-        from optuna_recipes.bench.report import write_report
-
-        report_path = write_report(out_path)
-    return BenchResult(out_path, results, runs_table, report_path, missing)
+    outdir.write_manifest(out, manifest)
+    return BenchResult(out, results, runs_table, None, missing)
 
 
 def _settings(
     suite: Suite,
-    out: Path,
     seeds: int | None,
     trials: int | None,
-    strategies: Sequence[str] | None,
-    storage: str | None,
+    strategies: list[str] | None,
 ) -> dict[str, Any]:
-    """What identifies a benchmark in its folder (a resume must repeat it)."""
+    """The suite and what overrides it: a resume must repeat them (``outdir.IDENTITY``);
+    ``suite_file`` is how to name the suite in the command that reproduces the benchmark."""
     return {
         "suite": suite.name,
         "suite_file": suite.name if _is_builtin(suite) else suite.path,
-        "out": str(out),
         "seeds": seeds,
         "trials": trials,
-        "strategies": list(strategies) if strategies else None,
-        "storage": storage,
+        "strategies": strategies,
     }
 
 
 def _runs_to_do(
-    storage_url: str, all_runs: list[RunSpec], missing: dict[str, str]
-) -> list[RunSpec]:
-    """The runs not finished in the storage; says on stderr what is skipped or resumed.
+    store: Any,
+    storage_url: str,
+    all_runs: list[RunSpec],
+    missing: dict[str, str],
+    manifest: dict[str, Any],
+    out: Path,
+) -> RunPlan:
+    """The runs not finished in the storage (finished ones verified); says on stderr what is
+    skipped or resumed.
 
     Raises:
+        StateDamagedError: a finished run was lost or changed.
         RunConflictError: a study of a run's name was made with other settings.
     """
-    store = open_storage(storage_url)
-    statuses = {r.study_name: run_status(store, r) for r in all_runs}
-    todo = [r for r in all_runs if statuses[r.study_name] != "finished"]
+    plan = plan_runs(store, storage_url, all_runs, manifest.get("runs") or {}, out)
     for name, reason in missing.items():
         print(f"Skipping strategy {name!r}: {reason}", file=_stderr())
-    if len(todo) < len(all_runs):
+    if plan.finished:
         print(
-            f"Resuming: {len(all_runs) - len(todo)} of {len(all_runs)} runs finished earlier.",
+            f"Resuming: {len(plan.finished)} of {len(all_runs)} runs finished earlier.",
             file=_stderr(),
         )
-    return todo
+    return plan
 
 
 def _execute(
@@ -218,18 +303,25 @@ def _execute(
     storage_url: str,
     workers: int | None,
     dask: str | None,
-    label: str,
+    name: str,
     progress: bool,
+    on_done: Callable[[RunOutcome], None],
 ) -> list[RunOutcome]:
     """Execute ``todo`` (one worker per core by default) with a progress bar."""
-    bar = _progress(len(todo), label, progress)
+    bar = _progress(len(todo), f"bench {name}", progress)
+
+    def done(outcome: RunOutcome) -> None:
+        on_done(outcome)
+        if bar is not None:
+            bar.update(1)
+
     try:
         return execute_all(
             todo,
             storage_url,
             workers=workers or default_workers(len(todo)),
             dask=dask,
-            on_done=lambda o: bar.update(1) if bar is not None else None,
+            on_done=done,
         )
     finally:
         if bar is not None:

@@ -33,9 +33,11 @@ from contextlib import contextmanager
 from contextlib import nullcontext
 import json
 from pathlib import Path
+import sys
 import threading
 from typing import TYPE_CHECKING
 from typing import Any
+import warnings
 
 import optuna
 from optuna.storages import BaseStorage
@@ -44,6 +46,12 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 
 from optuna_recipes import _optuna_compat as compat
+from optuna_recipes.bench.integrity import repair_torn_tail
+from optuna_recipes.bench.integrity import run_record
+from optuna_recipes.bench.integrity import torn_tail_notice
+from optuna_recipes.bench.urls import explain_storage_error
+from optuna_recipes.bench.urls import normalize_url
+from optuna_recipes.bench.urls import storage_kind
 
 if TYPE_CHECKING:
     from optuna_recipes.bench.suite import RunSpec
@@ -144,8 +152,15 @@ class NoSyncJournalFileBackend(JournalFileBackend):
             self._write(logs)
 
     def _write(self, logs: list[dict[str, Any]]) -> None:
+        """Append ``logs`` (the caller holds the lock). An incomplete last line can only be
+        left by a writer killed halfway: it is cut off first, or it would corrupt our first
+        line and make the file unreadable."""
+        path = compat.journal_file_path(self)
+        removed = repair_torn_tail(path)
+        if removed:
+            print(torn_tail_notice(path, removed), file=sys.stderr)
         data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
-        with open(compat.journal_file_path(self), "ab") as f:
+        with open(path, "ab") as f:
             f.write(data.encode("utf-8"))
 
     @contextmanager
@@ -198,12 +213,15 @@ def _make_storage(url: str) -> tuple[BaseStorage, NoSyncJournalFileBackend | Non
     from optuna.storages import RDBStorage
     from optuna.storages.journal import JournalRedisBackend
 
-    if url.startswith("sqlite:"):
-        return RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}}), None
-    if url.split(":", 1)[0].split("+")[0] in ("postgresql", "mysql", "oracle", "mssql"):
-        return RDBStorage(url), None
-    if url.startswith(("redis://", "rediss://")):
-        return JournalStorage(JournalRedisBackend(url)), None
+    kind = storage_kind(url)
+    if kind == "rdb":
+        url = normalize_url(url)
+        kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite:") else {}
+        return RDBStorage(url, engine_kwargs=kwargs), None
+    if kind == "redis":
+        with warnings.catch_warnings():  # "JournalRedisBackend is experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return JournalStorage(JournalRedisBackend(url)), None
     backend = journal_file_backend(url.removeprefix("journal:"))
     return JournalStorage(backend), backend
 
@@ -226,6 +244,20 @@ def forget_storage(url: str) -> None:
     key = _key(url)
     _STORAGES.pop(key, None)
     _BATCHING.pop(key, None)
+
+
+def connect(url: str) -> BaseStorage:
+    """:func:`open_storage`, with a failure (missing driver, database or server, malformed
+    URL, unreadable file) raised as one line that names the fix.
+
+    Raises:
+        StorageUnavailableError: the storage cannot be opened.
+    """
+    try:
+        return open_storage(url)
+    except Exception as err:
+        forget_storage(url)
+        raise explain_storage_error(url, err) from err
 
 
 def batched_writes(storage_url: str) -> AbstractContextManager[Any]:
@@ -270,22 +302,46 @@ def run_status(storage: BaseStorage, run: RunSpec) -> str:
     return "finished" if attrs.get(DONE_ATTR) else "partial"
 
 
+def stored_record(storage: BaseStorage, study_id: int) -> tuple[dict[str, Any], Any]:
+    """The :func:`~optuna_recipes.bench.integrity.run_record` of a study as the storage holds
+    it now, and the record its "finished" mark carries (``True`` when written by an older
+    version, ``None`` when not finished)."""
+    attrs = storage.get_study_system_attrs(study_id)
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    return run_record(trials, attrs.get(TIMES_ATTR)), attrs.get(DONE_ATTR)
+
+
 def write_run(
     storage_url: str,
     run: RunSpec,
     direction: StudyDirection,
     trials: list[FrozenTrial],
     times: dict[int, dict[str, float]],
-) -> None:
-    """Write a finished run's study in one batch: fingerprint, trials, timings, then the
-    "finished" mark (a study without it is redone on resume)."""
+) -> dict[str, Any]:
+    """Write a finished run's study in one batch (one append to a journal file, one transaction
+    in a relational database): fingerprint, trials, timings, then the "finished" mark, which
+    carries the run's record as read back (a study without the mark is redone on resume).
+
+    Returns:
+        The run's :func:`~optuna_recipes.bench.integrity.run_record`.
+    """
+    from optuna.storages import RDBStorage
+
     storage = open_storage(storage_url)
+    fingerprint = jsonable(run.fingerprint())
+    stored_times = {str(n): t for n, t in times.items()}
     with batched_writes(storage_url):
         study = optuna.create_study(
             storage=storage, study_name=run.study_name, direction=direction
         )
         study_id = compat.study_id_of(study)
-        storage.set_study_system_attr(study_id, RUN_ATTR, jsonable(run.fingerprint()))
-        study.add_trials(trials)
-        storage.set_study_system_attr(study_id, TIMES_ATTR, {str(n): t for n, t in times.items()})
-        storage.set_study_system_attr(study_id, DONE_ATTR, True)
+        if isinstance(storage, RDBStorage):
+            attrs = {RUN_ATTR: fingerprint, TIMES_ATTR: stored_times}
+            compat.rdb_add_finished_trials(storage, study_id, trials, attrs)
+        else:
+            storage.set_study_system_attr(study_id, RUN_ATTR, fingerprint)
+            study.add_trials(trials)
+            storage.set_study_system_attr(study_id, TIMES_ATTR, stored_times)
+        record, _ = stored_record(storage, study_id)
+        storage.set_study_system_attr(study_id, DONE_ATTR, record)
+    return record

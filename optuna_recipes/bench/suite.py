@@ -30,6 +30,11 @@ A suite file (copy one from ``optuna_recipes/bench/suites/`` and edit it)::
 
 Errors name the file, the line and the valid choices.
 
+A suite is code: a problem ``type`` or a strategy given as an import path
+(``package.module:Name``) imports that module and calls it when the suite runs. Parsing a suite
+(:func:`load_suite`, ``bench show``) never imports or calls anything it names;
+:meth:`Suite.check` and running do. :meth:`Suite.import_paths` lists what would run.
+
 Example:
     .. code-block:: python
 
@@ -149,6 +154,47 @@ class Suite:
     defined: dict[str, Strategy] = field(default_factory=dict)
     source_trials: int = 50
     source_strategy: str = "tpe"
+
+    def import_paths(self, strategies: list[str] | None = None) -> list[str]:
+        """The import paths the suite names (problem types, samplers, pruners; ``strategies``
+        replacing the suite's): modules that are imported, and code that runs, when the suite
+        runs. Registered names are not listed."""
+        from optuna_recipes.bench.problems import PROBLEM_TYPES
+
+        paths: list[str] = []
+        for sp in self.problems:
+            if sp.spec.type not in PROBLEM_TYPES:
+                paths.append(sp.spec.type)
+            for name in strategies if strategies is not None else sp.strategies:
+                strategy = parse_strategy(name, self.defined)
+                paths += [p for p in (strategy.sampler, strategy.pruner) if ":" in p]
+        source = parse_strategy(self.source_strategy, self.defined)
+        paths += [p for p in (source.sampler, source.pruner) if ":" in p]
+        return list(dict.fromkeys(paths))
+
+    def check(self, strategies: list[str] | None = None) -> None:
+        """Build every problem (this calls its factory, imported when it is an import path)
+        and check that the strategies that need source tasks get them.
+
+        Parsing never does this: a suite can be read and listed without running its code.
+
+        Raises:
+            SuiteError: a problem cannot be built with its options; the message names the
+                line and the valid options.
+        """
+        for sp in self.problems:
+            where = f"{self.path}, line {sp.line}" if sp.line else self.path
+            try:
+                built = sp.spec.build()
+            except (ValueError, TypeError, ImportError) as err:
+                raise SuiteError(f"{where}: problem {sp.spec.name!r}: {err}") from err
+            names = strategies if strategies is not None else sp.strategies
+            needs = [n for n in names if parse_strategy(n, self.defined).needs_sources]
+            if needs and not built.source_tasks():
+                raise SuiteError(
+                    f"{where}: problem {sp.spec.name!r}: strategies {needs} need source tasks, "
+                    "but the problem has no task family; set `sources = N` in its options."
+                )
 
     def strategy_names(self) -> list[str]:
         names: list[str] = []
@@ -405,13 +451,8 @@ def _expand(
 def _problem(
     table: dict[str, Any], spec: ProblemSpec, line: int, defaults: _Defaults, src: _Source
 ) -> SuiteProblem:
-    """Validate one problem entry: buildable, strategies that fit it."""
+    """One problem entry, checked for its form only (:meth:`Suite.check` builds it)."""
     pname = spec.name
-    try:
-        built = spec.build()
-    except (ValueError, TypeError, ImportError) as err:
-        where = f"{src.path}, line {line}" if line else src.path
-        raise SuiteError(f"{where}: problem {pname!r}: {err}") from err
     strategies = _strategy_list(
         table.get("strategies", defaults.strategies),
         f"problem {pname!r}",
@@ -419,13 +460,6 @@ def _problem(
         defaults.defined,
         src,
     )
-    needs = [s for s in strategies if parse_strategy(s, defaults.defined).needs_sources]
-    if needs and not built.source_tasks():
-        raise src.fail(
-            f"problem {pname!r}: strategies {needs} need source tasks, but the problem has "
-            "no task family; set `sources = N` in its options.",
-            f'"{pname}"',
-        )
     return SuiteProblem(
         spec=spec,
         group=str(table.get("group", "main")),
