@@ -116,7 +116,7 @@ def test_settings_are_checked_once_with_one_message_style() -> None:
         ({"max_rounds": True}, "`max_rounds` must be an int >= 1; got True."),
         ({"early_stopping_rounds": 2.5}, "`early_stopping_rounds` must be an int >= 1 or None"),
         ({"seed": "0"}, "`seed` must be an int or None; got '0'."),
-        ({"validation_data": (1, 2, 3)}, "`validation_data` must be a pair"),
+        ({"validation_data": (1, 2, 3, 4)}, "`validation_data` must be a pair"),
     ]
     for kwargs, match in cases:
         with pytest.raises(ValueError, match=match.replace("(", r"\(").replace(")", r"\)")):

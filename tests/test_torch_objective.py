@@ -211,7 +211,7 @@ def test_bad_input_raises_before_training(digits: tuple[np.ndarray, ...]) -> Non
         TorchObjective(small_mlp, (xt, yt), max_rounds=3)  # spelled `epochs` here
     with pytest.raises(ValueError, match="does not support ranking"):
         TorchObjective(small_mlp, (xt, yt), group=[len(xt)])
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="minimize")  # log loss
     wrong_out = TorchObjective(lambda t: mlp(t, 64, 3, **SMALL), (xt, yt), (xv, yv), epochs=1)
     with pytest.raises(
         ValueError, match=r"`y` has 10 classes but the network .* outputs 3 logits"
