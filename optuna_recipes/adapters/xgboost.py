@@ -346,8 +346,10 @@ class LabeledXGBClassifier(xgb.XGBClassifier):  # type: ignore[misc,name-defined
     """
 
     def fit(self, X: Any, y: Any, **kwargs: Any) -> LabeledXGBClassifier:
-        self.labels_, codes = np.unique(np.asarray(y), return_inverse=True)
+        labels, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.labels_ = None  # XGBoost checks its codes against ``classes_`` while fitting
         super().fit(X, codes, **kwargs)
+        self.labels_ = labels
         return self
 
     @property

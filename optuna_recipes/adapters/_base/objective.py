@@ -336,15 +336,13 @@ class BaseObjective(abc.ABC):
         """Train one configuration on every fold; return the mean validation metric at the best
         round (``NaN``, i.e. a failed trial with ``fail_reason``, when training raises)."""
         self._check_direction(trial)
-        with self._active:
+        with self._active, self._library_threads(self.threads()):
             sampled = self._suggest(trial)
-            threads = self.threads()
-            progress = self._progress(trial, threads)
+            progress = self._progress(trial, self.threads())
             tracker = self._tracker(trial, progress)
             progress.started()
             try:
-                with self._library_threads(threads):
-                    self._train(self._library_params(sampled), tracker)
+                self._train(self._library_params(sampled), tracker)
             except optuna.TrialPruned:
                 progress.pruned(tracker.best_value, tracker.best_round, tracker.rounds_done)
                 raise
