@@ -301,13 +301,14 @@ class ObjectiveContract:
             optuna.logging.set_verbosity(level)
         started = [line for line in lines if "started" in line]
         done = [line for line in lines if "done in" in line]
-        rounds = [line for line in lines if " round " in line and "/20:" in line]
+        rounds = [line for line in lines if "/20 rounds:" in line]
         assert len(started) == 2 and len(done) == 2  # verbose 1 and 2; 0 is silent
         assert "Trial 0 started" in started[0] and "3 fold(s), up to 20 rounds" in started[0]
         assert "log_loss=" in done[0] and "(all rounds)" in done[0]
         assert [line.split(":")[0] for line in rounds] == [
-            f"Trial 0 round {r}/20" for r in range(2, 21, 2)
+            f"Trial 0 after {r}/20 rounds" for r in range(2, 21, 2)
         ]
+        assert "20 rounds trained (all rounds)" in done[0]
 
     def test_threads_default_to_half_the_cpus_shared_by_concurrent_trials(
         self, kit: Kit, data: Data

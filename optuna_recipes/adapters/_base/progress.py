@@ -5,7 +5,8 @@ Optuna's root logger): they appear beside Optuna's own "Trial 3 finished ..." li
 format, and ``optuna.logging.set_verbosity(optuna.logging.WARNING)`` silences them with
 Optuna's. The objective's ``verbose`` chooses which messages are made: ``0`` none, ``1`` one
 line when a trial starts and one when it ends (value, best round, rounds trained, why it
-stopped, seconds), ``2`` also one line every :attr:`TrialProgress.every` rounds.
+stopped, seconds), ``2`` also one line every :attr:`TrialProgress.every` rounds. Rounds are
+numbered from 0, as in the trial's user attr ``best_iteration`` and Optuna's pruning messages.
 
 ``timeout`` is checked after every round: a trial stops at the end of the round during which
 its time ran out (so it overruns by at most one round), and completes with the best value so
@@ -87,9 +88,9 @@ class TrialProgress:
         """After round ``round_`` (0-based) with fold-mean ``value``."""
         if self.verbose >= 2 and (round_ + 1) % self.every == 0:
             _logger().info(
-                f"Trial {self.number} round {round_ + 1}/{self.max_rounds}: "
-                f"{self.metric_name}={value:.6g} (best {best_value:.6g} at round "
-                f"{best_round + 1}), {self.elapsed:.1f} s."
+                f"Trial {self.number} after {round_ + 1}/{self.max_rounds} rounds: "
+                f"{self.metric_name}={value:.6g} (best {best_value:.6g} at round {best_round}), "
+                f"{self.elapsed:.1f} s."
             )
 
     def ended(self, best_value: float, best_round: int, rounds: int, why: str) -> None:
@@ -97,14 +98,14 @@ class TrialProgress:
         if self.verbose >= 1:
             _logger().info(
                 f"Trial {self.number} done in {self.elapsed:.1f} s: {self.metric_name}="
-                f"{best_value:.6g} at round {best_round + 1} of {rounds} ({why})."
+                f"{best_value:.6g} at round {best_round}, {rounds} rounds trained ({why})."
             )
 
     def pruned(self, best_value: float, best_round: int, rounds: int) -> None:
         if self.verbose >= 1:
             _logger().info(
                 f"Trial {self.number} pruned after {rounds} rounds, {self.elapsed:.1f} s: best "
-                f"{self.metric_name}={best_value:.6g} at round {best_round + 1}."
+                f"{self.metric_name}={best_value:.6g} at round {best_round}."
             )
 
     def failed(self, reason: str) -> None:
