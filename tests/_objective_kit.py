@@ -26,24 +26,54 @@ from optuna_recipes.adapters import BaseObjective
 from optuna_recipes.adapters._base.folds import Fold
 
 
+class GDEstimator:
+    """What ``GDObjective.best_estimator`` returns: the weights with the standardization."""
+
+    def __init__(self, w: np.ndarray, mean: np.ndarray, std: np.ndarray, classes: Any) -> None:
+        self.w, self.mean, self.std = w, mean, std
+        self.classes_ = None if classes is None else np.asarray(classes)
+
+    def _raw(self, X: Any) -> np.ndarray:
+        return GDObjective._design(np.asarray(X, dtype=float), self.mean, self.std) @ self.w
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-self._raw(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        if self.classes_ is None:
+            return self._raw(X)
+        return self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+
+
 class GDObjective(BaseObjective):
     """Linear/logistic model trained by full-batch gradient descent, one step per round."""
 
     library = "numpy-gd"
     extra = "none"
+    allow_nan = False
 
     def __init__(self, X: Any, y: Any = None, **settings: Any) -> None:
+        self._check_features(X, "X")
         X = np.asarray(X, dtype=float)
-        mean, std = X.mean(0), X.std(0) + 1e-12
-        self.X = self._design(X, mean, std)
+        self.mean, self.std = X.mean(0), X.std(0) + 1e-12
+        self.X = self._design(X, self.mean, self.std)
         valid = settings.get("validation_data")
         if valid is not None:
-            self.Xv = self._design(np.asarray(valid[0], dtype=float), mean, std)
+            self.Xv = self._design(np.asarray(valid[0], dtype=float), self.mean, self.std)
         super().__init__(X, y, **settings)
 
     @staticmethod
     def _design(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         return np.column_stack([np.ones(len(X)), (X - mean) / std])
+
+    def _gradient(self, w: np.ndarray, rows: Any, l2: float) -> np.ndarray:
+        X, y = self.X[rows], self.y_[rows]
+        weight = self.sample_weight_
+        if weight is None:
+            return X.T @ (self._predict(w, X) - y) / len(y) + l2 * w
+        weight = weight[rows]
+        return X.T @ (weight * (self._predict(w, X) - y)) / weight.sum() + l2 * w
 
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]:
         return np.asarray(y) if y is not None else y, np.shape(X)
@@ -74,30 +104,33 @@ class GDObjective(BaseObjective):
         else:
             Xv, yv = self.X[fold.valid], self.y_[fold.valid]
         w = np.zeros(self.X.shape[1])
-        return {"p": params, "w": w, "tr": fold.train, "Xv": Xv, "yv": yv}
+        wv = self._fold_weights(fold)[1]
+        return {"p": params, "w": w, "tr": fold.train, "Xv": Xv, "yv": yv, "wv": wv}
 
     def _predict(self, w: np.ndarray, X: np.ndarray) -> np.ndarray:
         z = X @ w
         return z if self.task == "regression" else 1.0 / (1.0 + np.exp(-z))
 
     def _step_fold(self, state: Any, round_: int) -> float:
-        X, y = self.X[state["tr"]], self.y_[state["tr"]]
-        grad = X.T @ (self._predict(state["w"], X) - y) / len(y) + state["p"]["l2"] * state["w"]
+        grad = self._gradient(state["w"], state["tr"], state["p"]["l2"])
         state["w"] = state["w"] - state["p"]["lr"] * grad
         p = self._predict(state["w"], state["Xv"])
-        yv = state["yv"]
+        yv, wv = state["yv"], state["wv"]
         if self.metric.score is not None:
-            return self.metric.score(yv, p)
+            return self.metric.score(yv, p, wv)
         if self.metric.native == "mse":
-            return float(np.mean((p - yv) ** 2))
-        return float(np.mean((p > 0.5) != yv))
+            return float(np.average((p - yv) ** 2, weights=wv))
+        return float(np.average((p > 0.5) != yv, weights=wv))
 
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
         w = np.zeros(self.X.shape[1])
+        rows = np.arange(len(self.y_))
         for _ in range(n_rounds):
-            grad = self.X.T @ (self._predict(w, self.X) - self.y_) / len(self.y_)
-            w = w - params["lr"] * (grad + params["l2"] * w)
+            w = w - params["lr"] * self._gradient(w, rows, params["l2"])
         return w
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> Any:
+        return GDEstimator(self._fit_full(params, n_rounds), self.mean, self.std, self.classes_)
 
     def _save_model(self, model: Any, path: str) -> str:
         np.save(path + ".npy", model)
@@ -114,7 +147,8 @@ class Kit:
     ``predict(objective, model, X)`` and ``load(objective, path, X, params)`` give predictions of
     a refit model and of one saved to ``path`` (``params``: its searched parameters).
     ``n_rounds(model)`` counts a refit model's rounds (``None``: not countable); ``fixed`` is a
-    searched parameter and a value to fix it at.
+    searched parameter and a value to fix it at. ``proba(objective, model, X)`` is a binary
+    refit model's probability of the positive class.
     """
 
     name: str
@@ -126,7 +160,9 @@ class Kit:
     predict: Callable[[Any, Any, np.ndarray], np.ndarray]
     load: Callable[[Any, str, np.ndarray, dict[str, Any]], np.ndarray]
     fixed: tuple[str, Any]
+    proba: Callable[[Any, Any, np.ndarray], np.ndarray]
     n_rounds: Callable[[Any], int | None] = lambda model: None
+    allows_nan: bool = True
 
 
 # ------------------------------------------------------------------------------ numpy (GD)
@@ -149,6 +185,8 @@ GD_KIT = Kit(
     predict=lambda obj, model, X: np.asarray(model),
     load=lambda obj, path, X, params: np.load(path),
     fixed=("lr", 0.2),
+    allows_nan=False,
+    proba=lambda obj, model, X: GDEstimator(model, obj.mean, obj.std, None).predict_proba(X)[:, 1],
 )
 
 
@@ -169,7 +207,8 @@ def _boosting_kit(
     def build(X: Any, y: Any, *, rounds: int = 20, patience: int | None = 5, **kw: Any) -> Any:
         module = importlib.import_module(f"optuna_recipes.adapters.{library}")
         cls = getattr(module, class_name)
-        return cls(X, y, n_jobs=1, num_boost_round=rounds, early_stopping_rounds=patience, **kw)
+        kw.setdefault("n_jobs", 1)
+        return cls(X, y, num_boost_round=rounds, early_stopping_rounds=patience, **kw)
 
     def failing(X: np.ndarray, y: np.ndarray) -> tuple[Any, str, Any, Any, str]:
         space = {param: CategoricalDistribution([good, "no_such_thing"])}
@@ -183,6 +222,7 @@ def _boosting_kit(
         build=build,
         failing=failing,
         predict=lambda obj, model, X: obj.predict(model, X),
+        proba=lambda obj, model, X: obj.predict(model, X),
         fixed=fixed,
         **kit,
     )
@@ -233,9 +273,11 @@ def _torch(X: Any, y: Any, *, rounds: int = 4, patience: int | None = 2, **kw: A
     from optuna_recipes.adapters.torch import TorchObjective
 
     n_in = int(np.shape(X)[1])
+    valid = kw.pop("validation_data", None)  # spelled `valid_data` here
     return TorchObjective(
         lambda trial: _small_mlp(trial, n_in),
         (X, y),
+        valid,
         loss="cross_entropy",
         epochs=rounds,
         patience=patience,
@@ -273,8 +315,14 @@ def _torch_load(obj: Any, path: str, X: np.ndarray, params: dict[str, Any]) -> n
     import torch
 
     model = obj.refit(params, n_rounds=1)  # the architecture of ``params``; weights replaced
-    model.load_state_dict(torch.load(path, map_location="cpu"))
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model.predict(X).numpy()
+
+
+def _torch_proba(obj: Any, model: Any, X: np.ndarray) -> np.ndarray:
+    import torch
+
+    return torch.softmax(model.predict(X), dim=1)[:, 1].numpy()
 
 
 TORCH_KIT = Kit(
@@ -287,6 +335,8 @@ TORCH_KIT = Kit(
     predict=_torch_predict,
     load=_torch_load,
     fixed=("lr", 1e-2),
+    allows_nan=False,
+    proba=_torch_proba,
 )
 
 

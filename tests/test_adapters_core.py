@@ -43,6 +43,8 @@ def test_task_inference() -> None:
     assert infer_task(np.array(["a", "b", "c"])) == "multiclass"
     assert infer_task(np.array([0.5, 1.2, 3.3])) == "regression"
     assert infer_task(np.arange(200)) == "regression"
+    assert infer_task(np.arange(20) % 20) == "multiclass"
+    assert infer_task(np.array([f"class{i}" for i in range(30)])) == "multiclass"  # names
     assert infer_task(np.array([True, False])) == "binary"
     assert infer_task(np.array([1.0, 2.0]), group=[1, 1]) == "ranking"
     with pytest.raises(ValueError, match="single distinct value"):
@@ -116,7 +118,7 @@ def test_settings_are_checked_once_with_one_message_style() -> None:
         ({"max_rounds": True}, "`max_rounds` must be an int >= 1; got True."),
         ({"early_stopping_rounds": 2.5}, "`early_stopping_rounds` must be an int >= 1 or None"),
         ({"seed": "0"}, "`seed` must be an int or None; got '0'."),
-        ({"validation_data": (1, 2, 3)}, "`validation_data` must be a pair"),
+        ({"validation_data": (1, 2, 3, 4)}, "`validation_data` must be a pair"),
     ]
     for kwargs, match in cases:
         with pytest.raises(ValueError, match=match.replace("(", r"\(").replace(")", r"\)")):
@@ -238,3 +240,101 @@ def test_adapter_modules_form_no_import_cycle() -> None:
             visit(node, [])
     assert "optuna_recipes.adapters.torch.callbacks" in graph
     assert not any("model" in m for m in graph["optuna_recipes.adapters.torch.callbacks"])
+
+
+def test_integer_targets_with_many_values_ask_for_the_task() -> None:
+    """Issue 26: a 26-level integer score was tuned silently as a 26-class classifier."""
+    score = np.arange(260) % 26
+    for y in (score, score.astype(float)):
+        with pytest.raises(ValueError, match=r"26 distinct integer values.*task='regression'"):
+            infer_task(y)
+    assert infer_task(score, task="regression") == "regression"
+    X = np.random.default_rng(0).normal(size=(260, 3))
+    with pytest.raises(ValueError, match="task='multiclass'"):
+        GDObjective(X, score)
+    assert GDObjective(X, score, task="regression", cv=3).task == "regression"
+
+
+def test_numeric_string_labels_are_refused_or_used_as_given() -> None:
+    """Issue 26: numbers read as text gave a cross-validation error about class counts."""
+    text = np.array([str(v) for v in np.arange(100) % 7 * 1.5])
+    with pytest.raises(ValueError, match=r"numbers written as text.*y\.astype\(float\)"):
+        infer_task(text)
+    assert infer_task(np.array(["0", "1", "1"])) == "binary"  # two labels: class names
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    regression = GDObjective(X, text, task="regression", cv=3)
+    np.testing.assert_array_equal(regression.y_, text.astype(float))
+    classes = GDObjective(X, np.where(X[:, 0] > 0, "10", "9"), cv=3)
+    assert classes.classes_ == ["10", "9"]  # strings, in sorted order, decoded by estimators
+    with pytest.raises(ValueError, match="mixes label types"):
+        infer_task(np.array([1, "1", 2, "x"], dtype=object))
+
+
+def test_feature_checks_name_the_columns_and_the_fix() -> None:
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from optuna_recipes.adapters._base.features import check_features
+
+    frame = pd.DataFrame(
+        {
+            "x": [1.0, np.inf, 2.0],
+            "city": pd.Series(["a", "b", "c"], dtype="string"),
+            "when": pd.to_datetime(["2024-01-01"] * 3),
+            "kind": pd.Categorical(["u", "v", "u"]),
+            "flag": [True, False, True],
+        }
+    )
+    with pytest.raises(ValueError, match=r"\('city', 'string'\), \('when', 'datetime64"):
+        check_features(frame)
+    with pytest.raises(ValueError, match=r"1 infinite value\(s\) in columns \['x'\]"):
+        check_features(frame[["x", "kind", "flag"]])
+    check_features(frame[["kind", "flag"]].assign(x=[1.0, np.nan, 2.0]))  # NaN: missing
+    with pytest.raises(ValueError, match=r"NaN value\(s\) in columns \['x'\]"):
+        check_features(frame[["kind"]].assign(x=[1.0, np.nan, 2.0]), allow_nan=False)
+    matrix = sp.csr_matrix(np.array([[0.0, 1.0, 0.0], [0.0, 0.0, -np.inf]]))
+    with pytest.raises(ValueError, match=r"infinite value\(s\) in columns \[2\]"):
+        check_features(matrix)
+    with pytest.raises(ValueError, match="array of dtype <U1"):
+        check_features(np.array([["a", "b"]]))
+    many = np.zeros((2, 30))
+    many[0] = np.inf
+    with pytest.raises(ValueError, match=r"\[0, 1, .*, 9\] and 20 more"):
+        check_features(many)
+
+
+def test_sample_weight_and_validation_weight_checks() -> None:
+    from optuna_recipes.adapters._base.data import check_sample_weight
+
+    np.testing.assert_array_equal(check_sample_weight([[1], [2]], 2), [1.0, 2.0])
+    assert check_sample_weight(None, 3) is None
+    for bad, match in (
+        ([1, 2], "one weight per row \\(3\\)"),
+        ([1, np.nan, 1], "finite"),
+        ([0, 0, 0], "at least one positive"),
+        (["a", "b", "c"], "must hold numbers"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            check_sample_weight(bad, 3)
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"`validation_data\[2\]` must have one weight"):
+        GDObjective(X, y, validation_data=(X[:10], y[:10], np.ones(3)))
+    with pytest.raises(ValueError, match="not supported for ranking"):
+        GDObjective(X, y.astype(float), group=[15, 15], sample_weight=np.ones(30))
+
+
+def test_model_files_stay_in_the_folder_of_their_json(tmp_path: Path) -> None:
+    from optuna_recipes.adapters._base.persistence import model_file
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "best.pt").write_bytes(b"weights")
+    (tmp_path / "secret.pt").write_bytes(b"elsewhere")
+    record = tmp_path / "run" / "best.json"
+    assert model_file(record, "best.pt") == (tmp_path / "run" / "best.pt").resolve()
+    for name in ("../secret.pt", str(tmp_path / "secret.pt")):
+        with pytest.raises(ValueError, match=r"outside its folder.*allow_outside=True"):
+            model_file(record, name)
+        assert model_file(record, name, allow_outside=True).read_bytes() == b"elsewhere"
+    with pytest.raises(FileNotFoundError, match=r"gone\.pt, which is missing"):
+        model_file(record, "gone.pt")

@@ -160,6 +160,9 @@ def test_ranking_with_query_groups(cls: Any) -> None:
     study = _study(obj)
     study.optimize(obj, n_trials=3)
     assert study.best_value > 0.85
+    ranker = obj.best_estimator(study)
+    assert isinstance(ranker, (xgb.XGBRanker, lgb.LGBMRanker))
+    np.testing.assert_allclose(ranker.predict(X), obj.predict(obj.refit(study), X), rtol=1e-5)
 
 
 @pytest.mark.parametrize("cls", OBJECTIVES)
@@ -190,6 +193,77 @@ def test_space_overrides_and_lightgbm_aliases(cancer: Any) -> None:
     lobj = LightGBMObjective(X, y, fixed_params={"min_child_samples": 5}, **FAST)
     assert "min_data_in_leaf" not in lobj.search_space  # alias of a fixed parameter
     assert lobj._library_params({})["min_data_in_leaf"] == 5
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
+def test_best_estimator_carries_categories_and_labels(cls: Any) -> None:
+    """Issue 28: what people ship is a scikit-learn estimator that predicts on their raw frame,
+    with their labels."""
+    import pickle
+
+    frame, y = _categorical_frame()
+    labels = np.array(["churn", "stay"])[y]
+    obj = cls(frame, labels, cv=3, **FAST)
+    study = _study(obj)
+    study.optimize(obj, n_trials=3)
+    model = obj.best_estimator(study)
+    expected = xgb.XGBClassifier if cls is XGBoostObjective else lgb.LGBMClassifier
+    assert isinstance(model, expected) and list(model.classes_) == ["churn", "stay"]
+    assert model.get_params()["n_estimators"] == study.best_trial.user_attrs["best_iteration"] + 1
+    raw = frame.iloc[:100]
+    assert np.mean(model.predict(raw) == labels[:100]) > 0.95
+    refit = obj.predict(obj.refit(study), raw)
+    np.testing.assert_allclose(model.predict_proba(raw)[:, 1], refit, rtol=1e-5, atol=1e-7)
+    shipped = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(shipped.predict(raw), model.predict(raw))
+
+    X, target = load_diabetes(return_X_y=True)
+    reg = cls(X, target, cv=3, **FAST)
+    study = _study(reg)
+    study.optimize(reg, n_trials=2)
+    model = reg.best_estimator(study)
+    assert isinstance(model, (xgb.XGBRegressor, lgb.LGBMRegressor))
+    np.testing.assert_allclose(model.predict(X), reg.predict(reg.refit(study), X), rtol=1e-5)
+
+
+def test_labeled_xgb_classifier_is_a_scikit_learn_classifier() -> None:
+    from sklearn.base import clone
+    from sklearn.base import is_classifier
+
+    from optuna_recipes.adapters.xgboost import LabeledXGBClassifier
+
+    X, y = load_wine(return_X_y=True)
+    labels = np.array([3, 7, 9])[y]  # not 0..K-1
+    model = LabeledXGBClassifier(n_estimators=5, n_jobs=1).fit(X, labels)
+    assert is_classifier(model) and list(model.classes_) == [3, 7, 9]
+    assert set(model.predict(X)) <= {3, 7, 9}
+    again = clone(model).fit(X, labels)
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    obj = XGBoostObjective(X, labels, cv=3, **FAST)
+    assert isinstance(obj.best_estimator({"learning_rate": 0.3}), LabeledXGBClassifier)
+    plain = XGBoostObjective(X, y, cv=3, **FAST).best_estimator({"learning_rate": 0.3})
+    assert type(plain) is xgb.XGBClassifier  # labels 0..K-1: nothing of ours to unpickle
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
+def test_library_threads_follow_n_jobs(cls: Any, cancer: Any) -> None:
+    from optuna_recipes.adapters._base.threads import default_threads
+
+    X, _, y, _ = cancer
+    key = "nthread" if cls is XGBoostObjective else "num_threads"
+    assert cls(X, y)._library_params({})[key] == default_threads()
+    assert cls(X, y, n_jobs=1)._library_params({})[key] == 1
+
+
+@pytest.mark.parametrize("cls", OBJECTIVES)
+def test_object_columns_fail_at_construction_not_in_every_trial(cls: Any) -> None:
+    """Issue 26: an object column passed construction, then every trial failed."""
+    frame, y = _categorical_frame()
+    frame["color"] = frame["color"].astype(str).astype(object)
+    with pytest.raises(ValueError, match=r"\('color', 'object'\).*astype\('category'\)"):
+        cls(frame, y, **FAST)
+    frame["color"] = frame["color"].astype("category")  # the fix the message names
+    assert cls(frame, y, **FAST).has_categorical
 
 
 # ------------------------------------------------------------------ callbacks, user's own loop

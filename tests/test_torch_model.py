@@ -28,6 +28,7 @@ from optuna_recipes.adapters.torch import Metric  # noqa: E402
 from optuna_recipes.adapters.torch import Model  # noqa: E402
 from optuna_recipes.adapters.torch import PruningCallback  # noqa: E402
 from optuna_recipes.adapters.torch import TerminateOnNaN  # noqa: E402
+from optuna_recipes.adapters.torch import TorchEstimator  # noqa: E402
 from optuna_recipes.adapters.torch import mlp  # noqa: E402
 
 nn = torch.nn
@@ -373,7 +374,7 @@ def test_importing_adapters_does_not_import_torch_and_missing_torch_names_the_ex
 
 @pytest.mark.parametrize(
     "obj",
-    [Model, Metric, EarlyStopping, TerminateOnNaN, PruningCallback, mlp],
+    [Model, Metric, EarlyStopping, TerminateOnNaN, PruningCallback, mlp, TorchEstimator],
     ids=lambda o: o.__name__,
 )
 def test_docstring_examples_run(

@@ -211,7 +211,7 @@ def test_bad_input_raises_before_training(digits: tuple[np.ndarray, ...]) -> Non
         TorchObjective(small_mlp, (xt, yt), max_rounds=3)  # spelled `epochs` here
     with pytest.raises(ValueError, match="does not support ranking"):
         TorchObjective(small_mlp, (xt, yt), group=[len(xt)])
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="minimize")  # log loss
     wrong_out = TorchObjective(lambda t: mlp(t, 64, 3, **SMALL), (xt, yt), (xv, yv), epochs=1)
     with pytest.raises(
         ValueError, match=r"`y` has 10 classes but the network .* outputs 3 logits"
@@ -223,6 +223,109 @@ def test_bad_input_raises_before_training(digits: tuple[np.ndarray, ...]) -> Non
     not_a_module = TorchObjective(lambda t: "mlp", (xt, yt), (xv, yv), epochs=1)
     with pytest.raises(ValueError, match=r"must return a torch\.nn\.Module; it returned str"):
         study.optimize(not_a_module, n_trials=1)
+
+
+def test_nan_and_inf_inputs_are_data_errors_not_divergence(
+    digits: tuple[np.ndarray, ...],
+) -> None:
+    """Issue 26: NaN/inf features were reported as "training diverged" in every trial."""
+    xt, xv, yt, yv = digits
+    bad = xt.copy()
+    bad[4, 10] = np.nan
+    with pytest.raises(ValueError, match=r"`train_data x` has 1 NaN value\(s\) in columns \[10\]"):
+        TorchObjective(small_mlp, (bad, yt))
+    tensor = torch.tensor(xt, dtype=torch.float32)
+    tensor[0, 3] = -float("inf")
+    with pytest.raises(ValueError, match=r"infinite value\(s\) in columns \[3\]"):
+        TorchObjective(small_mlp, (tensor, yt))
+    bad_valid = xv.copy()
+    bad_valid[0, 0] = np.inf
+    with pytest.raises(ValueError, match="`valid_data x` has 1 infinite"):
+        TorchObjective(small_mlp, (xt, yt), (bad_valid, yv))
+
+
+def test_threads_are_set_for_the_trial_and_restored(digits: tuple[np.ndarray, ...]) -> None:
+    seen: list[int] = []
+
+    def build(trial: optuna.Trial) -> nn.Module:
+        seen.append(torch.get_num_threads())
+        return small_mlp(trial)
+
+    xt, xv, yt, yv = digits
+    objective = TorchObjective(build, (xt, yt), (xv, yv), epochs=1, n_jobs=2)
+    torch.set_num_threads(1)
+    study = optuna.create_study(direction=objective.direction)
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=1)
+    assert seen == [2] and torch.get_num_threads() == 1  # the module fixture's setting
+
+
+def test_load_model_reads_only_weights_next_to_its_json(
+    digits: tuple[np.ndarray, ...], tmp_path: Path
+) -> None:
+    objective = objective_for(digits, epochs=1)
+    study = optuna.create_study(direction="maximize")
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=1)
+    objective.save_best(study, tmp_path / "run" / "best.json")
+    record = json.loads((tmp_path / "run" / "best.json").read_text())
+    (tmp_path / "best.pt").write_bytes((tmp_path / "run" / "best.pt").read_bytes())
+    record["state_dict"] = "../best.pt"
+    (tmp_path / "run" / "best.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"outside its folder.*allow_outside=True"):
+        objective.load_model(tmp_path / "run" / "best.json")
+    objective.load_model(tmp_path / "run" / "best.json", allow_outside=True)
+    # A pickle that runs code is not weights: torch.load(weights_only=True) refuses it.
+    torch.save({"weights": Path("/etc/passwd")}, tmp_path / "run" / "evil.pt")
+    record["state_dict"] = "evil.pt"
+    (tmp_path / "run" / "best.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"evil\.pt cannot be loaded as this network's weights"):
+        objective.load_model(tmp_path / "run" / "best.json")
+
+
+def test_torch_estimator_refits_like_the_objective(digits: tuple[np.ndarray, ...]) -> None:
+    from sklearn.base import clone
+    from sklearn.base import is_classifier
+    from sklearn.base import is_regressor
+
+    xt, xv, yt, yv = digits
+    names = np.array([f"digit-{d}" for d in range(10)])
+    objective = TorchObjective(small_mlp, (xt, names[yt]), (xv, names[yv]), epochs=3)
+    study = optuna.create_study(direction=objective.direction)
+    study.enqueue_trial(GOOD)
+    study.optimize(objective, n_trials=1)
+    model = objective.best_estimator(study)
+    assert is_classifier(model) and list(model.classes_) == sorted(names)
+    predicted = model.predict(xv)
+    assert isinstance(predicted, np.ndarray) and np.mean(predicted == names[yv]) > 0.85
+    again = clone(model).fit(xt, names[yt])  # scikit-learn style refit: the same network
+    np.testing.assert_array_equal(again.predict_proba(xv), model.predict_proba(xv))
+
+    x, y = load_diabetes(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    reg = TorchObjective(lambda t: mlp(t, 10, 1, **SMALL), (x, y / 100), epochs=2)
+    study = optuna.create_study(direction=reg.direction)
+    study.enqueue_trial(GOOD)
+    study.optimize(reg, n_trials=1)
+    model = reg.best_estimator(study)
+    assert is_regressor(model) and model.predict(x).shape == (len(x),)
+    assert not hasattr(model, "predict_proba")
+
+
+def test_sample_weight_needs_arrays_a_named_loss_and_a_weighted_metric(
+    digits: tuple[np.ndarray, ...],
+) -> None:
+    xt, _, yt, _ = digits
+    w = np.ones(len(yt))
+    with pytest.raises(ValueError, match="needs a built-in loss"):
+        TorchObjective(small_mlp, (xt, yt), loss=lambda p, t: p.sum(), task="multiclass",
+                       sample_weight=w)  # fmt: skip
+    with pytest.raises(ValueError, match="`metric='loss'` is not weighted"):
+        TorchObjective(small_mlp, (xt, yt), metric="loss", sample_weight=w)
+    pairs = torch.utils.data.TensorDataset(torch.zeros(4, 2), torch.zeros(4))
+    wrapped = torch.utils.data.Subset(pairs, [0, 1, 2, 3])
+    with pytest.raises(ValueError, match="needs in-memory"):
+        TorchObjective(small_mlp, wrapped, sample_weight=np.ones(4), task="regression")
 
 
 def test_device_auto_falls_back_to_cpu(digits: tuple[np.ndarray, ...]) -> None:

@@ -3,7 +3,8 @@
 ``XGBoostObjective`` (:mod:`optuna_recipes.adapters.xgboost`) and ``LightGBMObjective``
 (:mod:`optuna_recipes.adapters.lightgbm`) turn data + task + metric + validation scheme into an
 Optuna objective with literature-backed default search spaces (:mod:`.spaces`), per-round
-reporting (so every Optuna pruner works), early stopping, refit and JSON export of the best
+reporting (so every Optuna pruner works), early stopping, a fitted scikit-learn estimator of
+the best configuration (``objective.best_estimator(study)``), refit and JSON export of the best
 configuration (:func:`save_best`, :func:`load_best`), and a pruner for boosting rounds
 (:func:`boosting_pruner`, also ``objective.recommended_pruner()``; defined in
 :mod:`optuna_recipes.pruners`). ``XGBoostPruningCallback`` and ``LightGBMPruningCallback`` prune
@@ -25,10 +26,20 @@ Example:
         from optuna_recipes.adapters import XGBoostObjective
 
         X, y = load_breast_cancer(return_X_y=True)
-        objective = XGBoostObjective(X, y, metric="roc_auc", num_boost_round=100, cv=3)
+        objective = XGBoostObjective(
+            X, y, metric="roc_auc", num_boost_round=100, cv=3, timeout=30, verbose=1
+        )
         study = optuna.create_study(direction=objective.direction)
-        study.optimize(objective, n_trials=10)
-        booster = objective.refit(study)
+        study.optimize(objective, n_trials=10, timeout=300)  # study budget: 5 minutes
+        model = objective.best_estimator(study)  # a fitted XGBClassifier: model.predict(X)
+
+Budgets, progress and threads are shared settings of every objective: ``timeout=`` (seconds
+per trial; the trial completes with its best value so far, user attr ``timed_out``) with
+``study.optimize(timeout=...)`` for the whole study; ``verbose=1``/``2`` logs trial starts,
+ends and progress through Optuna's logging; ``n_jobs`` (default: half the CPUs, shared among
+the trials running at once) keeps the libraries from oversubscribing the machine;
+``sample_weight=`` weighs training and the validation metric. A study whose direction is not
+the objective's is refused on the first trial.
 """
 
 from __future__ import annotations

@@ -61,6 +61,21 @@ _ALIASES: dict[tuple[str, str], str] = {
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "l1",
 }
+# Canonical parameter names -> the scikit-learn estimators' argument names.
+_SKLEARN_NAMES = {
+    "bagging_fraction": "subsample",
+    "bagging_freq": "subsample_freq",
+    "feature_fraction": "colsample_bytree",
+    "lambda_l1": "reg_alpha",
+    "lambda_l2": "reg_lambda",
+    "min_data_in_leaf": "min_child_samples",
+    "min_sum_hessian_in_leaf": "min_child_weight",
+    "min_gain_to_split": "min_split_gain",
+    "seed": "random_state",
+    "num_threads": "n_jobs",
+    "boosting": "boosting_type",
+    "bin_construct_sample_cnt": "subsample_for_bin",
+}
 # Parameters fixed when a Dataset is constructed: changing one needs new Datasets.
 _DATASET_PARAMS = frozenset(
     """
@@ -105,10 +120,11 @@ class LightGBMObjective(BoostingObjective):
     :mod:`optuna_recipes.adapters.spaces`), trains one booster per fold in lockstep, reports
     the fold-mean validation metric of every boosting round to the trial (so any Optuna pruner
     works), stops early when that mean stops improving and returns its best value.
-    ``objective.refit(study)`` then trains on all rows with the best parameters for the best
-    number of rounds and returns a ``lightgbm.Booster``. Binned datasets are built once per
-    fold and reused by every trial (``feature_pre_filter=False``), unless a dataset parameter
-    such as ``max_bin`` is searched.
+    ``objective.best_estimator(study)`` then trains on all rows with the best parameters for
+    the best number of rounds and returns a fitted ``LGBMClassifier``, ``LGBMRegressor`` or
+    ``LGBMRanker``; ``objective.refit(study)`` returns the ``lightgbm.Booster`` itself. Binned
+    datasets are built once per fold and reused by every trial (``feature_pre_filter=False``),
+    unless a dataset parameter such as ``max_bin`` is searched.
 
     Choose it over Optuna's ``LightGBMTuner`` when the learning rate should be tuned too, any
     pruner should apply, or the study should search a space you control; choose
@@ -125,13 +141,15 @@ class LightGBMObjective(BoostingObjective):
             objective = LightGBMObjective(X, y, metric="roc_auc", num_boost_round=200, cv=3)
             study = optuna.create_study(direction=objective.direction)
             study.optimize(objective, n_trials=20)
-            booster = objective.refit(study)
-            proba = objective.predict(booster, X)
+            model = objective.best_estimator(study)  # an LGBMClassifier fitted on all rows
+            proba = model.predict_proba(X)
 
     Args:
         X: Features: numpy array, pandas DataFrame (``category`` columns use LightGBM's native
-            categorical support), scipy sparse matrix or ``lightgbm.Dataset`` (labels read from
-            it when ``y`` is None; build it with ``free_raw_data=False``).
+            categorical support; text columns are refused, make them ``category``), scipy
+            sparse matrix or ``lightgbm.Dataset`` (labels read from it when ``y`` is None;
+            build it with ``free_raw_data=False``). NaN is a missing value; infinite values
+            are refused.
         y: Labels. Classification labels may be of any type; they are encoded to ``0..K-1`` in
             sorted order (``objective.classes_``).
         task: ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"ranking"`` (needs
@@ -144,7 +162,9 @@ class LightGBMObjective(BoostingObjective):
         cv: ``None`` (5-fold, or ``validation_data`` when given), an int number of folds
             (stratified for classification, grouped with ``groups``), a holdout fraction in
             ``(0, 1)``, or any scikit-learn splitter.
-        validation_data: ``(X_valid, y_valid)`` to validate on.
+        validation_data: ``(X_valid, y_valid)`` or ``(X_valid, y_valid, weight_valid)`` to
+            validate on.
+        sample_weight: Per-row weights, used in training and in the validation metric.
         groups: Per-row group labels for grouped cross-validation.
         group: Query sizes for ranking (as ``lgb.Dataset(group=...)``).
         fixed_params: LightGBM parameters used in every trial (aliases such as
@@ -155,8 +175,14 @@ class LightGBMObjective(BoostingObjective):
         early_stopping_rounds: Stop after this many rounds without improvement of the fold-mean
             metric (default ``50``; ``None`` disables).
         seed: LightGBM ``seed`` and seed of the fold shuffling (default ``0``).
-        n_jobs: LightGBM ``num_threads`` (default: LightGBM's choice, all cores).
+        n_jobs: LightGBM ``num_threads`` per trial (default ``None``: half the CPUs, shared
+            among concurrent trials; see :class:`~optuna_recipes.adapters.BaseObjective`).
+            Results can differ in the last digits between thread counts.
         device: LightGBM ``device_type``, e.g. ``"gpu"`` or ``"cuda"`` (default: the CPU).
+        timeout: Seconds of training per trial; the trial then completes with its best value
+            (user attr ``timed_out``). Default ``None``.
+        verbose: ``0`` silent (default), ``1`` a line per trial start and end, ``2`` also
+            every tenth of ``num_boost_round`` (through Optuna's logging).
     """
 
     library = "lightgbm"
@@ -194,8 +220,6 @@ class LightGBMObjective(BoostingObjective):
         ds = {k: v for k, v in params.items() if k in _DATASET_PARAMS}
         ds.setdefault("feature_pre_filter", False)
         ds["verbose"] = -1
-        if self.n_jobs is not None:  # binning threads too, not only training threads
-            ds["num_threads"] = self.n_jobs
         return ds
 
     def _dataset(
@@ -205,10 +229,14 @@ class LightGBMObjective(BoostingObjective):
         rows: np.ndarray | None,
         ds_params: dict[str, Any],
         reference: Any = None,
+        valid: bool = False,
     ) -> Any:
         group = None
         if self.task == "ranking" and self.groups is not None:
             group = _group_sizes(self.groups if rows is None else self.groups[rows])
+        weight = self._weights(rows, valid)
+        # Binning threads too, not only training threads (not part of the cache key).
+        ds_params = {**ds_params, "num_threads": self.threads()}
         if isinstance(X, lgb.Dataset):
             if rows is None:
                 rows = np.arange(X.num_data())
@@ -218,6 +246,8 @@ class LightGBMObjective(BoostingObjective):
                 d.set_label(label)
                 if group is not None:
                     d.set_group(group)
+                if weight is not None:
+                    d.set_weight(weight)
                 return d
             if X.data is None:
                 raise ValueError(
@@ -229,6 +259,7 @@ class LightGBMObjective(BoostingObjective):
         return lgb.Dataset(
             data,
             label=label,
+            weight=weight,
             group=group,
             reference=reference,
             params=ds_params,
@@ -244,7 +275,9 @@ class LightGBMObjective(BoostingObjective):
         if fold.valid is None:
             assert self.validation_data is not None and self.y_valid_ is not None
             valid_X = self.validation_data[0]
-            dvalid = self._dataset(valid_X, self.y_valid_, None, ds_params, reference=dtrain)
+            dvalid = self._dataset(
+                valid_X, self.y_valid_, None, ds_params, reference=dtrain, valid=True
+            )
         else:
             dvalid = self._dataset(
                 self.X, self.y_[fold.valid], fold.valid, ds_params, reference=dtrain
@@ -290,8 +323,7 @@ class LightGBMObjective(BoostingObjective):
                 params["eval_at"] = [int(match.group(2))]
         if self.seed is not None:
             params["seed"] = self.seed
-        if self.n_jobs is not None:
-            params["num_threads"] = self.n_jobs
+        params["num_threads"] = self.threads()
         if self.device is not None:
             params["device_type"] = self.device
         params.update(self.fixed_params)
@@ -305,7 +337,8 @@ class LightGBMObjective(BoostingObjective):
 
         def feval(preds: np.ndarray, data: Any) -> tuple[str, float, bool]:
             assert metric.score is not None
-            return metric.name, metric.score(data.get_label(), preds), metric.maximize
+            score = metric.score(data.get_label(), preds, data.get_weight())
+            return metric.name, score, metric.maximize
 
         return feval
 
@@ -326,6 +359,30 @@ class LightGBMObjective(BoostingObjective):
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
         dfull = self._dataset(self.X, self.y_, None, self._dataset_params(params))
         return lgb.train(params, dfull, num_boost_round=n_rounds)
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> Any:
+        """An LGBMClassifier/LGBMRegressor/LGBMRanker with the configuration, fitted on all
+        rows (the original labels: it encodes them as the objective does)."""
+        X = self.X
+        if isinstance(X, lgb.Dataset):
+            if X.data is None:
+                raise ValueError(
+                    "`best_estimator` needs the raw data of the lightgbm.Dataset; build it with "
+                    "free_raw_data=False (or use `refit`)."
+                )
+            X = X.data
+        cls = {"ranking": lgb.LGBMRanker, "regression": lgb.LGBMRegressor}.get(
+            self.task, lgb.LGBMClassifier
+        )
+        dropped = ("num_class", "metric", "eval_at")
+        kwargs = {_SKLEARN_NAMES.get(k, k): v for k, v in params.items() if k not in dropped}
+        estimator = cls(**kwargs, n_estimators=n_rounds)
+        y = self.y_ if self.classes_ is None else np.asarray(self.classes_)[self.y_.astype(int)]
+        fit: dict[str, Any] = {"sample_weight": self.sample_weight_}
+        if self.task == "ranking":
+            assert self.groups is not None
+            fit = {"group": _group_sizes(self.groups)}
+        return estimator.fit(X, y, **fit)
 
     def _save_model(self, model: Any, path: str) -> str:
         model.save_model(path + ".txt")

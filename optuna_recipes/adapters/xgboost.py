@@ -66,6 +66,15 @@ _ALIASES: dict[tuple[str, str], str] = {
     ("rmse", "regression"): "rmse",
     ("mae", "regression"): "mae",
 }
+# Native parameter names -> the scikit-learn estimators' argument names.
+_SKLEARN_NAMES = {
+    "nthread": "n_jobs",
+    "seed": "random_state",
+    "eta": "learning_rate",
+    "lambda": "reg_lambda",
+    "alpha": "reg_alpha",
+    "min_split_loss": "gamma",
+}
 # Learning-task and tree-booster parameters of XGBoost 2.x/3.x (for typos in ``space``).
 _KNOWN_PARAMS = frozenset(
     """
@@ -92,8 +101,10 @@ class XGBoostObjective(BoostingObjective):
     :mod:`optuna_recipes.adapters.spaces`), trains one booster per fold in lockstep with
     ``tree_method="hist"``, reports the fold-mean validation metric of every boosting round to
     the trial (so any Optuna pruner works), stops early when that mean stops improving and
-    returns its best value. ``objective.refit(study)`` then trains on all rows with the best
-    parameters for the best number of rounds and returns an ``xgboost.Booster``.
+    returns its best value. ``objective.best_estimator(study)`` then trains on all rows with the
+    best parameters for the best number of rounds and returns a fitted ``XGBClassifier``,
+    ``XGBRegressor`` or ``XGBRanker`` (:class:`LabeledXGBClassifier` for labels other than
+    ``0..K-1``); ``objective.refit(study)`` returns the ``xgboost.Booster`` itself.
 
     Choose it when you would otherwise write the split/CV loop, ranges, pruning callback, early
     stopping and refit by hand; write your own objective with :class:`XGBoostPruningCallback`
@@ -110,13 +121,14 @@ class XGBoostObjective(BoostingObjective):
             objective = XGBoostObjective(X, y, metric="roc_auc", num_boost_round=200, cv=3)
             study = optuna.create_study(direction=objective.direction)
             study.optimize(objective, n_trials=20)
-            booster = objective.refit(study)
-            proba = objective.predict(booster, X)
+            model = objective.best_estimator(study)  # an XGBClassifier fitted on all rows
+            proba = model.predict_proba(X)
 
     Args:
         X: Features: numpy array, pandas DataFrame (``category`` columns use XGBoost's native
-            categorical support), scipy sparse matrix or ``xgboost.DMatrix`` (labels read from it
-            when ``y`` is None).
+            categorical support; text columns are refused, make them ``category``), scipy
+            sparse matrix or ``xgboost.DMatrix`` (labels read from it when ``y`` is None).
+            NaN is a missing value; infinite values are refused.
         y: Labels. Classification labels may be of any type; they are encoded to ``0..K-1`` in
             sorted order (``objective.classes_``).
         task: ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"ranking"`` (needs
@@ -129,7 +141,9 @@ class XGBoostObjective(BoostingObjective):
         cv: ``None`` (5-fold, or ``validation_data`` when given), an int number of folds
             (stratified for classification, grouped with ``groups``), a holdout fraction in
             ``(0, 1)``, or any scikit-learn splitter.
-        validation_data: ``(X_valid, y_valid)`` to validate on (same kinds as ``X``/``y``).
+        validation_data: ``(X_valid, y_valid)`` or ``(X_valid, y_valid, weight_valid)`` to
+            validate on (same kinds as ``X``/``y``).
+        sample_weight: Per-row weights, used in training and in the validation metric.
         groups: Per-row group labels for grouped cross-validation.
         group: Query sizes for ranking (as ``DMatrix.set_group``).
         fixed_params: XGBoost parameters used in every trial; they are removed from the space.
@@ -139,8 +153,13 @@ class XGBoostObjective(BoostingObjective):
         early_stopping_rounds: Stop after this many rounds without improvement of the fold-mean
             metric (default ``50``; ``None`` disables).
         seed: XGBoost ``seed`` and seed of the fold shuffling (default ``0``).
-        n_jobs: XGBoost ``nthread`` (default: XGBoost's choice, all cores).
+        n_jobs: XGBoost ``nthread`` per trial (default ``None``: half the CPUs, shared among
+            concurrent trials; see :class:`~optuna_recipes.adapters.BaseObjective`).
         device: XGBoost ``device``, e.g. ``"cuda"`` (default: XGBoost's, the CPU).
+        timeout: Seconds of training per trial; the trial then completes with its best value
+            (user attr ``timed_out``). Default ``None``.
+        verbose: ``0`` silent (default), ``1`` a line per trial start and end, ``2`` also
+            every tenth of ``num_boost_round`` (through Optuna's logging).
     """
 
     library = "xgboost"
@@ -171,15 +190,22 @@ class XGBoostObjective(BoostingObjective):
             return np.asarray(y), (X.num_row(), X.num_col())
         return inspect_array(X, y)
 
-    def _dmatrix(self, X: Any, label: np.ndarray, rows: np.ndarray | None = None) -> Any:
+    def _dmatrix(
+        self, X: Any, label: np.ndarray, rows: np.ndarray | None = None, valid: bool = False
+    ) -> Any:
+        """``X`` (rows ``rows``; all when ``None``) as a DMatrix with labels and weights
+        (``valid``: ``X`` is ``validation_data``'s features)."""
         qid = None
         if self.task == "ranking" and self.groups is not None:
             qid = self.groups if rows is None else self.groups[rows]
+        weight = self._weights(rows, valid)
         if isinstance(X, xgb.DMatrix):
             d = X.slice(np.arange(X.num_row()) if rows is None else rows)
             d.set_label(label)
             if qid is not None:
                 d.set_info(qid=qid)
+            if weight is not None:
+                d.set_weight(weight)
             return d
         data = X if rows is None else take_rows(X, rows)
         if not hasattr(data, "shape"):
@@ -187,9 +213,10 @@ class XGBoostObjective(BoostingObjective):
         return xgb.DMatrix(
             data,
             label=label,
+            weight=weight,
             qid=qid,
             enable_categorical=self.has_categorical,
-            nthread=self.n_jobs or -1,
+            nthread=self.threads(),
         )
 
     def _fold_data(self, fold: Fold) -> tuple[Any, Any]:
@@ -198,7 +225,7 @@ class XGBoostObjective(BoostingObjective):
             dtrain = self._dmatrix(self.X, self.y_[fold.train], fold.train)
             if fold.valid is None:
                 assert self.validation_data is not None and self.y_valid_ is not None
-                dvalid = self._dmatrix(self.validation_data[0], self.y_valid_)
+                dvalid = self._dmatrix(self.validation_data[0], self.y_valid_, valid=True)
             else:
                 dvalid = self._dmatrix(self.X, self.y_[fold.valid], fold.valid)
             self._fold_cache[key] = (dtrain, dvalid)
@@ -236,8 +263,7 @@ class XGBoostObjective(BoostingObjective):
             params["disable_default_eval_metric"] = 1
         if self.seed is not None:
             params["seed"] = self.seed
-        if self.n_jobs is not None:
-            params["nthread"] = self.n_jobs
+        params["nthread"] = self.threads()
         if self.device is not None:
             params["device"] = self.device
         params.update(self.fixed_params)
@@ -247,22 +273,45 @@ class XGBoostObjective(BoostingObjective):
     def _start_fold(self, params: dict[str, Any], fold: Fold) -> Any:
         dtrain, dvalid = self._fold_data(fold)
         booster = xgb.Booster(params, [dtrain, dvalid])
-        labels = None if self.metric.score is None else dvalid.get_label()
-        return booster, dtrain, dvalid, labels
+        labels = weights = None
+        if self.metric.score is not None:
+            labels = dvalid.get_label()
+            weights = dvalid.get_weight() if dvalid.get_weight().size else None
+        return booster, dtrain, dvalid, labels, weights
 
     def _step_fold(self, state: Any, round_: int) -> float:
-        booster, dtrain, dvalid, labels = state
+        booster, dtrain, dvalid, labels, weights = state
         booster.update(dtrain, round_)
-        if self.metric.score is None:
+        if self.metric.score is None:  # XGBoost's metrics weigh by the DMatrix's weights
             text = booster.eval_set([(dvalid, "valid")], round_)
             return float(text.rsplit(":", 1)[1])
-        return self.metric.score(labels, booster.predict(dvalid))
+        return self.metric.score(labels, booster.predict(dvalid), weights)
 
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
         if "full" not in self._fold_cache:
             self._fold_cache["full"] = self._dmatrix(self.X, self.y_)
         full = self._fold_cache["full"]
         return xgb.train(params, full, num_boost_round=n_rounds, verbose_eval=False)
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> Any:
+        """The refit booster inside an XGBClassifier/XGBRegressor/XGBRanker (``load_model``, so
+        its predictions are the booster's) whose parameters are the configuration's."""
+        booster = self._fit_full(params, n_rounds)
+        labels = self.classes_
+        if self.task == "ranking":
+            cls: type = xgb.XGBRanker
+        elif labels is None:
+            cls = xgb.XGBRegressor
+        elif all(type(c) is int for c in labels) and labels == list(range(len(labels))):
+            cls = xgb.XGBClassifier
+        else:
+            cls = LabeledXGBClassifier
+        kwargs = {_SKLEARN_NAMES.get(k, k): v for k, v in params.items() if k != "num_class"}
+        estimator = cls(**kwargs, n_estimators=n_rounds, enable_categorical=self.has_categorical)
+        estimator.load_model(booster.save_raw("ubj"))
+        if cls is LabeledXGBClassifier:
+            estimator.labels_ = np.asarray(labels)
+        return estimator
 
     def _save_model(self, model: Any, path: str) -> str:
         model.save_model(path + ".json")
@@ -275,6 +324,41 @@ class XGBoostObjective(BoostingObjective):
         if not isinstance(X, xgb.DMatrix):
             X = xgb.DMatrix(X.tocsr() if hasattr(X, "tocsr") else X, enable_categorical=True)
         return np.asarray(model.predict(X))
+
+
+class LabeledXGBClassifier(xgb.XGBClassifier):  # type: ignore[misc,name-defined]
+    """An ``XGBClassifier`` for any class labels (strings, ``[3, 7]``, ...): ``fit`` encodes
+    them to ``0..K-1`` in sorted order, ``predict`` returns them and ``classes_`` lists them.
+
+    :meth:`XGBoostObjective.best_estimator` returns one when the labels are not ``0..K-1``
+    (``XGBClassifier`` itself predicts class indices).
+
+    Example:
+        .. code-block:: python
+
+            import numpy as np
+            from optuna_recipes.adapters.xgboost import LabeledXGBClassifier
+
+            X = np.random.default_rng(0).normal(size=(40, 3))
+            y = np.where(X[:, 0] > 0, "yes", "no")
+            model = LabeledXGBClassifier(n_estimators=5).fit(X, y)
+            model.classes_, model.predict(X[:2])  # ['no', 'yes'], labels
+    """
+
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> LabeledXGBClassifier:
+        labels, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.labels_ = None  # XGBoost checks its codes against ``classes_`` while fitting
+        super().fit(X, codes, **kwargs)
+        self.labels_ = labels
+        return self
+
+    @property
+    def classes_(self) -> np.ndarray:  # type: ignore[override]
+        labels = getattr(self, "labels_", None)
+        return np.arange(self.n_classes_) if labels is None else labels
+
+    def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
+        return self.classes_[np.asarray(super().predict(X, **kwargs), dtype=np.int64)]
 
 
 class XGBoostPruningCallback(xgb.callback.TrainingCallback):  # type: ignore[misc,name-defined]

@@ -21,7 +21,6 @@ from collections.abc import Collection
 from collections.abc import Iterator
 from collections.abc import Mapping
 import math
-import numbers
 import re
 from typing import Any
 from typing import ClassVar
@@ -121,14 +120,6 @@ def inspect_array(X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
     return (None if y is None else np.asarray(y)), tuple(int(s) for s in shape)
 
 
-def check_n_jobs(n_jobs: Any) -> int | None:
-    """Library threads: a non-zero int (negative: all cores but ``|n_jobs| - 1``) or ``None``."""
-    ok = isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and n_jobs != 0
-    if n_jobs is not None and not ok:
-        raise ValueError(f"`n_jobs` must be a non-zero int or None; got {n_jobs!r}.")
-    return None if n_jobs is None else int(n_jobs)
-
-
 class BoostingObjective(BaseObjective):
     """Base of :class:`~optuna_recipes.adapters.xgboost.XGBoostObjective` and
     :class:`~optuna_recipes.adapters.lightgbm.LightGBMObjective`.
@@ -153,11 +144,11 @@ class BoostingObjective(BaseObjective):
         X: Features (what the library accepts).
         y: Labels (``None`` when ``X`` is a library data object carrying them).
         num_boost_round: Cap on boosting rounds (``>= 1``). Default ``1000``.
-        n_jobs: Library threads (a non-zero int), or ``None`` for the library's choice.
         device: Library device, or ``None`` for the library's default (the CPU).
         settings: The shared settings of :class:`BaseObjective` (``task``, ``metric``, ``cv``,
-            ``validation_data``, ``groups``, ``group``, ``fixed_params``, ``space``,
-            ``early_stopping_rounds``, ``seed``).
+            ``validation_data``, ``sample_weight``, ``groups``, ``group``, ``fixed_params``,
+            ``space``, ``early_stopping_rounds``, ``seed``, ``n_jobs``, ``timeout``,
+            ``verbose``).
     """
 
     sklearn_aliases: ClassVar[Mapping[tuple[str, str], str]] = {}
@@ -168,11 +159,9 @@ class BoostingObjective(BaseObjective):
         y: Any = None,
         *,
         num_boost_round: int = 1000,
-        n_jobs: int | None = None,
         device: str | None = None,
         **settings: Any,
     ) -> None:
-        self.n_jobs = check_n_jobs(n_jobs)
         self.device = device
         self.X = self._prepare(X)
         self.has_categorical = self._categorical(self.X)
@@ -185,6 +174,13 @@ class BoostingObjective(BaseObjective):
         state = self.__dict__.copy()
         state["_fold_cache"] = {}
         return state
+
+    def _weights(self, rows: np.ndarray | None, valid: bool = False) -> np.ndarray | None:
+        """Weights of training ``rows`` (all rows: ``None``), or of ``validation_data``."""
+        if valid:
+            return self.validation_weight_
+        w = self.sample_weight_
+        return w if w is None or rows is None else w[rows]
 
     @property
     def num_boost_round(self) -> int:

@@ -23,8 +23,12 @@ import numpy as np
 
 TASKS = ("binary", "multiclass", "regression", "ranking")
 CLASSIFICATION = frozenset({"binary", "multiclass"})
-# Integer labels with more distinct values than this are taken as a regression target.
-MAX_INFERRED_CLASSES = 50
+#: Task inference takes integer (or text) labels with at most this many distinct values as
+#: classes ...
+MAX_INFERRED_CLASSES = 20
+#: ... and integer labels with more distinct values than this as a regression target; in between
+#: it asks for ``task`` (a 26-level score is as likely a target as 26 classes).
+MIN_INFERRED_REGRESSION = 50
 
 
 def to_python(value: Any) -> Any:
@@ -76,12 +80,47 @@ def _check_present(arr: np.ndarray, name: str) -> None:
             )
 
 
+def numeric_strings(y: np.ndarray) -> bool:
+    """Whether ``y`` holds numbers written as text (``"3"``, ``"0.5"``), as read from a CSV."""
+    if y.dtype.kind not in "USO" or y.size == 0:
+        return False
+    if y.dtype.kind == "O" and not all(isinstance(v, str) for v in y):
+        return False
+    try:
+        y.astype(np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _unique(y: np.ndarray, name: str = "y") -> np.ndarray:
+    try:
+        return np.unique(y)
+    except TypeError as err:  # e.g. 1 and "1" in one object array
+        kinds = sorted({type(v).__name__ for v in y})
+        raise ValueError(
+            f"`{name}` mixes label types {kinds}, which cannot be ordered; convert the labels "
+            "to one type (e.g. `y.astype(str)`)."
+        ) from err
+
+
+def _ambiguous(n_unique: int) -> ValueError:
+    return ValueError(
+        f"`y` holds {n_unique} distinct integer values: {n_unique} classes or a regression "
+        "target? Pass `task='multiclass'` or `task='regression'` (task inference picks "
+        f"multiclass only up to {MAX_INFERRED_CLASSES} classes and regression only above "
+        f"{MIN_INFERRED_REGRESSION} distinct values)."
+    )
+
+
 def infer_task(y: np.ndarray, task: str | None = None, group: Any = None) -> str:
     """Return the learning task: ``task`` validated, or inferred from ``y`` and ``group``.
 
     ``group`` given -> ``"ranking"``; float labels with non-integer values -> ``"regression"``;
     two distinct labels -> ``"binary"``; up to :data:`MAX_INFERRED_CLASSES` distinct
-    integer/string labels -> ``"multiclass"``; more distinct integers -> ``"regression"``.
+    integer/string labels -> ``"multiclass"``; more than :data:`MIN_INFERRED_REGRESSION`
+    distinct integers -> ``"regression"``. Anything in between, and numbers written as text
+    with more than two distinct values, raise ``ValueError`` asking for ``task``.
     """
     if task is not None:
         if task not in TASKS:
@@ -95,7 +134,7 @@ def infer_task(y: np.ndarray, task: str | None = None, group: Any = None) -> str
         return "binary"
     if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
         return "regression"
-    n_unique = len(np.unique(y))
+    n_unique = len(_unique(y))
     if n_unique < 2:
         raise ValueError(
             f"`y` has a single distinct value ({y[0]!r}); nothing to learn. Pass labels with at "
@@ -103,21 +142,35 @@ def infer_task(y: np.ndarray, task: str | None = None, group: Any = None) -> str
         )
     if n_unique == 2:
         return "binary"
-    if y.dtype.kind in "fiu" and n_unique > MAX_INFERRED_CLASSES:
-        return "regression"
+    if numeric_strings(y):
+        raise ValueError(
+            f"`y` holds numbers written as text ({_unique(y)[:5].tolist()}, ...; dtype "
+            f"{y.dtype}). Convert it: `y.astype(float)` for a regression target, "
+            "`y.astype(int)` for class labels; or pass `task='multiclass'` to use the strings "
+            "as class names."
+        )
+    if y.dtype.kind in "fiu":
+        if n_unique > MIN_INFERRED_REGRESSION:
+            return "regression"
+        if n_unique > MAX_INFERRED_CLASSES:
+            raise _ambiguous(n_unique)
     return "multiclass"
 
 
 def encode_classes(y: np.ndarray, task: str) -> tuple[np.ndarray, list[Any] | None]:
-    """Classification labels -> codes ``0..K-1`` (float) and sorted classes; else float ``y``."""
+    """Classification labels -> codes ``0..K-1`` (float) and sorted classes; else float ``y``
+    (numbers written as text are parsed)."""
     if task in CLASSIFICATION:
-        classes, codes = np.unique(y, return_inverse=True)
+        classes = _unique(y)
+        codes = np.searchsorted(classes, y)
         if task == "binary" and len(classes) != 2:
             raise ValueError(
                 f"`task='binary'` needs exactly 2 distinct labels; `y` has {len(classes)}: "
                 f"{classes[:10].tolist()}."
             )
         return codes.astype(np.float64), [to_python(c) for c in classes]
+    if numeric_strings(y):
+        return y.astype(np.float64), None
     if y.dtype.kind not in "fiub":
         raise ValueError(f"`task={task!r}` needs numeric labels; got dtype {y.dtype}.")
     return y.astype(np.float64), None
@@ -159,3 +212,28 @@ def check_query_sizes(group: Any, n_rows: int) -> np.ndarray | None:
             f"{n_rows} rows; the sizes of all queries must add up to the number of rows."
         )
     return sizes
+
+
+def check_sample_weight(
+    weight: Any, n_rows: int, name: str = "sample_weight"
+) -> np.ndarray | None:
+    """Per-row weights as a float array (or ``None``): finite, non-negative, not all zero, one
+    per row."""
+    if weight is None:
+        return None
+    try:
+        arr = np.asarray(weight, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`{name}` must hold numbers (one weight per row): {err}") from err
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1 or len(arr) != n_rows:
+        raise ValueError(
+            f"`{name}` must have one weight per row ({n_rows}); got shape {arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or not np.any(arr > 0):
+        raise ValueError(
+            f"`{name}` must be finite and >= 0 with at least one positive weight; got min "
+            f"{np.nanmin(arr) if np.any(np.isfinite(arr)) else arr[0]}, sum {arr.sum()}."
+        )
+    return arr

@@ -67,57 +67,65 @@ def direction_of(name: str) -> str | None:
     return DIRECTIONS.get(canonical_name(name))
 
 
-def _rmse(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((y - p) ** 2)))
+def _mean(values: np.ndarray, w: np.ndarray | None) -> float:
+    return float(np.mean(values) if w is None else np.average(values, weights=w))
 
 
-def _mae(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(np.abs(y - p)))
+def _rmse(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return float(np.sqrt(_mean((y - p) ** 2, w)))
 
 
-def _r2(y: np.ndarray, p: np.ndarray) -> float:
+def _mae(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return _mean(np.abs(y - p), w)
+
+
+def _r2(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import r2_score
 
-    return float(r2_score(y, p))
+    return float(r2_score(y, p, sample_weight=w))
 
 
 def _labels_from_proba(p: np.ndarray) -> np.ndarray:
     return (p > 0.5).astype(np.int64) if p.ndim == 1 else np.argmax(p, axis=1)
 
 
-def _accuracy(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean(_labels_from_proba(p) == y))
+def _accuracy(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return _mean(_labels_from_proba(p) == y, w)
 
 
-def _f1(y: np.ndarray, p: np.ndarray) -> float:
+def _f1(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import f1_score
 
-    return float(f1_score(y, _labels_from_proba(p), average="binary" if p.ndim == 1 else "macro"))
+    average = "binary" if p.ndim == 1 else "macro"
+    return float(f1_score(y, _labels_from_proba(p), average=average, sample_weight=w))
 
 
-def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+def _log_loss(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     eps = 1e-15
     if p.ndim == 1:
         p = np.clip(p, eps, 1 - eps)
-        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+        return -_mean(y * np.log(p) + (1 - y) * np.log(1 - p), w)
     p = np.clip(p, eps, 1.0)
     p = p / p.sum(axis=1, keepdims=True)
-    return float(-np.mean(np.log(p[np.arange(len(y)), y.astype(np.int64)])))
+    return -_mean(np.log(p[np.arange(len(y)), y.astype(np.int64)]), w)
 
 
-def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+def _roc_auc(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import roc_auc_score
 
     if p.ndim == 1:
-        return float(roc_auc_score(y, p))
-    return float(roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1])))
+        return float(roc_auc_score(y, p, sample_weight=w))
+    labels = np.arange(p.shape[1])
+    return float(roc_auc_score(y, p, multi_class="ovr", labels=labels, sample_weight=w))
 
 
-Scorer = Callable[[np.ndarray, np.ndarray], float]
+#: ``score(y_true, y_pred, sample_weight=None) -> float``.
+Scorer = Callable[..., float]
 _REGRESSION = frozenset({"regression"})
 
-#: scikit-learn-style metrics every objective accepts: name -> (tasks, ``score(y, pred)``).
-#: Predictions are probabilities for classification: ``(n,)`` for binary, ``(n, K)`` else.
+#: scikit-learn-style metrics every objective accepts: name -> (tasks, ``score(y, pred, w)``).
+#: Predictions are probabilities for classification: ``(n,)`` for binary, ``(n, K)`` else;
+#: ``w`` is per-row weights or ``None``.
 SCORERS: dict[str, tuple[frozenset[str], Scorer]] = {
     "roc_auc": (CLASSIFICATION, _roc_auc),
     "accuracy": (CLASSIFICATION, _accuracy),
@@ -146,8 +154,8 @@ class ValidationMetric:
         direction: ``"minimize"`` or ``"maximize"``.
         native: Library metric name computing it, or ``None`` when it is computed from
             predictions with ``score``.
-        score: ``score(y_true, y_pred) -> float`` on predictions (see :data:`SCORERS`);
-            ``None`` for native metrics.
+        score: ``score(y_true, y_pred, sample_weight=None) -> float`` on predictions (see
+            :data:`SCORERS`); ``None`` for native metrics.
 
     Example:
         .. code-block:: python

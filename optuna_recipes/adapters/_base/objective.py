@@ -39,11 +39,28 @@ Subclass :class:`BaseObjective`, set the class attributes ``library`` (e.g. ``"x
 ``_normalize_settings(settings) -> settings`` (optional)
     Rewrite the settings before they are used, e.g. library parameter aliases to their
     canonical names.
+``_check_features(X, name)`` (optional)
+    Refuse features the library cannot train on (default:
+    :func:`~._base.features.check_features` with ``allow_nan``, a class attribute, default
+    ``True``); called for ``X`` and the features of ``validation_data``.
+``_library_threads(threads) -> context manager`` (optional)
+    Applied around training when the library's threads are not a training parameter (PyTorch:
+    ``torch.set_num_threads``, restored after); default: nothing. Libraries that take threads
+    as a parameter read :meth:`BaseObjective.threads` in ``_library_params``.
+``_estimator(params, n_rounds) -> estimator`` (optional)
+    A fitted scikit-learn-compatible estimator for :meth:`BaseObjective.best_estimator`.
 
-The base drives the loop: ``__call__(trial)`` samples the parameters, starts every fold, calls
-``_run_round`` for ``round = 0, 1, ...`` up to ``max_rounds``, reports the mean to the trial
-(:class:`~._base.rounds.RoundTracker`), stops early after ``early_stopping_rounds`` rounds
-without improvement, and returns the mean validation metric at the best round.
+Shared settings a subclass honours in its hooks: ``sample_weight`` (:meth:`_fold_weights`
+gives the training and validation weights of a fold, ``sample_weight_`` those of all rows; use
+them in training and pass the validation weights to ``metric.score(y, pred, weights)``),
+``n_jobs`` (:meth:`threads` is the resolved count for the trial running now), ``timeout`` and
+``verbose`` (handled by the base around ``_run_round``).
+
+The base drives the loop: ``__call__(trial)`` checks the study's direction, samples the
+parameters, starts every fold, calls ``_run_round`` for ``round = 0, 1, ...`` up to
+``max_rounds``, reports the mean to the trial (:class:`~._base.rounds.RoundTracker`), stops
+early after ``early_stopping_rounds`` rounds without improvement or when ``timeout`` has passed,
+and returns the mean validation metric at the best round.
 """
 
 from __future__ import annotations
@@ -52,6 +69,8 @@ import abc
 from collections.abc import Collection
 from collections.abc import Mapping
 from collections.abc import Sequence
+import contextlib
+from contextlib import AbstractContextManager
 import math
 from typing import Any
 from typing import ClassVar
@@ -61,25 +80,25 @@ import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial
-from optuna.trial import TrialState
 
 from optuna_recipes._validation import check_int
 from optuna_recipes.adapters._base import data
+from optuna_recipes.adapters._base.features import check_features
 from optuna_recipes.adapters._base.folds import Fold
 from optuna_recipes.adapters._base.folds import check_folds
 from optuna_recipes.adapters._base.folds import make_folds
 from optuna_recipes.adapters._base.metrics import resolve_metric
-from optuna_recipes.adapters._base.persistence import FORMAT
+from optuna_recipes.adapters._base.persistence import best_configuration
 from optuna_recipes.adapters._base.persistence import jsonable
 from optuna_recipes.adapters._base.persistence import upload_model_artifact
-from optuna_recipes.adapters._base.rounds import ATTR_BEST_ITERATION
+from optuna_recipes.adapters._base.progress import TrialProgress
 from optuna_recipes.adapters._base.rounds import ATTR_FAIL_REASON
 from optuna_recipes.adapters._base.rounds import RoundTracker
 from optuna_recipes.adapters._base.search_space import merge_space
 from optuna_recipes.adapters._base.search_space import suggest_params
 from optuna_recipes.adapters._base.settings import ObjectiveSettings
-
-BestSource = tuple[dict[str, Any], int | None, FrozenTrial | None, optuna.Study | None]
+from optuna_recipes.adapters._base.threads import ActiveTrials
+from optuna_recipes.adapters._base.threads import resolve_n_jobs
 
 
 class BaseObjective(abc.ABC):
@@ -96,7 +115,20 @@ class BaseObjective(abc.ABC):
     ``settings`` (the :class:`~optuna_recipes.adapters._base.settings.ObjectiveSettings`). Each
     finished trial carries user attrs ``best_iteration`` (0-based round of the best mean
     validation value), ``n_rounds`` (rounds trained), ``fold_scores`` (each fold's value at the
-    best round), ``best_value`` and ``metric``; a failed one carries ``fail_reason``.
+    best round), ``best_value``, ``metric`` and, with a ``timeout``, ``timed_out``; a failed one
+    carries ``fail_reason``.
+
+    Budgets: ``timeout`` bounds each trial. A trial that reaches it stops after the round in
+    progress and *completes* with its best value so far (``timed_out=True``), rather than being
+    pruned: the value is a true validation score of the rounds trained, ``best_iteration``
+    still says how many rounds to refit, and a pruned trial would be ignored by
+    ``study.best_trial``. Bound the whole study with Optuna's own
+    ``study.optimize(objective, n_trials=100, timeout=600)`` (no new trial starts after 600 s;
+    the running one finishes, so add ``timeout=`` here to cap it too).
+
+    The first call checks the study's direction against :attr:`direction` and raises
+    ``ValueError`` when they disagree (a study created without ``direction=`` minimizes, which
+    for ROC AUC or accuracy silently finds the worst model).
 
     Example:
         .. code-block:: python
@@ -110,11 +142,12 @@ class BaseObjective(abc.ABC):
             objective = LightGBMObjective(X, y, metric="mae", num_boost_round=100, cv=3)
             assert isinstance(objective, BaseObjective) and objective.direction == "minimize"
             study = optuna.create_study(direction=objective.direction)
-            study.optimize(objective, n_trials=5)
+            study.optimize(objective, n_trials=5, timeout=60)  # a study budget
             print(study.best_trial.user_attrs["fold_scores"])
+            model = objective.best_estimator(study)  # an LGBMRegressor, fitted on all rows
 
         A complete minimal adapter (gradient descent in numpy) is ``GDObjective`` in
-        ``tests/_objective_contract.py``.
+        ``tests/_objective_kit.py``.
 
     Args:
         X: Training features (what the library adapter accepts).
@@ -126,7 +159,10 @@ class BaseObjective(abc.ABC):
         cv: Validation scheme, see :func:`~optuna_recipes.adapters._base.folds.make_folds`;
             ``None`` means 5-fold cross-validation, or the explicit ``validation_data`` when it
             is given.
-        validation_data: ``(X_valid, y_valid)`` to validate on instead of ``cv``.
+        validation_data: ``(X_valid, y_valid)`` (or ``(X_valid, y_valid, weight_valid)``) to
+            validate on instead of ``cv``.
+        sample_weight: Per-row weights (finite, ``>= 0``): used in training and in the
+            validation metric of every fold. Default ``None`` (equal weights).
         groups: Per-row group labels for grouped cross-validation.
         group: Ranking query sizes (as ``xgb.DMatrix(group=...)`` / ``lgb.Dataset(group=...)``).
         fixed_params: Library parameters used in every trial (not searched).
@@ -137,20 +173,39 @@ class BaseObjective(abc.ABC):
         early_stopping_rounds: Stop after this many rounds without improvement of the mean
             validation metric; ``None`` trains ``max_rounds`` rounds. Default ``50``.
         seed: Seed of the library and of the splitters built from ``cv``. Default ``0``.
+        n_jobs: Library threads per trial (negative: all CPUs but ``|n_jobs| - 1``). Default
+            ``None``: half the CPUs shared among the trials this objective runs at once in
+            this process, at least 1 (see :mod:`~._base.threads`); set it when several
+            processes share the machine.
+        timeout: Seconds of training per trial (see "Budgets" above). Default ``None``.
+        verbose: ``0`` (default) silent, ``1`` one line when a trial starts and when it ends
+            (metric, best round, why it stopped), ``2`` also every tenth of ``max_rounds``;
+            through Optuna's logging (see :mod:`~._base.progress`).
     """
 
     library: ClassVar[str] = ""
     extra: ClassVar[str] = ""
+    #: Whether NaN in the features is a missing value the library handles.
+    allow_nan: ClassVar[bool] = True
 
     def __init__(self, X: Any, y: Any = None, **settings: Any) -> None:
         given = ObjectiveSettings.from_kwargs(type(self).__name__, settings)
         self.settings = self._normalize_settings(given)
+        self._active = ActiveTrials()
+        self._checked_studies: set[str] = set()
+        self._check_features(X, "X")
         labels, self.data_shape = self._inspect_data(X, y)
         n_rows = int(self.data_shape[0])
         labels = data.check_labels(labels, n_rows)
+        self.sample_weight_ = data.check_sample_weight(self.settings.sample_weight, n_rows)
         self.groups = data.check_groups(self.settings.groups, n_rows)
         self.group = data.check_query_sizes(self.settings.group, n_rows)
         self.task = data.infer_task(labels, self.settings.task, self.group)
+        if self.task == "ranking" and self.sample_weight_ is not None:
+            raise ValueError(
+                "`sample_weight` (per row) is not supported for ranking, where libraries weight "
+                "whole queries; pass it through `fixed_params` or the library's data object."
+            )
         self.y_, self.classes_ = data.encode_classes(labels, self.task)
         self.n_classes = 0 if self.classes_ is None else len(self.classes_)
         self.y_valid_ = self._validation_labels()
@@ -172,10 +227,17 @@ class BaseObjective(abc.ABC):
 
     def _validation_labels(self) -> np.ndarray | None:
         """Encoded labels of ``validation_data`` (checked against ``X``), or ``None``."""
+        self.validation_weight_ = None
         if self.validation_data is None:
             return None
-        y_valid, shape_valid = self._inspect_data(*self.validation_data)
+        X_valid, y_valid = self.validation_data[:2]
+        self._check_features(X_valid, "validation_data[0]")
+        y_valid, shape_valid = self._inspect_data(X_valid, y_valid)
         y_valid = data.check_labels(y_valid, int(shape_valid[0]), name="validation_data[1]")
+        if len(self.validation_data) == 3:
+            self.validation_weight_ = data.check_sample_weight(
+                self.validation_data[2], int(shape_valid[0]), name="validation_data[2]"
+            )
         if len(shape_valid) > 1 and shape_valid[1:] != self.data_shape[1:]:
             raise ValueError(
                 f"`validation_data` has {shape_valid[1:]} features per row but `X` has "
@@ -235,9 +297,29 @@ class BaseObjective(abc.ABC):
         return self.settings.cv
 
     @property
-    def validation_data(self) -> tuple[Any, Any] | None:
-        """The explicit validation set ``(X_valid, y_valid)``, or ``None``."""
+    def validation_data(self) -> tuple[Any, ...] | None:
+        """The explicit validation set ``(X_valid, y_valid[, weight_valid])``, or ``None``."""
         return self.settings.validation_data
+
+    @property
+    def n_jobs(self) -> int | None:
+        """Library threads per trial as given (``None``: see :meth:`threads`)."""
+        return self.settings.n_jobs
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds of training per trial, or ``None``."""
+        return self.settings.timeout
+
+    @property
+    def verbose(self) -> int:
+        """``0``, ``1`` or ``2``: how much a trial logs (see :mod:`~._base.progress`)."""
+        return self.settings.verbose
+
+    def threads(self) -> int:
+        """Library threads for a trial starting now (``n_jobs`` resolved; see
+        :mod:`~._base.threads`)."""
+        return resolve_n_jobs(self.n_jobs, self._active.count)
 
     # ---------------------------------------------------------------------------- public API
     @property
@@ -253,32 +335,42 @@ class BaseObjective(abc.ABC):
     def __call__(self, trial: optuna.Trial) -> float:
         """Train one configuration on every fold; return the mean validation metric at the best
         round (``NaN``, i.e. a failed trial with ``fail_reason``, when training raises)."""
-        sampled = self._suggest(trial)
-        tracker = self._tracker(trial)
-        try:
-            self._train(self._library_params(sampled), tracker)
-        except optuna.TrialPruned:
-            raise
-        except Exception as err:  # a failed configuration must not end the study
-            reason = f"{type(err).__name__}: {err}"
-            trial.set_user_attr(ATTR_FAIL_REASON, reason[:2000])
-            warnings.warn(
-                f"Trial {trial.number} failed during {self.library} training: {reason}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return math.nan
+        self._check_direction(trial)
+        with self._active, self._library_threads(self.threads()):
+            sampled = self._suggest(trial)
+            progress = self._progress(trial, self.threads())
+            tracker = self._tracker(trial, progress)
+            progress.started()
+            try:
+                self._train(self._library_params(sampled), tracker)
+            except optuna.TrialPruned:
+                progress.pruned(tracker.best_value, tracker.best_round, tracker.rounds_done)
+                raise
+            except Exception as err:  # a failed configuration must not end the study
+                reason = f"{type(err).__name__}: {err}"
+                trial.set_user_attr(ATTR_FAIL_REASON, reason[:2000])
+                progress.failed(reason)
+                warnings.warn(
+                    f"Trial {trial.number} failed during {self.library} training: {reason}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return math.nan
         tracker.record()
+        progress.ended(
+            tracker.best_value, tracker.best_round, tracker.rounds_done, tracker.stop_reason
+        )
         return tracker.best_value
 
     def evaluate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Cross-validate one configuration without a trial (no pruning).
+        """Cross-validate one configuration without a trial (no pruning, no ``timeout``).
 
         Returns ``{"value", "best_iteration", "n_rounds", "fold_scores"}``; useful to score the
         library's default parameters on the same folds (pass ``{}``).
         """
         tracker = self._tracker(None)
-        self._train(self._library_params(dict(params)), tracker)
+        with self._library_threads(self.threads()):
+            self._train(self._library_params(dict(params)), tracker)
         return {
             "value": tracker.best_value,
             "best_iteration": tracker.best_round,
@@ -306,23 +398,43 @@ class BaseObjective(abc.ABC):
                 trial (see :func:`~._base.persistence.upload_model_artifact`); needs a study.
 
         Returns:
-            The library's fitted model (e.g. ``xgboost.Booster``).
+            The library's fitted model (e.g. ``xgboost.Booster``); :meth:`best_estimator`
+            gives a scikit-learn estimator instead.
         """
-        params, rounds, trial, study = self._best_from(study_or_params)
+        params, rounds, trial, study = best_configuration(study_or_params, self.library)
         if artifact_store is not None and study is None:
             raise ValueError(
                 "`artifact_store` needs the study to attach the model to its best trial; got "
                 f"{type(study_or_params).__name__}."
             )
-        if n_rounds is not None:
-            rounds = n_rounds
-        if rounds is None:
-            rounds = self.max_rounds
-        rounds = check_int("n_rounds", rounds, minimum=1)
-        model = self._fit_full(self._library_params(params), rounds)
+        rounds = self._refit_rounds(rounds, n_rounds)
+        with self._library_threads(self.threads()):
+            model = self._fit_full(self._library_params(params), rounds)
         if artifact_store is not None and study is not None and trial is not None:
             upload_model_artifact(self, model, study, trial, artifact_store)
         return model
+
+    def best_estimator(
+        self,
+        study_or_params: optuna.Study | FrozenTrial | Mapping[str, Any],
+        *,
+        n_rounds: int | None = None,
+    ) -> Any:
+        """A fitted scikit-learn-compatible estimator of the best configuration, trained on all
+        training rows for the best number of rounds, ready to ship: picklable, and
+        ``predict``/``predict_proba`` take the raw features the objective was given (pandas
+        ``category`` columns included) and return the original labels (``classes_``).
+
+        Args:
+            study_or_params: As for :meth:`refit` (a study, a trial, the dict from
+                :func:`~optuna_recipes.adapters.load_best`, or a parameter dict): so
+                ``objective.best_estimator(load_best("best.json"))`` rebuilds a saved one.
+            n_rounds: As for :meth:`refit`.
+        """
+        params, rounds, _, _ = best_configuration(study_or_params, self.library)
+        rounds = self._refit_rounds(rounds, n_rounds)
+        with self._library_threads(self.threads()):
+            return self._estimator(self._library_params(params), rounds)
 
     def save_model(self, model: Any, path: str) -> str:
         """Write a model returned by :meth:`refit` to ``path`` plus the library's suffix
@@ -348,13 +460,60 @@ class BaseObjective(abc.ABC):
         }
 
     # ------------------------------------------------------------------------------- helpers
-    def _tracker(self, trial: optuna.Trial | None) -> RoundTracker:
+    def _tracker(
+        self, trial: optuna.Trial | None, progress: TrialProgress | None = None
+    ) -> RoundTracker:
         return RoundTracker(
             trial,
             maximize=self.metric.maximize,
             early_stopping_rounds=self.early_stopping_rounds,
             metric_name=self.metric.name,
+            progress=progress,
         )
+
+    def _progress(self, trial: optuna.Trial, threads: int) -> TrialProgress:
+        what = (
+            f"{self.library}, {len(self.folds)} fold(s), up to {self.max_rounds} rounds, "
+            f"{threads} thread(s)" + (f", timeout {self.timeout:g} s" if self.timeout else "")
+        )
+        return TrialProgress(
+            trial,
+            verbose=self.verbose,
+            what=what,
+            metric_name=self.metric.name,
+            max_rounds=self.max_rounds,
+            timeout=self.timeout,
+        )
+
+    def _check_direction(self, trial: optuna.Trial) -> None:
+        """Refuse a study whose direction is not the metric's (checked once per study)."""
+        study = getattr(trial, "study", None)
+        if study is None or study.study_name in self._checked_studies:
+            return
+        directions = [d.name.lower() for d in study.directions]
+        if directions != [self.direction]:
+            got = directions[0] if len(directions) == 1 else f"{len(directions)} objectives"
+            raise ValueError(
+                f"The study's direction is {got} but the objective's metric "
+                f"{self.metric.name!r} is to {self.direction}; create the study with "
+                "`optuna.create_study(direction=objective.direction)`."
+            )
+        self._checked_studies.add(study.study_name)
+
+    def _fold_weights(self, fold: Fold) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Training and validation weights of ``fold`` (``None``: unweighted)."""
+        w = self.sample_weight_
+        train = None if w is None else w[fold.train]
+        if fold.valid is None:
+            return train, self.validation_weight_
+        return train, None if w is None else w[fold.valid]
+
+    def _refit_rounds(self, rounds: int | None, n_rounds: int | None) -> int:
+        if n_rounds is not None:
+            rounds = n_rounds
+        if rounds is None:
+            rounds = self.max_rounds
+        return check_int("n_rounds", rounds, minimum=1)
 
     def _train(self, params: dict[str, Any], tracker: RoundTracker) -> None:
         states = [self._start_fold(params, fold) for fold in self.folds]
@@ -366,34 +525,25 @@ class BaseObjective(abc.ABC):
         """One round on every fold, in lockstep (override to batch the folds)."""
         return [self._step_fold(state, round_) for state in states]
 
-    def _best_from(self, source: Any) -> BestSource:
-        """``(params, rounds, trial, study)`` of what :meth:`refit` was given."""
-        if isinstance(source, optuna.Study):
-            trial = source.best_trial
-            return dict(trial.params), _rounds_of(trial), trial, source
-        if isinstance(source, FrozenTrial):
-            if source.state != TrialState.COMPLETE:
-                raise ValueError(f"Trial {source.number} is {source.state.name}, not COMPLETE.")
-            return dict(source.params), _rounds_of(source), source, None
-        if isinstance(source, Mapping):
-            if source.get("format") == FORMAT:
-                if source.get("library") not in (None, self.library):
-                    raise ValueError(
-                        f"These best parameters are for {source.get('library')}, not "
-                        f"{self.library}."
-                    )
-                it = source.get("best_iteration")
-                return dict(source["params"]), None if it is None else int(it) + 1, None, None
-            return dict(source), None, None, None
-        raise ValueError(
-            "`refit` takes a study, a FrozenTrial, the dict from `load_best` or a parameter "
-            f"dict; got {type(source).__name__}."
-        )
-
     # ------------------------------------------------------------------ hooks for subclasses
     def _normalize_settings(self, settings: ObjectiveSettings) -> ObjectiveSettings:
         """Rewrite the settings before use (default: unchanged)."""
         return settings
+
+    def _check_features(self, X: Any, name: str) -> None:
+        """Refuse features the library cannot train on (see :mod:`~._base.features`)."""
+        check_features(X, name=name, allow_nan=self.allow_nan, library=self.library)
+
+    def _library_threads(self, threads: int) -> AbstractContextManager[Any]:
+        """Context in which the library trains with ``threads`` threads (default: nothing;
+        libraries that take threads as a parameter read :meth:`threads`)."""
+        return contextlib.nullcontext()
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> Any:
+        """A fitted scikit-learn-compatible estimator (see :meth:`best_estimator`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not build scikit-learn estimators; use `refit`."
+        )
 
     def _suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample one configuration (default: the search space). Override to suggest more
@@ -433,8 +583,3 @@ class BaseObjective(abc.ABC):
 
     @abc.abstractmethod
     def _save_model(self, model: Any, path: str) -> str: ...
-
-
-def _rounds_of(trial: FrozenTrial) -> int | None:
-    it = trial.user_attrs.get(ATTR_BEST_ITERATION)
-    return None if it is None else int(it) + 1

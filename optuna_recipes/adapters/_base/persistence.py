@@ -31,12 +31,15 @@ from typing import Protocol
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial
+from optuna.trial import TrialState
 
 from optuna_recipes.adapters._base.rounds import ATTR_BEST_ITERATION
 from optuna_recipes.adapters._base.rounds import ATTR_FOLD_SCORES
 
 #: The ``format`` field of every file :func:`save_best` writes.
 FORMAT = "optuna_recipes.adapters.best/1"
+
+BestSource = tuple[dict[str, Any], int | None, FrozenTrial | None, optuna.Study | None]
 
 
 class SavableObjective(Protocol):
@@ -174,9 +177,11 @@ def save_best(
 
 
 def load_best(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a file written by :func:`save_best`; pass the result to ``objective.refit``.
+    """Read a file written by :func:`save_best`; pass the result to ``objective.refit`` or
+    ``objective.best_estimator``.
 
-    Raises ``ValueError`` when the file is not a :func:`save_best` record.
+    Raises ``ValueError`` naming the file when it is not text, not JSON, or not a
+    :func:`save_best` record (and ``FileNotFoundError`` when it does not exist).
 
     Example:
         .. code-block:: python
@@ -186,8 +191,16 @@ def load_best(path: str | os.PathLike[str]) -> dict[str, Any]:
             record = load_best("best.json")
             record["params"], record["best_iteration"]
     """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{path} is a folder; pass the JSON file written by save_best.")
     try:
-        record = json.loads(Path(path).read_text())
+        record = json.loads(target.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path} is not a text file ({err.reason} at byte {err.start}); pass the JSON file "
+            "written by save_best (a model file is read by the objective's `load_model`)."
+        ) from err
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from err
     if not isinstance(record, dict) or record.get("format") != FORMAT:
@@ -196,3 +209,67 @@ def load_best(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"format {FORMAT!r})."
         )
     return record
+
+
+def model_file(
+    json_path: str | os.PathLike[str], name: str, *, allow_outside: bool = False
+) -> Path:
+    """The model file ``name`` that a :func:`save_best` record at ``json_path`` refers to.
+
+    Relative names are resolved against the JSON file's folder (not the working directory).
+    A name that leads outside that folder (an absolute path, ``..``, a link) is refused unless
+    ``allow_outside=True``: a JSON file from elsewhere must not make a program read arbitrary
+    files.
+
+    Example:
+        .. code-block:: python
+
+            from optuna_recipes.adapters._base.persistence import model_file
+
+            model_file("runs/best.json", "best.pt")  # Path("runs/best.pt"), resolved
+    """
+    folder = Path(json_path).resolve().parent
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{json_path} names no model file (got {name!r}).")
+    target = (folder / name).resolve()
+    if not allow_outside and not target.is_relative_to(folder):
+        raise ValueError(
+            f"{json_path} refers to the model file {target}, outside its folder {folder}; pass "
+            "`allow_outside=True` if you trust this JSON file."
+        )
+    if not target.is_file():
+        raise FileNotFoundError(
+            f"{json_path} refers to the model file {target}, which is missing."
+        )
+    return target
+
+
+def best_configuration(source: Any, library: str) -> BestSource:
+    """``(params, rounds, trial, study)`` of what ``refit``/``best_estimator`` was given: a
+    study (its best trial), a complete ``FrozenTrial``, a :func:`load_best` record (refused
+    when it is for another ``library``) or a plain parameter dict (``rounds`` ``None``)."""
+    if isinstance(source, optuna.Study):
+        trial = source.best_trial
+        return dict(trial.params), _rounds_of(trial), trial, source
+    if isinstance(source, FrozenTrial):
+        if source.state != TrialState.COMPLETE:
+            raise ValueError(f"Trial {source.number} is {source.state.name}, not COMPLETE.")
+        return dict(source.params), _rounds_of(source), source, None
+    if isinstance(source, Mapping):
+        if source.get("format") == FORMAT:
+            if source.get("library") not in (None, library):
+                raise ValueError(
+                    f"These best parameters are for {source.get('library')}, not {library}."
+                )
+            it = source.get("best_iteration")
+            return dict(source["params"]), None if it is None else int(it) + 1, None, None
+        return dict(source), None, None, None
+    raise ValueError(
+        "`refit` takes a study, a FrozenTrial, the dict from `load_best` or a parameter "
+        f"dict; got {type(source).__name__}."
+    )
+
+
+def _rounds_of(trial: FrozenTrial) -> int | None:
+    it = trial.user_attrs.get(ATTR_BEST_ITERATION)
+    return None if it is None else int(it) + 1

@@ -27,6 +27,7 @@ import math
 
 import optuna
 
+from optuna_recipes.adapters._base.progress import TrialProgress
 from optuna_recipes.pruners._boosting import decision_rule
 
 # Trial user attrs written by the round loop (public: documented in BaseObjective).
@@ -36,15 +37,18 @@ ATTR_FOLD_SCORES = "fold_scores"
 ATTR_BEST_VALUE = "best_value"
 ATTR_METRIC = "metric"
 ATTR_FAIL_REASON = "fail_reason"
+ATTR_TIMED_OUT = "timed_out"
 
 
 class RoundTracker:
     """Reports the fold-mean metric of each round, tracks the best round, stops and prunes.
 
     ``update(round, fold_values)`` reports the mean to the trial (``trial.report``), asks the
-    pruner, and returns ``True`` when training should stop early. Before raising
-    :class:`optuna.TrialPruned` it records the best value so far, its round and the per-fold
-    scores in the trial's user attrs (a pruned trial's own value is the last reported one).
+    pruner, and returns ``True`` when training should stop: early stopping, or the trial's
+    ``timeout`` passed (``progress``, a :class:`~._base.progress.TrialProgress`, also logs).
+    Before raising :class:`optuna.TrialPruned` it records the best value so far, its round and
+    the per-fold scores in the trial's user attrs (a pruned trial's own value is the last
+    reported one).
 
     The pruner is asked through the step protocol of :mod:`optuna_recipes.pruners._boosting`:
     only at the steps where a pruner with ``decides_at`` can decide, never for a
@@ -70,8 +74,12 @@ class RoundTracker:
         maximize: bool,
         early_stopping_rounds: int | None,
         metric_name: str,
+        progress: TrialProgress | None = None,
     ) -> None:
         self.trial = trial
+        self.progress = progress
+        self.timed_out = False
+        self.stopped_early = False
         self.maximize = maximize
         self.early_stopping_rounds = early_stopping_rounds
         self.metric_name = metric_name
@@ -109,7 +117,18 @@ class RoundTracker:
                     f"{self.best_value:.6g} at round {self.best_round}"
                 )
         esr = self.early_stopping_rounds
-        return esr is not None and round_ - self.best_round >= esr
+        self.stopped_early = esr is not None and round_ - self.best_round >= esr
+        if self.progress is not None:
+            self.progress.round(round_, mean, self.best_value, self.best_round)
+            self.timed_out = not self.stopped_early and self.progress.out_of_time()
+        return self.stopped_early or self.timed_out
+
+    @property
+    def stop_reason(self) -> str:
+        """Why training stopped: ``"stopped early"``, ``"timed out"`` or ``"all rounds"``."""
+        if self.stopped_early:
+            return "stopped early"
+        return "timed out" if self.timed_out else "all rounds"
 
     def record(self) -> None:
         """Write the best round, its value and fold scores to the trial's user attrs."""
@@ -120,3 +139,5 @@ class RoundTracker:
         self.trial.set_user_attr(ATTR_BEST_VALUE, self.best_value)
         self.trial.set_user_attr(ATTR_N_ROUNDS, self.rounds_done)
         self.trial.set_user_attr(ATTR_FOLD_SCORES, self.best_fold_values)
+        if self.progress is not None and self.progress.deadline is not None:
+            self.trial.set_user_attr(ATTR_TIMED_OUT, self.timed_out)

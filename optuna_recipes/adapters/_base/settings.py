@@ -23,7 +23,9 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution
 
+from optuna_recipes._validation import check_float
 from optuna_recipes._validation import check_int
+from optuna_recipes.adapters._base.threads import check_n_jobs
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -37,7 +39,9 @@ class ObjectiveSettings:
         metric: Validation metric name, or ``None`` for the task's default.
         cv: Validation scheme (see :func:`~optuna_recipes.adapters._base.folds.make_folds`);
             ``None``: 5-fold, or ``validation_data`` when given.
-        validation_data: ``(X_valid, y_valid)`` or ``None``.
+        validation_data: ``(X_valid, y_valid)`` or ``(X_valid, y_valid, weight_valid)``, or
+            ``None``.
+        sample_weight: Per-row weights of the training data, or ``None``.
         groups: Per-row group labels for grouped cross-validation, or ``None``.
         group: Ranking query sizes, or ``None``.
         fixed_params: Library parameters used in every trial (a fresh dict).
@@ -46,6 +50,11 @@ class ObjectiveSettings:
         early_stopping_rounds: Rounds without improvement before stopping (``>= 1``), or
             ``None``.
         seed: Seed of the library and of the splitters built from ``cv`` (an int or ``None``).
+        n_jobs: Library threads per trial (a non-zero int), or ``None`` for
+            :func:`~optuna_recipes.adapters._base.threads.default_threads`.
+        timeout: Seconds of training per trial (``> 0``), or ``None``.
+        verbose: ``0`` silent, ``1`` a line per trial start and end, ``2`` also progress every
+            few rounds (through Optuna's logging).
 
     Example:
         .. code-block:: python
@@ -59,7 +68,8 @@ class ObjectiveSettings:
     task: str | None = None
     metric: str | None = None
     cv: Any = None
-    validation_data: tuple[Any, Any] | None = None
+    validation_data: tuple[Any, ...] | None = None
+    sample_weight: Any = None
     groups: Any = None
     group: Any = None
     fixed_params: Mapping[str, Any] | None = None
@@ -67,6 +77,9 @@ class ObjectiveSettings:
     max_rounds: int = 1000
     early_stopping_rounds: int | None = 50
     seed: int | None = 0
+    n_jobs: int | None = None
+    timeout: float | None = None
+    verbose: int = 0
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -80,6 +93,12 @@ class ObjectiveSettings:
             ),
         )
         put("seed", check_int("seed", self.seed, allow_none=True))
+        put("n_jobs", check_n_jobs(self.n_jobs))
+        put(
+            "timeout",
+            check_float("timeout", self.timeout, minimum=0, exclusive_min=True, allow_none=True),
+        )
+        put("verbose", check_int("verbose", self.verbose, minimum=0, maximum=2))
         if self.fixed_params is not None and not isinstance(self.fixed_params, Mapping):
             raise ValueError(
                 f"`fixed_params` must be a dict; got {type(self.fixed_params).__name__}."
@@ -91,8 +110,11 @@ class ObjectiveSettings:
                 f"{type(self.space).__name__}."
             )
         data = self.validation_data
-        if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
-            raise ValueError("`validation_data` must be a pair (X_valid, y_valid).")
+        if data is not None and (not isinstance(data, (tuple, list)) or len(data) not in (2, 3)):
+            raise ValueError(
+                "`validation_data` must be a pair (X_valid, y_valid) or a triple (X_valid, "
+                "y_valid, sample_weight_valid)."
+            )
 
     @classmethod
     def from_kwargs(cls, owner: str, kwargs: Mapping[str, Any]) -> ObjectiveSettings:

@@ -7,6 +7,8 @@
 - :class:`TorchObjective` (:mod:`.objective`): an Optuna objective tuning a network
   (``build_model(trial)``) and its training (optimizer, learning rate, batch size, weight decay,
   schedule), with per-epoch reporting for pruners, early stopping, ``refit`` and ``save_best``.
+- :class:`TorchEstimator` (:mod:`.estimator`): a trained network as a scikit-learn estimator
+  (``objective.best_estimator(study)``).
 - :func:`mlp` (:mod:`.mlp`): a multilayer perceptron whose architecture is suggested by a trial.
 - :mod:`.data`: the batch sources behind ``fit`` (arrays and tensors on the device, Datasets).
 
@@ -34,6 +36,7 @@ from optuna_recipes.adapters.torch.callbacks import History  # noqa: E402
 from optuna_recipes.adapters.torch.callbacks import PruningCallback  # noqa: E402
 from optuna_recipes.adapters.torch.callbacks import TerminateOnNaN  # noqa: E402
 from optuna_recipes.adapters.torch.callbacks import TrainedModel  # noqa: E402
+from optuna_recipes.adapters.torch.estimator import TorchEstimator  # noqa: E402
 from optuna_recipes.adapters.torch.metrics import Metric  # noqa: E402
 from optuna_recipes.adapters.torch.mlp import mlp  # noqa: E402
 from optuna_recipes.adapters.torch.model import Model  # noqa: E402
@@ -49,6 +52,7 @@ __all__ = [
     "Model",
     "PruningCallback",
     "TerminateOnNaN",
+    "TorchEstimator",
     "TorchObjective",
     "TrainedModel",
     "mlp",

@@ -40,6 +40,21 @@ from optuna_recipes.adapters.torch.metrics import LossSpec
 Batch = tuple[Any, torch.Tensor]
 
 
+def check_finite_input(x: torch.Tensor, name: str) -> None:
+    """Refuse NaN and infinite inputs, naming the feature columns (a network cannot learn from
+    them, and they would otherwise surface as a diverged loss)."""
+    from optuna_recipes.adapters._base.features import check_finite
+
+    if not x.is_floating_point():
+        return
+
+    def columns(mask: torch.Tensor) -> list[int]:
+        flat = mask.reshape(mask.shape[0], -1) if mask.ndim > 1 else mask.reshape(-1, 1)
+        return torch.nonzero(flat.any(dim=0)).reshape(-1).tolist()
+
+    check_finite(x, columns, name, allow_nan=False, library="a network")
+
+
 def as_tensor(data: Any, name: str) -> torch.Tensor:
     """Convert an array-like (numpy, pandas, list, tensor) to a CPU or device tensor, no copy
     where possible. Raises ``ValueError`` naming ``name`` for non-numeric data."""
@@ -82,11 +97,15 @@ def cast_target(y: torch.Tensor, kind: str, name: str) -> torch.Tensor:
 
 
 class TensorSource:
-    """In-memory data on the device, batched by slicing."""
+    """In-memory data on the device, batched by slicing; with per-sample weights ``w``,
+    training batches are ``(x, y, w)`` triples."""
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
+    def __init__(
+        self, x: torch.Tensor, y: torch.Tensor | None, w: torch.Tensor | None = None
+    ) -> None:
         self.x = x
         self.y = y
+        self.w = w
         self.n = x.shape[0]
 
     def probe(self, size: int = 2) -> Batch:
@@ -100,16 +119,17 @@ class TensorSource:
         generator: torch.Generator | None = None,
         cpu_generator: torch.Generator | None = None,
     ) -> Iterator[Batch]:
-        x, y = self.x, self.y
+        x, y, w = self.x, self.y, self.w
         assert y is not None
         if shuffle:
             perm = torch.randperm(self.n, device=x.device, generator=generator)
             for start in range(0, self.n, batch_size):
                 idx = perm[start : start + batch_size]
-                yield x[idx], y[idx]
+                yield (x[idx], y[idx]) if w is None else (x[idx], y[idx], w[idx])  # type: ignore[misc]
         else:
             for start in range(0, self.n, batch_size):
-                yield x[start : start + batch_size], y[start : start + batch_size]
+                part = slice(start, start + batch_size)
+                yield (x[part], y[part]) if w is None else (x[part], y[part], w[part])  # type: ignore[misc]
 
     def inputs(self, batch_size: int) -> Iterator[Any]:
         for start in range(0, self.n, batch_size):
@@ -331,3 +351,56 @@ def _align_target(
             f"got outputs {out_shape} and targets {y_shape}."
         )
     return yb
+
+
+def labels_of(dataset: Dataset) -> np.ndarray:
+    """Targets of a map-style dataset of (x, y) pairs, read once by indexing."""
+    ys = []
+    for i in range(len(dataset)):  # type: ignore[arg-type]
+        item = dataset[i]
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ValueError("`train_data` as a Dataset must yield (x, y) pairs.")
+        y = item[1]
+        ys.append(y.item() if isinstance(y, torch.Tensor) else y)
+    return np.asarray(ys)
+
+
+def _unpack(data: Any, name: str) -> tuple[Any, ...]:
+    """``(x, y)`` of in-memory data (``(x, y, w)`` for ``valid_data``), ``(dataset, None)``."""
+    if isinstance(data, DataLoader):
+        raise ValueError(
+            f"`{name}` is a DataLoader, but the objective tunes the batch size; pass its "
+            "Dataset (`loader.dataset`) instead."
+        )
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+        return data.tensors[0], data.tensors[1]
+    if isinstance(data, Dataset):
+        return data, None
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1]
+    if isinstance(data, (tuple, list)) and len(data) == 3 and name == "valid_data":
+        return tuple(data)  # (x, y, sample_weight)
+    raise ValueError(
+        f"`{name}` must be a pair (x, y), a TensorDataset or a Dataset of (x, y) pairs; got "
+        f"{type(data).__name__}."
+    )
+
+
+def unpack_data(
+    train_data: Any, valid_data: Any
+) -> tuple[Any, Any, tuple[Any, ...] | None, Dataset | None, Dataset | None]:
+    """``(x, y, validation, dataset, valid_dataset)`` of the objective's data arguments: the
+    training features and targets (a Dataset and ``None`` for a map-style Dataset), the
+    validation tuple (or ``None``), and the Datasets themselves (or ``None``)."""
+    x, y = _unpack(train_data, "train_data")
+    dataset = x if isinstance(x, Dataset) and y is None else None
+    if valid_data is None:
+        return x, y, None, dataset, None
+    validation = _unpack(valid_data, "valid_data")
+    valid_dataset = validation[0] if isinstance(validation[0], Dataset) else None
+    if (dataset is None) != (valid_dataset is None):
+        raise ValueError(
+            "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
+            "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
+        )
+    return x, y, validation, dataset, valid_dataset

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+import copy
 from dataclasses import dataclass
 import math
 from typing import Any
@@ -64,11 +65,31 @@ _LOSS_ALIASES = {
 
 @dataclass(frozen=True)
 class LossSpec:
-    """A resolved loss: the callable, its name (for messages) and what it expects."""
+    """A resolved loss: the callable, its name (for messages), what it expects and, for the
+    built-in losses, the same loss per sample (``per_sample(pred, target) -> (n,)``, for
+    sample weights; ``None`` for a user callable)."""
 
     fn: LossFn
     name: str
     kind: str
+    per_sample: LossFn | None = None
+
+    def weighted(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> Any:
+        """The batch mean of the per-sample loss times ``weight`` (Keras' convention)."""
+        assert self.per_sample is not None
+        return (self.per_sample(pred, target) * weight).mean()
+
+
+class _PerSample:
+    """A loss module without its reduction, averaged over all but the batch axis (picklable)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        self.loss = copy.copy(loss)
+        self.loss.reduction = "none"
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        values = self.loss(pred, target)
+        return values.reshape(values.shape[0], -1).mean(dim=1)
 
 
 def resolve_loss(loss: str | LossFn) -> LossSpec:
@@ -81,10 +102,11 @@ def resolve_loss(loss: str | LossFn) -> LossSpec:
                 f"Unknown `loss` {loss!r}; valid names are {valid}, or pass a callable."
             )
         factory, kind = _LOSSES[key]
-        return LossSpec(factory(), key, kind)
+        module = factory()
+        return LossSpec(module, key, kind, _PerSample(module))
     for key, (factory, kind) in _LOSSES.items():
         if type(loss) is factory:
-            return LossSpec(loss, key, kind)
+            return LossSpec(loss, key, kind, _PerSample(loss))
     if callable(loss):
         return LossSpec(loss, getattr(loss, "__name__", type(loss).__name__), CUSTOM)
     raise ValueError(f"`loss` must be a name or a callable; got {type(loss).__name__}.")

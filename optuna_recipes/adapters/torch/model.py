@@ -352,11 +352,15 @@ class Model:
         module.train()
         losses: list[torch.Tensor] = []
         sizes: list[int] = []
-        for xb, yb in source.batches(batch_size, shuffle, gen, cpu_gen):
+        for batch in source.batches(batch_size, shuffle, gen, cpu_gen):
+            xb, yb = batch[0], batch[1]
             optimizer.zero_grad(set_to_none=True)
             with self.autocast():
                 out = forward(module, xb)
-                loss = loss_fn(out, yb)
+                # A weighted source yields (x, y, w): the per-sample loss times the weights.
+                loss = (
+                    loss_fn(out, yb) if len(batch) == 2 else loss_spec.weighted(out, yb, batch[2])
+                )
             if scaler is None:
                 loss.backward()
                 optimizer.step()

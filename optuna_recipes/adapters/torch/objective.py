@@ -29,16 +29,16 @@ import optuna
 from optuna.distributions import BaseDistribution
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 from torch.utils.data import Dataset
 from torch.utils.data import Subset
-from torch.utils.data import TensorDataset
 
 from optuna_recipes._validation import check_int
+from optuna_recipes.adapters._base.features import check_features
 from optuna_recipes.adapters._base.folds import Fold
 from optuna_recipes.adapters._base.metrics import direction_of
 from optuna_recipes.adapters._base.objective import BaseObjective
 from optuna_recipes.adapters._base.persistence import load_best
+from optuna_recipes.adapters._base.persistence import model_file
 from optuna_recipes.adapters._base.persistence import save_best
 from optuna_recipes.adapters._base.persistence import upload_model_artifact
 from optuna_recipes.adapters._base.search_space import suggest_params
@@ -49,8 +49,13 @@ from optuna_recipes.adapters.torch.data import Source
 from optuna_recipes.adapters.torch.data import TensorSource
 from optuna_recipes.adapters.torch.data import as_tensor
 from optuna_recipes.adapters.torch.data import cast_input
+from optuna_recipes.adapters.torch.data import check_finite_input
 from optuna_recipes.adapters.torch.data import check_source
+from optuna_recipes.adapters.torch.data import labels_of
 from optuna_recipes.adapters.torch.data import make_source
+from optuna_recipes.adapters.torch.data import unpack_data
+from optuna_recipes.adapters.torch.estimator import TorchEstimator
+from optuna_recipes.adapters.torch.estimator import compile_model
 from optuna_recipes.adapters.torch.metrics import BINARY
 from optuna_recipes.adapters.torch.metrics import DEVICE_METRICS
 from optuna_recipes.adapters.torch.metrics import MULTICLASS
@@ -63,8 +68,7 @@ from optuna_recipes.adapters.torch.model import amp_dtype
 from optuna_recipes.adapters.torch.model import resolve_device
 from optuna_recipes.adapters.torch.training import DEFAULT_PARAMS
 from optuna_recipes.adapters.torch.training import check_params
-from optuna_recipes.adapters.torch.training import optimizer_factory
-from optuna_recipes.adapters.torch.training import scheduler_factory
+from optuna_recipes.adapters.torch.training import torch_threads
 
 BuildModel = Callable[[optuna.Trial], nn.Module]
 
@@ -77,18 +81,6 @@ _TASK_OF_LOSS = {REGRESSION: "regression", BINARY: "binary"}
 _MODULE = "__module__"
 
 
-def _labels_of(dataset: Dataset) -> np.ndarray:
-    """Targets of a map-style dataset of (x, y) pairs, read once by indexing."""
-    ys = []
-    for i in range(len(dataset)):  # type: ignore[arg-type]
-        item = dataset[i]
-        if not (isinstance(item, (tuple, list)) and len(item) == 2):
-            raise ValueError("`train_data` as a Dataset must yield (x, y) pairs.")
-        y = item[1]
-        ys.append(y.item() if isinstance(y, torch.Tensor) else y)
-    return np.asarray(ys)
-
-
 class TorchObjective(BaseObjective):
     """Optuna objective that trains a PyTorch network per trial, tuning its architecture (via
     ``build_model``) and its training (optimizer, learning rate, batch size, weight decay,
@@ -99,11 +91,14 @@ class TorchObjective(BaseObjective):
     trial (mean over folds with ``cv=k``, folds trained in lockstep), so every pruner works;
     training stops early after ``patience`` epochs without improvement and the trial's value
     is the best epoch's. Divergence (a NaN/inf loss or metric) fails only that trial, with the
-    reason in its user attr ``fail_reason``; bad input (shapes, dtypes, labels, names) raises
-    ``ValueError`` before any training. The shared core
+    reason in its user attr ``fail_reason``; bad input (shapes, dtypes, labels, names, NaN or
+    infinite features) raises ``ValueError`` before any training. The shared core
     (:class:`optuna_recipes.adapters.BaseObjective`) supplies validation splits, the
-    direction, ``space`` merging, ``refit`` and JSON export; :meth:`save_best` also writes the
-    refit model's ``state_dict``.
+    direction and its check, ``space`` merging, ``timeout``, progress logging, ``refit`` and
+    JSON export; :meth:`save_best` also writes the refit model's ``state_dict``.
+    ``best_estimator(study)`` returns the refit network as a scikit-learn estimator
+    (:class:`~optuna_recipes.adapters.torch.estimator.TorchEstimator`: ``predict`` and
+    ``predict_proba`` on numpy, original class labels).
 
     In-memory data is moved to ``device`` once; batches are device slices (see :class:`Model`).
     With a seed, training on CPU is deterministic: ``refit(study)`` with ``valid_data`` given
@@ -125,7 +120,8 @@ class TorchObjective(BaseObjective):
                 direction=objective.direction, pruner=optuna.pruners.MedianPruner()
             )
             study.optimize(objective, n_trials=20)
-            model = objective.refit(study)  # a trained Model: model.predict(x)
+            model = objective.best_estimator(study)  # fitted, scikit-learn style
+            labels = model.predict(x / 16.0)  # numpy, the labels of y
 
     Args:
         build_model: ``build_model(trial) -> nn.Module`` returning logits (or regression
@@ -133,8 +129,8 @@ class TorchObjective(BaseObjective):
         train_data: ``(x, y)`` (numpy arrays, tensors, pandas), a two-tensor
             ``TensorDataset``, or a map-style ``Dataset`` of ``(x, y)`` pairs with integer
             class labels ``0..K-1`` or float targets (labels are read once).
-        valid_data: Validation data in the same forms; default ``None`` validates on a
-            holdout of ``cv`` (stratified for classification).
+        valid_data: Validation data in the same forms (or ``(x, y, sample_weight)``); default
+            ``None`` validates on a holdout of ``cv`` (stratified for classification).
         loss: ``"cross_entropy"``, ``"bce_with_logits"``, ``"mse"``, ``"mae"``, ``"huber"``,
             ``"nll"`` (see :class:`Model`) or a callable; default: ``"cross_entropy"`` for
             class labels, ``"mse"`` for a regression target.
@@ -155,16 +151,26 @@ class TorchObjective(BaseObjective):
             ``k >= 2`` or a scikit-learn splitter.
         groups: Per-row group labels: rows of one group never straddle training and validation
             (grouped ``cv``).
+        sample_weight: Per-row weights of in-memory data (built-in losses): the loss of each
+            batch is the mean of per-sample losses times their weights, and the validation
+            metric is weighted (computed from predictions; ``"loss"``/``"mse"`` are refused).
         task: ``"binary"``, ``"multiclass"`` or ``"regression"``; inferred from the loss and
             the labels by default.
         device: ``"cpu"`` (default), ``"cuda"``, ``"auto"`` (CUDA when available).
         amp: Mixed precision on CUDA (see :class:`Model`). Default ``False``.
         seed: Seeds model initialisation, shuffling, dropout and the splits. Default ``0``.
         validation_batch_size: Batch size for validation. Default ``1024``.
+        n_jobs: CPU threads per trial (``torch.set_num_threads`` while the trial trains,
+            restored after). Default ``None``: half the CPUs shared among concurrent trials.
+        timeout: Seconds of training per trial; the trial then completes with its best epoch
+            (user attr ``timed_out``). Default ``None``.
+        verbose: ``0`` silent (default), ``1`` a line per trial start and end, ``2`` also
+            every tenth of ``epochs`` (through Optuna's logging).
     """
 
     library = "torch"
     extra = "torch"
+    allow_nan = False
 
     def __init__(
         self,
@@ -192,7 +198,7 @@ class TorchObjective(BaseObjective):
         # Validated (and warned about on CPU) once here, not once per trial.
         self.amp = amp if amp_dtype(amp, self.device) is not None else False
         self._loss_arg = loss
-        x, y, validation = self._unpack_pair(train_data, valid_data)
+        x, y, validation, self._dataset, self._valid_dataset = unpack_data(train_data, valid_data)
         if loss is not None and settings.get("task") is None:
             settings["task"] = _TASK_OF_LOSS.get(resolve_loss(loss).kind)
         if settings.get("cv") is None and valid_data is None:
@@ -209,11 +215,15 @@ class TorchObjective(BaseObjective):
         self.loss_spec = resolve_loss(default_loss if loss is None else loss)
         self._check_loss_fits_task()
         self._check_fixed_params()
+        self._check_weights()
         # In-memory data goes to the device once; fold subsets are gathered there.
         self._x: torch.Tensor | None = None
+        self._w: torch.Tensor | None = None
         if self._dataset is None:
             self._x = self._to_device(x)
             self._y = self._targets(self.y_)
+            if self.sample_weight_ is not None:
+                self._w = torch.as_tensor(self.sample_weight_, dtype=torch.float32).to(self.device)
             if validation is not None:
                 self._xv = self._to_device(validation[0])
                 self._yv = self._targets(self.y_valid_)
@@ -226,44 +236,38 @@ class TorchObjective(BaseObjective):
             )
         return settings
 
+    def _check_weights(self) -> None:
+        weighted = self.sample_weight_ is not None or self.validation_weight_ is not None
+        if not weighted:
+            return
+        if self._dataset is not None:
+            raise ValueError(
+                "`sample_weight` needs in-memory (x, y) data; a Dataset can weigh its samples "
+                "in a custom loss."
+            )
+        if self.loss_spec.per_sample is None:
+            raise ValueError(
+                "`sample_weight` needs a built-in loss (a name such as 'cross_entropy' or "
+                f"'mse'); got the callable {self.loss_spec.name!r}."
+            )
+        if self.metric.score is None:
+            raise ValueError(
+                f"`metric={self.metric.name!r}` is not weighted; with `sample_weight` choose "
+                "one of 'log_loss', 'accuracy', 'roc_auc', 'f1' (classification), 'rmse', "
+                "'mae', 'r2' (regression)."
+            )
+
+    def _check_features(self, X: Any, name: str) -> None:
+        name = "train_data x" if name == "X" else "valid_data x"
+        if isinstance(X, torch.Tensor):
+            check_finite_input(X, name)
+        elif not isinstance(X, Dataset):
+            check_features(X, name=name, allow_nan=False, library="a network")
+
+    def _library_threads(self, threads: int) -> Any:
+        return torch_threads(threads)
+
     # ----------------------------------------------------------------------------- data
-    def _unpack_pair(self, train_data: Any, valid_data: Any) -> tuple[Any, Any, Any]:
-        """``(x, y, validation)`` of the training and validation data; Datasets are kept in
-        ``_dataset`` / ``_valid_dataset``."""
-        self._dataset: Dataset | None = None
-        self._valid_dataset: Dataset | None = None
-        x, y = self._unpack(train_data, "train_data")
-        if valid_data is None:
-            return x, y, None
-        validation = self._unpack(valid_data, "valid_data")
-        if (self._dataset is None) != (self._valid_dataset is None):
-            raise ValueError(
-                "`train_data` and `valid_data` must both be in-memory (x, y) data or both "
-                "Datasets; wrap the arrays in a TensorDataset, or pass arrays for both."
-            )
-        return x, y, validation
-
-    def _unpack(self, data: Any, name: str) -> tuple[Any, Any]:
-        if isinstance(data, DataLoader):
-            raise ValueError(
-                f"`{name}` is a DataLoader, but the objective tunes the batch size; pass its "
-                "Dataset (`loader.dataset`) instead."
-            )
-        if isinstance(data, TensorDataset) and len(data.tensors) == 2:
-            return data.tensors[0], data.tensors[1]
-        if isinstance(data, Dataset):
-            if name == "train_data":
-                self._dataset = data
-            else:
-                self._valid_dataset = data
-            return data, None
-        if isinstance(data, (tuple, list)) and len(data) == 2:
-            return data[0], data[1]
-        raise ValueError(
-            f"`{name}` must be a pair (x, y), a TensorDataset or a Dataset of (x, y) pairs; got "
-            f"{type(data).__name__}."
-        )
-
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray, tuple[int, ...]]:
         if isinstance(X, Dataset):
             n = len(X)  # type: ignore[arg-type]
@@ -271,16 +275,17 @@ class TorchObjective(BaseObjective):
                 raise ValueError("The Dataset is empty; it needs at least one sample.")
             first = X[0][0]
             shape = tuple(first.shape) if hasattr(first, "shape") else ()
-            return _labels_of(X), (n, *shape)
+            return labels_of(X), (n, *shape)
         xt = as_tensor(X, "x")
         if xt.ndim == 0 or xt.shape[0] == 0:
             raise ValueError(f"`x` is empty or has no sample axis; got shape {tuple(xt.shape)}.")
         if y is None:
             raise ValueError("Targets are required: pass the data as a pair (x, y).")
-        yt = as_tensor(y, "y")
-        if yt.ndim == 2 and yt.shape[1] == 1:
-            yt = yt.reshape(-1)
-        return yt.cpu().numpy(), tuple(xt.shape)
+        # Any labels (strings too): the base encodes classes to the model's output indices.
+        labels = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels.reshape(-1)
+        return labels, tuple(xt.shape)
 
     def _to_device(self, x: Any) -> torch.Tensor:
         return cast_input(as_tensor(x, "x"), torch.float32).to(self.device)
@@ -326,6 +331,8 @@ class TorchObjective(BaseObjective):
         return {name: direction_of(name) for name in names}  # type: ignore[misc]
 
     def _native_alias(self, name: str, task: str) -> str | None:
+        if self.sample_weight_ is not None or self.validation_weight_ is not None:
+            return None  # weighted: computed from predictions with the weights
         if name in DEVICE_METRICS:  # computed on the device under the same name
             return name
         loss = resolve_loss(self._loss_arg) if self._loss_arg is not None else None
@@ -377,13 +384,16 @@ class TorchObjective(BaseObjective):
 
     def _model(self, module: nn.Module, params: Mapping[str, Any]) -> Model:
         """A :class:`Model` of ``module`` compiled with the configuration ``params``."""
-        model = Model(module, device=self.device, amp=self.amp, seed=self.seed)
         metric = self.metric.native if self.metric.native not in (None, "loss") else None
-        return model.compile(
-            optimizer_factory(params),
-            self.loss_spec.fn,
+        return compile_model(
+            module,
+            params,
+            self.loss_spec,
+            device=self.device,
+            amp=self.amp,
+            seed=self.seed,
+            schedule_epochs=self.max_rounds,
             metrics=[metric] if metric else [],
-            scheduler=scheduler_factory(params, self.max_rounds),
         )
 
     def _check_module(self, module: nn.Module) -> None:
@@ -420,7 +430,7 @@ class TorchObjective(BaseObjective):
             return mk(train_ds, "train_data"), None if valid_ds is None else mk(valid_ds, "valid")
         assert self._x is not None
         idx = torch.as_tensor(fold.train, device=self.device)
-        train = TensorSource(self._x[idx], self._y[idx])
+        train = TensorSource(self._x[idx], self._y[idx], None if self._w is None else self._w[idx])
         if fold.valid is None:
             valid = TensorSource(self._xv, self._yv) if self.y_valid_ is not None else None
         else:
@@ -433,7 +443,7 @@ class TorchObjective(BaseObjective):
         module = copy.deepcopy(module) if module is not None else self._rebuild(params)
         model = self._model(module, params)
         train, valid = self._sources(fold)
-        return model, self._run(model, params, train, valid), valid
+        return model, self._run(model, params, train, valid), valid, self._fold_weights(fold)[1]
 
     def _run(
         self, model: Model, params: Mapping[str, Any], train: Source, valid: Source | None
@@ -457,7 +467,7 @@ class TorchObjective(BaseObjective):
         return self._build(optuna.trial.FixedTrial(arch))
 
     def _step_fold(self, state: Any, round_: int) -> float:
-        model, run, valid = state
+        model, run, valid, valid_weight = state
         logs = run.step()
         if not math.isfinite(logs["loss"]):
             raise FloatingPointError(
@@ -467,7 +477,7 @@ class TorchObjective(BaseObjective):
         if self.metric.native is not None:
             return float(logs[f"val_{self.metric.native}"])
         assert self.metric.score is not None and valid is not None
-        return self.metric.score(*self._proba(model, valid))
+        return self.metric.score(*self._proba(model, valid), valid_weight)
 
     def _proba(self, model: Model, valid: Source) -> tuple[np.ndarray, np.ndarray]:
         """Validation labels and predicted probabilities (binary: (n,), else (n, K))."""
@@ -492,12 +502,36 @@ class TorchObjective(BaseObjective):
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Model:
         """Train on all training rows for ``n_rounds`` epochs (same seed: same init, same
         batches as the trials that trained on all rows)."""
-        model = self._model(self._rebuild(params), params)
+        return self._train_full(self._rebuild(params), params, n_rounds)
+
+    def _train_full(self, module: nn.Module, params: Mapping[str, Any], n_rounds: int) -> Model:
+        model = self._model(module, params)
         train, _ = self._sources(Fold(train=np.arange(self.data_shape[0]), valid=None))
         run = self._run(model, params, train, None)
         for _ in range(n_rounds):
             run.step()
         return model
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> TorchEstimator:
+        """The refit network in a :class:`TorchEstimator` whose ``fit`` retrains it the same
+        way (on in-memory data, to the same weights)."""
+        module = self._rebuild(params)
+        config = {k: v for k, v in params.items() if k != _MODULE}
+        estimator = TorchEstimator(
+            copy.deepcopy(module),
+            config,
+            epochs=n_rounds,
+            schedule_epochs=self.max_rounds,
+            loss=self._loss_arg if self._loss_arg is not None else self.loss_spec.name,
+            task=self.task,
+            device=str(self.device),
+            amp=self.amp,
+            seed=self.seed,
+            batch_size=self.validation_batch_size,
+        )
+        model = self._train_full(module, params, n_rounds)
+        n_features = int(np.prod(self.data_shape[1:])) if len(self.data_shape) > 1 else 1
+        return estimator._fitted(model.module, self.classes_, n_features)
 
     def _save_model(self, model: Any, path: str) -> str:
         target = f"{path}.pt"
@@ -538,14 +572,25 @@ class TorchObjective(BaseObjective):
             )
         return save_best(study, target, objective=self, extra=extra)
 
-    def load_model(self, path: str | os.PathLike[str]) -> Model:
+    def load_model(self, path: str | os.PathLike[str], *, allow_outside: bool = False) -> Model:
         """Rebuild the network saved by :meth:`save_best` (architecture from the JSON, weights
-        from the ``.pt`` file next to it), compiled with this objective's loss and metric."""
+        from the ``.pt`` file it names, resolved next to it), compiled with this objective's
+        loss and metric.
+
+        The weights are read with ``torch.load(weights_only=True)`` (tensors only, no code).
+        A weights file outside the JSON file's folder is refused unless ``allow_outside``.
+        """
         record = load_best(path)
         if record.get("library") != self.library or "state_dict" not in record:
             raise ValueError(f"{path} was not written by TorchObjective.save_best.")
+        weights = model_file(path, record["state_dict"], allow_outside=allow_outside)
         params = self._library_params(record["params"])
         model = self._model(self._rebuild(params), params)
-        state = torch.load(Path(path).parent / record["state_dict"], map_location=self.device)
-        model.module.load_state_dict(state)
+        try:
+            state = torch.load(weights, map_location=self.device, weights_only=True)
+            model.module.load_state_dict(state)
+        except Exception as err:  # unpickling refused, not a torch file, other architecture
+            raise ValueError(
+                f"{weights} cannot be loaded as this network's weights: {err}"
+            ) from err
         return model

@@ -20,7 +20,9 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
+import contextlib
 from typing import Any
 
 import torch
@@ -76,3 +78,15 @@ def scheduler_factory(params: Mapping[str, Any], epochs: int) -> Callable[[Any],
     if schedule == "exponential":
         return lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.01 ** (1 / epochs))
     return None
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)``, restoring the previous count
+    (a process-wide setting: trials running at once in threads share it)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -53,7 +53,7 @@ def _torch_objective(
         return module.mlp(trial, n_in, n_out, n_layers=(1, 2), units=(16, 256))
 
     return module.TorchObjective(
-        build_model, (X, y), cv=cv, epochs=epochs, patience=patience, seed=0
+        build_model, (X, y), cv=cv, epochs=epochs, patience=patience, seed=0, n_jobs=1
     )
 
 
