@@ -234,6 +234,29 @@ class SearchSpaceEncoder:
                 out[:, j] = to_unit_array(dist, from_unit_array(dist, out[:, j]))
         return out
 
+    def grid_neighbors(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-space distances from ``row`` to the grid points below and above its own.
+
+        For each discrete numerical column: how far down and up ``row`` must move to land on
+        the centre of the neighbouring grid point's cell (0 where there is none: at an edge).
+        Continuous and categorical columns give 0. On log-scaled integers the cells differ in
+        width, so a step of :attr:`cell_widths` (the narrowest cell) may not leave a wide one;
+        these distances always do.
+        """
+        row = np.asarray(row, dtype=float)
+        down, up = np.zeros(self.dim), np.zeros(self.dim)
+        for j, dist in enumerate(self.search_space.values()):
+            if self.cell_widths[j] <= 0.0 or np.isnan(row[j]):
+                continue
+            assert isinstance(dist, (FloatDistribution, IntDistribution))
+            value = from_unit(dist, float(row[j]))
+            step = 1 if dist.step is None else dist.step
+            if value - step >= dist.low - 1e-9 * step:
+                down[j] = row[j] - to_unit(dist, value - step)
+            if value + step <= dist.high + 1e-9 * step:
+                up[j] = to_unit(dist, value + step) - row[j]
+        return down, up
+
     def decode(self, row: np.ndarray) -> dict[str, Any]:
         """Decode one row to a dict of Python scalars inside each distribution."""
         row = np.asarray(row, dtype=float)

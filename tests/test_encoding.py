@@ -160,3 +160,28 @@ def test_snap_moves_rows_onto_the_grid_and_keeps_continuous_columns() -> None:
         decoded = enc.decode(snapped_row)
         assert decoded == enc.decode(row)
         assert enc.encode(decoded)[2:5] == pytest.approx(snapped_row[2:5], abs=1e-12)
+
+
+def test_grid_neighbors_reach_the_next_grid_point_each_way() -> None:
+    enc = SearchSpaceEncoder(GRID_SPACE)
+    rng = np.random.RandomState(1)
+    rows = enc.snap(rng.uniform(0.0, 1.0, size=(100, 6)))
+    rows[:, 5] = rng.randint(0, 3, size=100)
+    dists = list(GRID_SPACE.values())
+    for row in rows:
+        down, up = enc.grid_neighbors(row)
+        assert down[[0, 1, 5]].tolist() == [0.0, 0.0, 0.0]
+        assert up[[0, 1, 5]].tolist() == [0.0, 0.0, 0.0]
+        values = enc.decode(row)
+        for j, name in enumerate(GRID_SPACE):
+            if enc.cell_widths[j] == 0.0:
+                continue
+            step = dists[j].step or 1
+            for move, delta in ((-1, down[j]), (1, up[j])):
+                expected = values[name] + move * step
+                if dists[j].low <= expected <= dists[j].high:
+                    moved = row.copy()
+                    moved[j] += move * delta
+                    assert enc.decode(moved)[name] == pytest.approx(expected)
+                else:
+                    assert delta == 0.0  # an edge: no grid point that way

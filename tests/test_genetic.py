@@ -159,6 +159,25 @@ def test_failed_pruned_nan_and_inf_trials_are_survived() -> None:
     assert math.isfinite(study.best_value) and study.best_value < 1.0
 
 
+def test_configurations_of_pruned_and_failed_trials_are_not_proposed_again() -> None:
+    # An ordinal grid of 48 configurations where most trials are pruned or fail: a pruned
+    # configuration would be pruned again, so every proposal is a new configuration.
+    def objective(trial: optuna.Trial) -> float:
+        a = trial.suggest_int("a", 0, 10, step=2)
+        b = trial.suggest_float("b", 0.5, 1.0, step=0.1)
+        kind = trial.suggest_categorical("kind", ["x", "y"])
+        if trial.number % 3 == 1:
+            raise optuna.TrialPruned()
+        if trial.number % 3 == 2:
+            raise RuntimeError("boom")
+        return (a - 4) ** 2 + 10 * (b - 0.7) ** 2 + (kind == "y")
+
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    study.optimize(objective, n_trials=40, catch=(RuntimeError,))
+    configs = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(configs)) == len(configs)
+
+
 def test_enqueued_and_added_trials_seed_the_population() -> None:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -10.0, 10.0)

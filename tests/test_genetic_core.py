@@ -57,6 +57,29 @@ def test_population_of_one_still_moves_discrete_genes() -> None:
         assert _core.grid_keys(child, spec)[0] != _core.grid_keys(parent, spec)[0]
 
 
+def test_mutation_leaves_wide_log_scaled_integer_cells() -> None:
+    # A log-scaled integer 1..32: the cell of 1 is much wider than the narrowest cell (32's),
+    # so a step of `spec.cell` would never leave it. With the encoder's neighbour distances
+    # every mutated child of a population agreeing on 1 or 2 moves to another integer.
+    from optuna.distributions import IntDistribution
+
+    from optuna_recipes._encoding import SearchSpaceEncoder
+
+    enc = SearchSpaceEncoder({"leaf": IntDistribution(1, 32, log=True)})
+    spec = _core.GeneSpec(
+        is_categorical=enc.is_categorical, n_choices=enc.n_choices, cell=enc.cell_widths
+    )
+    rng = np.random.default_rng(0)
+    for value in (1, 2, 32):
+        parent = enc.encode({"leaf": value})[None, :]
+        moved = set()
+        for _ in range(30):
+            child, _ = _core.make_offspring(rng, parent, spec, neighbors=enc.grid_neighbors)
+            moved.add(enc.decode(child)["leaf"])
+        assert value not in moved
+        assert min(abs(v - value) for v in moved) == 1  # the neighbours are reached
+
+
 def test_duplicates_are_avoided_when_possible() -> None:
     # Two binary genes: 4 individuals exist, 3 are known, the child must be the 4th.
     spec = _spec(n_num=0, cells=(0.5, 0.5))

@@ -18,11 +18,12 @@ Operators, in the order they apply to produce one child:
 3. **Mutation**: each numerical gene, with probability ``1/d``, gets Gaussian noise of standard
    deviation ``step_factor * spread`` (``spread`` = that gene's standard deviation among the
    elites, at least half a grid cell); ``step_factor`` comes from the 1/5th success rule
-   (:func:`success_step_factor`). A mutated discrete gene moves by at least one grid cell so
-   integer genes never freeze. Categorical genes switch to another choice with probability
-   ``1/d``.
-4. **Duplicate avoidance**: a child whose grid key (discrete genes' cells, continuous genes to
-   ``1e-9``) matches an evaluated or running individual is mutated again (up to 20 times).
+   (:func:`success_step_factor`). A mutated discrete gene moves at least to the neighbouring
+   grid point (given by the caller's ``neighbors``: on log-scaled integers the cells differ in
+   width, so one narrowest cell may not leave a wide one) so integer genes never freeze.
+   Categorical genes switch to another choice with probability ``1/d``.
+4. **Duplicate avoidance**: a child that matches an individual the caller knows (``is_known``:
+   evaluated, pruned, failed or running) is mutated again (up to 20 times).
 
 Restarts (:func:`scan_epochs`): when the best value of the current *epoch* has not improved
 for ``patience`` completed trials, or when ``COLLAPSE_STREAK`` consecutive offspring came from a
@@ -44,7 +45,7 @@ import numpy as np
 
 # Target success rate of the 1/5th rule and the window of recent offspring it is measured on.
 SUCCESS_TARGET = 0.2
-_MAX_DUPLICATE_RETRIES = 20
+MAX_DUPLICATE_RETRIES = 20
 # A population whose numerical genes all have a standard deviation below this (in unit space)
 # and whose categorical genes all agree has converged into one point: it can only refine it.
 COLLAPSE_TOL = 1e-4
@@ -52,6 +53,8 @@ COLLAPSE_TOL = 1e-4
 COLLAPSE_STREAK = 10
 # Share of the elites (best first, at least 3) whose numerical genes must have collapsed.
 COLLAPSE_SHARE = 0.25
+# Distances from a row down and up to the neighbouring grid points of its discrete genes.
+Neighbors = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ def _mutate(
     sigma: np.ndarray,
     prob: float,
     force: bool,
+    neighbors: Neighbors | None = None,
 ) -> np.ndarray:
     """Gaussian mutation of numerical genes, random reset of categorical genes."""
     d = spec.dim
@@ -225,10 +229,16 @@ def _mutate(
     if numeric.any():
         delta = rng.normal(0.0, 1.0, d) * sigma
         discrete = numeric & (spec.cell > 0)
-        # A mutated discrete gene moves by at least one cell so that integers keep moving.
-        delta[discrete] = np.sign(delta[discrete] + 1e-300) * np.maximum(
-            np.abs(delta[discrete]), spec.cell[discrete]
-        )
+        # A mutated discrete gene moves at least to the neighbouring grid point so that
+        # integers keep moving (log-scaled cells are wider than the narrowest one).
+        sign = np.sign(delta + 1e-300)
+        need = spec.cell
+        if neighbors is not None and discrete.any():
+            down, up = neighbors(child)
+            # No neighbour that way (an edge): step the other way.
+            sign = np.where(np.where(sign > 0, up, down) > 0, sign, -sign)
+            need = np.where(sign > 0, up, down)
+        delta[discrete] = sign[discrete] * np.maximum(np.abs(delta[discrete]), need[discrete])
         # A discrete gene pushed off an edge steps the other way (reflecting it could land it
         # back in its own cell).
         off = discrete & ((child + delta < 0.0) | (child + delta > 1.0))
@@ -251,6 +261,7 @@ def make_offspring(
     step_factor: float = 1.0,
     p_best: float = 0.2,
     is_known: Callable[[np.ndarray], bool] | None = None,
+    neighbors: Neighbors | None = None,
 ) -> tuple[np.ndarray, int]:
     """Create one child from a population sorted best first.
 
@@ -263,6 +274,9 @@ def make_offspring(
         is_known: whether a row duplicates an individual already evaluated or running (e.g.
             ``lambda row: grid_keys(row, spec)[0] in keys``); the child avoids those when it
             can.
+        neighbors: distances from a row down and up to its discrete genes' neighbouring grid
+            points (``SearchSpaceEncoder.grid_neighbors``); mutated discrete genes move at least
+            that far. ``None``: at least ``spec.cell``.
 
     Returns:
         ``(child, target_index)``: the child row and the index of its target parent.
@@ -297,14 +311,16 @@ def make_offspring(
     cat = spec.is_categorical & (rng.random(d) < 0.5)
     child[cat] = guide[cat]
     prob = 1.0 / d
-    child = _mutate(rng, child, spec, sigma, prob, force=mu < 3)
+    child = _mutate(rng, child, spec, sigma, prob, force=mu < 3, neighbors=neighbors)
 
     if is_known is not None:
-        for attempt in range(_MAX_DUPLICATE_RETRIES):
+        for attempt in range(MAX_DUPLICATE_RETRIES):
             if not is_known(child):
                 break
             # Widen the step with every retry so that crowded neighbourhoods are escaped.
-            child = _mutate(rng, child, spec, sigma * (1.0 + attempt), prob, force=True)
+            child = _mutate(
+                rng, child, spec, sigma * (1.0 + attempt), prob, force=True, neighbors=neighbors
+            )
     return child, target
 
 

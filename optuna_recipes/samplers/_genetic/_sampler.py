@@ -82,6 +82,10 @@ class _Archive:
         self.rows = np.empty((0, 0))
         self.keys: set[tuple[Hashable, ...]] = set()
         self.names: list[str] = []
+        # Pruned and failed trials: not bred from, but their configurations are not proposed
+        # again (a pruned configuration would be pruned again).
+        self.dead: list[FrozenTrial] = []
+        self.dead_ids: set[int] = set()
         # Restart scan state, valid for the completed trials numbered up to `scanned`.
         self.scanned = -1
         self.patience = 0
@@ -118,6 +122,12 @@ class _Archive:
         if self.signature is not None:
             self._encode(new)
 
+    def add_dead(self, new: list[FrozenTrial]) -> None:
+        self.dead.extend(new)
+        self.dead_ids.update(compat.trial_id_of(t) for t in new)
+        if self.signature is not None:
+            self.keys.update(_param_key(t.params, self.names) for t in new)
+
     def _encode(self, new: list[FrozenTrial]) -> None:
         self.rows = np.concatenate([self.rows, self.encoder.encode_trials(new)])
         self.keys.update(_param_key(t.params, self.names) for t in new)
@@ -131,7 +141,7 @@ class _Archive:
         self.spec = _gene_spec(self.encoder)
         self.names = self.encoder.names
         self.rows = np.empty((0, len(search_space)))
-        self.keys = set()
+        self.keys = {_param_key(t.params, self.names) for t in self.dead}
         self._encode(self.trials)
 
     def epoch(self, patience: int) -> tuple[int, int]:
@@ -180,8 +190,9 @@ class GeneticSampler(BaseSampler):
       (log scales and steps respected), uniform crossover of categorical genes with one of the top
       20% elites, Gaussian mutation of each gene with probability ``1/d``, whose step is the
       elites' spread times a 1/5th-success-rule factor computed from the last 20 offspring in the
-      storage. Discrete genes move by at least one grid cell; children identical to an evaluated or
-      running trial are mutated again.
+      storage. Discrete genes move at least to the neighbouring grid point; children identical to
+      an evaluated, pruned, failed or running trial are mutated again (a pruned configuration
+      would be pruned again), and initial points that repeat one are redrawn.
     - **Restarts**: when the best of the current epoch stalls for ``restart_patience`` completed
       trials, or when 10 offspring in a row were bred from a population that has collapsed
       into one point (every numerical gene's spread among the best quarter of the elites, at
@@ -300,13 +311,13 @@ class GeneticSampler(BaseSampler):
             in_epoch = np.flatnonzero(archive.number >= start)
             startup = self._n_startup_trials if restarts == 0 else self._mu(d) * 2**restarts
             if in_epoch.size < startup:
-                return self._fresh(search_space, trial, rng, restarts)
+                return self._fresh(search_space, trial, rng, restarts, archive, running)
             mu = self._mu(d) * 2**restarts
             if d > 0:
                 archive.set_space(search_space)
                 in_epoch = in_epoch[~np.isnan(archive.rows[in_epoch]).any(axis=1)]
                 if in_epoch.size == 0:
-                    return self._fresh(search_space, trial, rng, restarts)
+                    return self._fresh(search_space, trial, rng, restarts, archive, running)
             order = in_epoch[
                 np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))[:mu]
             ]
@@ -335,6 +346,7 @@ class GeneticSampler(BaseSampler):
             spec,
             step_factor=_core.success_step_factor(recent.astype(bool)),
             is_known=is_known,
+            neighbors=encoder.grid_neighbors,
         )
         with self._lock:
             self._remember(
@@ -405,8 +417,14 @@ class GeneticSampler(BaseSampler):
         trial: FrozenTrial,
         rng: np.random.Generator,
         restarts: int,
+        archive: _Archive,
+        running: list[FrozenTrial],
     ) -> dict[str, Any]:
-        """Initial design: Latin hypercube in the first epoch, uniform after a restart."""
+        """Initial design: Latin hypercube in the first epoch, uniform after a restart.
+
+        A point that repeats an evaluated, pruned, failed or running configuration (small grids)
+        is replaced by uniform draws until it is new, when it can be.
+        """
         params = {}
         for name, dist in search_space.items():
             if restarts == 0:
@@ -414,6 +432,16 @@ class GeneticSampler(BaseSampler):
             else:
                 u = float(rng.random())
             params[name] = self._decode_one(dist, u)
+        if not search_space:
+            return params
+        archive.set_space(search_space)
+        names = archive.names
+        busy = {_param_key(t.params, names) for t in running}
+        for _ in range(_core.MAX_DUPLICATE_RETRIES):
+            key = _param_key(params, names)
+            if key not in archive.keys and key not in busy:
+                break
+            params = {n: self._decode_one(d, float(rng.random())) for n, d in search_space.items()}
         return params
 
     def _remember(
@@ -463,7 +491,7 @@ class GeneticSampler(BaseSampler):
         start = archive.settled
         if start > len(trials) or (start > 0 and trials[start - 1].number != start - 1):
             start = 0  # not the list we scanned before: look at everything again
-        new, running = [], []
+        new, dead, running = [], [], []
         settled = start
         for i in range(start, len(trials)):
             t = trials[i]
@@ -475,9 +503,13 @@ class GeneticSampler(BaseSampler):
                 if state is TrialState.RUNNING:
                     running.append(t)
                 continue
+            elif compat.trial_id_of(t) not in archive.dead_ids:
+                dead.append(t)
             if settled == i:
                 settled = i + 1
         archive.settled = settled
         if new:
             archive.add(new)
+        if dead:
+            archive.add_dead(dead)
         return archive, running
