@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 import os
+import signal
+import subprocess
 import time
 from typing import Any
 
@@ -50,7 +54,9 @@ class Gate(Parabola):
 
     def __call__(self, trial: optuna.Trial) -> float:
         if trial.number == self.block_at and not os.path.exists(self.release):
-            print(GATE_LINE, flush=True)
+            # One write(2) of under PIPE_BUF bytes: two workers' lines never interleave on
+            # the shared pipe (print() writes the text and the newline separately).
+            os.write(1, (GATE_LINE + "\n").encode())
             while not os.path.exists(self.release):
                 time.sleep(0.05)
         return super().__call__(trial)
@@ -85,3 +91,29 @@ class BrokenSampler(optuna.samplers.RandomSampler):
 
     def sample_independent(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("sampler bug")
+
+
+def wait_for_gates(proc: subprocess.Popen, n: int, timeout: float = 240.0) -> None:
+    """Read the command's stdout until ``n`` workers wait at their gate.
+
+    Other lines are kept for the failure message. On failure (the command ended, or the
+    deadline passed) the process group is killed before reporting, so that a worker waiting at
+    its gate cannot keep the test waiting on the command forever.
+    """
+    import pytest
+
+    assert proc.stdout is not None
+    seen: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        deadline = time.monotonic() + timeout
+        while sum(line.count(GATE_LINE) for line in seen) < n:
+            pending = reader.submit(proc.stdout.readline)
+            try:
+                text = pending.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FuturesTimeout:
+                text = None
+            if not text:
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, err = proc.communicate()
+                pytest.fail(f"{n} gates not reached; stdout lines {seen}; stderr: {err}")
+            seen.append(text.strip())

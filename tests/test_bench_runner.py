@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from _bench_helpers import GATE_LINE
+from _bench_helpers import wait_for_gates
 import optuna
 import pandas as pd
 import pytest
@@ -192,10 +192,8 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     proc = _spawn(args)
     assert proc.stdout is not None
     # Runs are taken in order, one at a time per worker: when both workers print the gate
-    # line, each has finished everything it took before (readline returns "" if the command
-    # ended instead, and the test fails).
-    for _ in range(2):
-        assert proc.stdout.readline().strip() == GATE_LINE, proc.communicate()
+    # line, each has finished everything it took before.
+    wait_for_gates(proc, 2)
     assert proc.poll() is None and _finished_runs(out) == 8
     workers = _children(proc.pid)
     assert len(workers) >= 2
