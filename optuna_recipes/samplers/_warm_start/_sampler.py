@@ -69,6 +69,8 @@ _GP_MAX_TRIALS = 200
 _MIN_SOURCE_MASS = 0.5
 # Smallest Parzen bandwidth in unit space.
 _MIN_BANDWIDTH = 0.02
+# Source names shown by repr().
+_REPR_SOURCES = 5
 _SCORED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 # Random streams of one trial: its joint sampling and its proposal.
 _RELATIVE_STREAM = 1
@@ -221,9 +223,12 @@ class WarmStartSampler(BaseSampler):
         return state
 
     def __repr__(self) -> str:
-        names = [s.name for s in self._sources]
+        # Source names, not their trials; a long list is cut.
+        names = [repr(s.name) for s in self._sources[:_REPR_SOURCES]]
+        if len(self._sources) > _REPR_SOURCES:
+            names.append(f"... ({len(self._sources)} sources)")
         return (
-            f"WarmStartSampler(sources={names}, seed={self._seed}, "
+            f"WarmStartSampler(sources=[{', '.join(names)}], seed={self._seed}, "
             f"source_weight={self._config.source_weight}, "
             f"source_decay={self._config.source_decay}, "
             f"n_ei_candidates={self._config.n_ei_candidates}, surrogate={self._surrogate!r})"
