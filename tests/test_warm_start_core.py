@@ -143,25 +143,30 @@ def test_credits_discount_old_trials_and_skip_trials_without_an_arm() -> None:
     wins, pulls = arms.credits(
         np.array([no, s, s, c]), np.array([True, True, False, True]), half_life=1.0
     )
-    # Weights from the newest trial back: 1, 1/2, 1/4, 1/8 (the first has no arm).
-    np.testing.assert_allclose(pulls, [0.25 + 0.5, 1.0])
-    np.testing.assert_allclose(wins, [0.25, 1.0])
+    # Weights from the newest trial back: 1, 1/2, 1/4, 1/8 (the first has no arm; nothing
+    # came from the TPE arm).
+    np.testing.assert_allclose(pulls, [0.25 + 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(wins, [0.25, 1.0, 0.0])
     wins, pulls = arms.credits(np.empty(0, int), np.empty(0, bool), half_life=5.0)
-    assert wins.tolist() == pulls.tolist() == [0.0, 0.0]
+    assert wins.tolist() == pulls.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_a_stalled_surrogate_loses_trials_to_the_cold_arm() -> None:
-    def cold_share(wins: list[float], pulls: list[float], floor: float = 0.0) -> float:
+    def shares(wins: list[float], pulls: list[float], floor: float = 0.0) -> np.ndarray:
         rng = np.random.default_rng(0)
         w, p = np.array(wins), np.array(pulls)
-        return float(np.mean([arms.choose_arm(w, p, floor, rng) for _ in range(2000)]))
+        chosen = [arms.choose_arm(w, p, floor, rng) for _ in range(2000)]
+        return np.bincount(chosen, minlength=arms.N_ARMS) / len(chosen)
 
+    s, c, t = arms.SURROGATE, arms.COLD, arms.TPE
     # The surrogate improved often lately: it keeps most trials.
-    assert cold_share([4.0, 0.0], [6.0, 1.0]) < 0.2
-    # It stopped improving (many pulls, no win) while the cold arm barely ran: the cold arm
-    # gets most trials ...
-    assert cold_share([0.0, 0.0], [15.0, 2.0]) > 0.7
-    # ... and it takes over when it brings the new bests.
-    assert cold_share([0.0, 2.0], [10.0, 5.0]) > 0.9
-    # The floor holds even against a surrogate that always wins.
-    assert cold_share([20.0, 0.0], [20.0, 5.0], floor=0.15) == pytest.approx(0.15, abs=0.03)
+    assert shares([4.0, 0.0, 0.0], [6.0, 1.0, 1.0])[s] > 0.7
+    # It stopped improving (many pulls, no win) while the others barely ran: they get most
+    # trials ...
+    assert shares([0.0, 0.0, 0.0], [15.0, 2.0, 2.0])[s] < 0.2
+    # ... and the one that brings the new bests takes over.
+    assert shares([0.0, 2.0, 0.0], [10.0, 5.0, 5.0])[c] > 0.8
+    assert shares([0.0, 0.0, 2.0], [10.0, 5.0, 5.0])[t] > 0.8
+    # The cold arm's floor holds even against a surrogate that always wins.
+    share = shares([20.0, 0.0, 0.0], [20.0, 5.0, 5.0], floor=0.15)[c]
+    assert share == pytest.approx(0.15, abs=0.03)

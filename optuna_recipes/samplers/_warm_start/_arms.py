@@ -1,15 +1,17 @@
-"""Which model proposes the next trial: a bandit over the surrogate and TPE (numpy only).
+"""Which model proposes the next trial: a bandit over three arms (numpy only).
 
 The sources may help at first and then stop helping, or point at a region that is good early
-and beaten later. A surrogate built on them keeps sampling that region, while multivariate TPE
-on the study's own trials keeps exploring as a cold start would. Each trial therefore picks one
-*arm*, the surrogate (``gp`` or ``parzen``) or TPE, by Thompson sampling on the *credit* each
-arm earned: how often its proposals beat every earlier trial of the study (a new best), counted
-with a discount that halves every ``half_life`` trials so that an arm that stopped improving
-loses its lead. An arm's rate of new bests has a Beta posterior
-(``PRIOR_WINS`` + wins, ``PRIOR_LOSSES`` + losses); the arm with the highest draw proposes.
-TPE keeps a floor: it proposes at least a share ``cold_floor`` of the trials, so it never
-starves and a study whose sources mislead keeps improving at a cold start's pace.
+and beaten later; a surrogate built on them keeps sampling that region. Each trial therefore
+goes to one of three *arms*: the surrogate (``gp`` or ``parzen``); multivariate TPE on all the
+study's trials (``tpe``: refines what any arm found, without the sources); or the *cold* arm
+(``cold``: a TPE-style density ratio on the trials the cold arm itself proposed, uniform for its
+first few, so it explores as a cold start would, away from where the other arms crowd). The arm
+is drawn by Thompson sampling on the *credit* each arm earned: how often its trials beat every
+earlier trial of the study (a new best), counted with a discount that halves every
+``half_life`` trials, so that an arm that stopped improving loses its lead. An arm's rate of
+new bests has a Beta posterior (``PRIOR_WINS`` + wins, ``PRIOR_LOSSES`` + losses); the arm
+with the highest draw proposes. The cold arm keeps a floor: it proposes at least a share
+``cold_floor`` of the trials, so it never starves.
 
 Everything here is a function of the study's trials in number order (their scores and the mode
 recorded in each), so every worker of a parallel study reaches the same credits.
@@ -28,12 +30,14 @@ PRIOR_LOSSES = 3.0
 # Arms, in the order of the arrays below.
 SURROGATE = 0
 COLD = 1
-N_ARMS = 2
+TPE = 2
+N_ARMS = 3
 NO_ARM = -1
 # The recorded modes (``WarmStartSampler``'s ``optuna_recipes.warm_start:mode``) of each arm's
 # trials: ``"parzen"`` is the surrogate's, whichever surrogate is chosen (it also stands in for
-# TPE during its startup trials); ``"tpe"`` and ``"proposal"`` trials belong to no arm.
-ARM_OF_MODE = {"gp": SURROGATE, "parzen": SURROGATE, "cold": COLD}
+# TPE during its startup trials); ``"tpe"`` trials count for the TPE arm whether the bandit or
+# the hand-over chose them; ``"proposal"`` trials belong to no arm.
+ARM_OF_MODE = {"gp": SURROGATE, "parzen": SURROGATE, "cold": COLD, "tpe": TPE}
 
 
 def new_bests(scores: np.ndarray) -> np.ndarray:
@@ -68,10 +72,13 @@ def credits(arms: np.ndarray, won: np.ndarray, half_life: float) -> tuple[np.nda
 
 
 def choose_arm(
-    wins: np.ndarray, pulls: np.ndarray, cold_floor: float, rng: np.random.Generator
+    wins: np.ndarray,
+    pulls: np.ndarray,
+    cold_floor: float,
+    rng: np.random.Generator,
 ) -> int:
-    """``TPE`` with probability ``cold_floor``, else the arm with the highest draw from its
-    Beta posterior (ties: the surrogate)."""
+    """``COLD`` with probability ``cold_floor``, else the arm with the highest draw from its
+    Beta posterior (ties: the lower index)."""
     if rng.random() < cold_floor:
         return COLD
     draws = rng.beta(PRIOR_WINS + wins, PRIOR_LOSSES + np.maximum(pulls - wins, 0.0))

@@ -62,8 +62,8 @@ DECISION_KEY = f"{_NS}:decision"
 MODE_PROPOSAL = "proposal"  # no common search space yet: every parameter from the proposal
 MODE_GP = "gp"  # the transfer GP's expected improvement
 MODE_PARZEN = "parzen"  # the density ratio l(x) / g(x)
-MODE_TPE = "tpe"  # hand-over: the sources have faded (or the GP's budget is spent)
-MODE_COLD = "cold"  # the bandit's other arm: a cold start's density ratio on its own trials
+MODE_TPE = "tpe"  # multivariate TPE: the bandit's TPE arm, or the hand-over
+MODE_COLD = "cold"  # the bandit's cold arm: a density ratio on its own trials only
 # Why a trial got its mode (recorded under DECISION_KEY with the bandit's credits).
 REASON_WARM_UP = "warm-up"  # the surrogate, before the bandit starts
 REASON_BANDIT = "bandit"  # the arm the bandit drew (``_arms``)
@@ -135,21 +135,22 @@ class WarmStartSampler(BaseSampler):
 
     Sources can also help at first and then mislead: their region is good early, another one
     is better later, and a surrogate built on them keeps sampling theirs. So after the first
-    10 target trials each trial goes to one of two arms, the surrogate or a *cold* arm (a
-    TPE-style density ratio fitted only on the trials the cold arm proposed, uniform for its
-    first 5, so it explores as a cold start would, away from where the sources pointed), by
-    Thompson sampling on each arm's credit: how often its trials were a new best of the study,
-    with older trials counting less (``_arms``). The cold arm keeps at least 15% of the trials;
-    what it finds, the surrogate refines, and once the sources no longer rank the study's
-    points they fade and TPE takes over.
+    10 target trials each trial goes to one of three arms: the surrogate; multivariate TPE on
+    all the study's trials (which refines what any arm found, without the sources); or a *cold*
+    arm (a TPE-style density ratio fitted only on the trials the cold arm proposed, uniform for
+    its first 5, so it explores as a cold start would, away from where the sources pointed). The
+    arm is drawn by Thompson sampling on each arm's credit: how often its trials were a new best
+    of the study, older trials counting less (``_arms``). The cold arm keeps at least 15% of
+    the trials.
 
     Each trial records in its system attributes how it was sampled,
     ``optuna_recipes.warm_start:mode``: ``"gp"`` or ``"parzen"`` (the surrogate, over the new
-    study's common search space), ``"cold"`` (the cold arm), ``"tpe"`` (the hand-over; until
-    multivariate TPE has its startup trials the density ratio stands in, recorded as
-    ``"parzen"``), or ``"proposal"`` (no common search space yet, e.g. the first trial); why,
+    study's common search space), ``"cold"`` (the cold arm), ``"tpe"`` (the TPE arm or the
+    hand-over; until multivariate TPE has its startup trials the density ratio stands in,
+    recorded as ``"parzen"``), or ``"proposal"`` (no common search space yet, e.g. the first
+    trial); why,
     ``optuna_recipes.warm_start:decision``: ``{"reason": ...}`` with ``"warm-up"``,
-    ``"bandit"`` (with each arm's discounted ``wins`` and ``pulls``, surrogate first),
+    ``"bandit"`` (with each arm's discounted ``wins`` and ``pulls``: surrogate, cold, TPE),
     ``"sources faded"`` or ``"gp budget"``; the source weights behind it,
     ``optuna_recipes.warm_start:source_weights``; and ``optuna_recipes.warm_start:proposal``,
     the joint proposal used for parameters outside the common space, with its
@@ -355,7 +356,7 @@ class WarmStartSampler(BaseSampler):
             self._config.cold_floor,
             self._trial_rng(trial, _ARM_STREAM),
         )
-        return (MODE_COLD if arm == arms.COLD else self._surrogate), decision
+        return {arms.COLD: MODE_COLD, arms.TPE: MODE_TPE}.get(arm, self._surrogate), decision
 
     def _hand_over(
         self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
