@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import pickle
 
 from _storage_kit import StorageSpec
@@ -88,3 +89,27 @@ def test_as_sources_errors() -> None:
         as_sources([mo])
     with pytest.raises(ValueError, match="has a complete trial"):
         as_sources([optuna.create_study()])
+
+
+def test_repr_is_a_short_summary() -> None:
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(direction="maximize", study_name="churn", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_int("n", 1, 3), n_trials=300)
+    (source,) = as_sources([study])
+    text = repr(source)
+    assert text == (
+        "SourceStudy(name='churn', n_trials=300, n_complete=300, direction='maximize', "
+        "params=['n', 'x'])"
+    )
+    assert len(repr(load_sources(storage, ["churn"]))) < 200
+
+
+def test_a_missing_sqlite_file_is_an_error_not_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(ValueError, match=r"SQLite database '.*typo\.db'.*does not exist"):
+        load_sources(f"sqlite:///{path}", pattern="*")
+    assert not path.exists()
+    # Other URLs are left to Optuna; an existing file loads as before.
+    url = f"sqlite:///{tmp_path / 'ok.db'}"
+    _fill(optuna.storages.get_storage(url), "a")
+    assert [s.name for s in load_sources(url, ["a"])] == ["a"]

@@ -1,4 +1,5 @@
-"""The numpy models of WarmStartSampler (ranks, relatedness, density ratio), without Optuna."""
+"""The numpy models of WarmStartSampler (ranks, relatedness, density ratio, the choice of arm),
+without Optuna."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from optuna_recipes.samplers._warm_start import _arms as arms
 from optuna_recipes.samplers._warm_start import _parzen as parzen
 from optuna_recipes.samplers._warm_start import _relatedness as rel_
 from optuna_recipes.samplers._warm_start._data import SourceData
@@ -128,3 +130,43 @@ def test_source_mass_decays_with_target_trials() -> None:
     cfg = WarmStartConfig(source_weight=20.0, source_decay=30.0)
     m = [rel_.source_masses(np.ones(1), n, cfg)[0] for n in (0, 30, 300)]
     assert m[0] == 20.0 and m[1] == pytest.approx(10.0) and m[2] < 2.0
+
+
+def test_new_bests_are_strict_improvements_in_trial_order() -> None:
+    scores = np.array([np.inf, 3.0, 3.0, np.nan, 1.0, 2.0, 0.5])
+    assert arms.new_bests(scores).tolist() == [False, True, False, False, True, False, True]
+    assert arms.new_bests(np.empty(0)).tolist() == []
+
+
+def test_credits_discount_old_trials_and_skip_trials_without_an_arm() -> None:
+    s, c, no = arms.SURROGATE, arms.COLD, arms.NO_ARM
+    wins, pulls = arms.credits(
+        np.array([no, s, s, c]), np.array([True, True, False, True]), half_life=1.0
+    )
+    # Weights from the newest trial back: 1, 1/2, 1/4, 1/8 (the first has no arm; nothing
+    # came from the TPE arm).
+    np.testing.assert_allclose(pulls, [0.25 + 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(wins, [0.25, 1.0, 0.0])
+    wins, pulls = arms.credits(np.empty(0, int), np.empty(0, bool), half_life=5.0)
+    assert wins.tolist() == pulls.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_stalled_surrogate_loses_trials_to_the_cold_arm() -> None:
+    def shares(wins: list[float], pulls: list[float], floor: float = 0.0) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        w, p = np.array(wins), np.array(pulls)
+        chosen = [arms.choose_arm(w, p, floor, rng) for _ in range(2000)]
+        return np.bincount(chosen, minlength=arms.N_ARMS) / len(chosen)
+
+    s, c, t = arms.SURROGATE, arms.COLD, arms.TPE
+    # The surrogate improved often lately: it keeps most trials.
+    assert shares([4.0, 0.0, 0.0], [6.0, 1.0, 1.0])[s] > 0.7
+    # It stopped improving (many pulls, no win) while the others barely ran: they get most
+    # trials ...
+    assert shares([0.0, 0.0, 0.0], [15.0, 2.0, 2.0])[s] < 0.2
+    # ... and the one that brings the new bests takes over.
+    assert shares([0.0, 2.0, 0.0], [10.0, 5.0, 5.0])[c] > 0.8
+    assert shares([0.0, 0.0, 2.0], [10.0, 5.0, 5.0])[t] > 0.8
+    # The cold arm's floor holds even against a surrogate that always wins.
+    share = shares([20.0, 0.0, 0.0], [20.0, 5.0, 5.0], floor=0.15)[c]
+    assert share == pytest.approx(0.15, abs=0.03)

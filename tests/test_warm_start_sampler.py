@@ -17,6 +17,7 @@ import pytest
 
 from optuna_recipes import SourceStudy
 from optuna_recipes.samplers import WarmStartSampler
+from optuna_recipes.samplers._warm_start import DECISION_KEY
 from optuna_recipes.samplers._warm_start import GP_WEIGHTS_KEY
 from optuna_recipes.samplers._warm_start import MODE_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
@@ -66,9 +67,10 @@ def _assert_consistent(study: optuna.Study, sources: list[SourceStudy]) -> None:
         assert p["kind"] in ("a", "b", "c") and ("extra" in p) == (p["kind"] == "b")
         attrs = t.system_attrs
         mode = attrs[MODE_KEY]
-        assert mode in ("proposal", "gp", "parzen", "tpe")
+        assert mode in ("proposal", "gp", "parzen", "cold", "tpe")
         assert (GP_WEIGHTS_KEY in attrs) == (mode == "gp")
-        if mode in ("gp", "parzen"):
+        assert (DECISION_KEY in attrs) == (mode != "proposal")
+        if mode in ("gp", "parzen", "cold"):
             assert set(attrs[WEIGHTS_KEY]) == names
             assert all(0.0 <= w <= 1.0 for w in attrs[WEIGHTS_KEY].values())
         if mode == "proposal":
@@ -93,8 +95,13 @@ def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources:
     assert trials[0].system_attrs[MODE_KEY] == "proposal"
     proposal = trials[0].system_attrs[PROPOSAL_KEY]
     assert proposal["source_weights"] == {s.name: 1.0 for s in related_sources}
-    # ... later ones by the GP, with the source weights recorded.
-    assert [t.system_attrs[MODE_KEY] for t in trials[1:]] == ["gp"] * 11
+    # ... the next ones by the GP (its warm-up), with the source weights recorded; from 10
+    # target trials on the bandit picks the GP or the cold arm, and says so.
+    modes = [t.system_attrs[MODE_KEY] for t in trials]
+    assert modes[1:10] == ["gp"] * 9 and set(modes[10:]) <= {"gp", "cold", "tpe"}
+    reasons = [t.system_attrs[DECISION_KEY]["reason"] for t in trials[1:]]
+    assert reasons == ["warm-up"] * 9 + ["bandit"] * 2
+    assert len(trials[11].system_attrs[DECISION_KEY]["pulls"]) == 3
 
 
 @pytest.mark.parametrize("surrogate", ["gp", "parzen"])
@@ -341,3 +348,39 @@ def test_several_processes_share_one_study(
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     _assert_consistent(study, related_sources)
     assert study.trials[0].system_attrs[MODE_KEY] == "proposal"
+
+
+def _two_basins(trial: optuna.Trial, sources_only: bool = False, shift: float = 0.0) -> float:
+    """4-D: the sources' basin near 0.2 (value 0.3 at its bottom on the target) and, on the
+    target only, a deeper one near 0.8 that the sources never saw."""
+    v = np.array([trial.suggest_float(f"x{i}", 0, 1) for i in range(4)])
+    near = 2 * float(np.sum((v - 0.2 - shift) ** 2))
+    if sources_only:
+        return near
+    return min(0.3 + near, 4 * float(np.sum((v - 0.8) ** 2)))
+
+
+def test_sources_that_mislead_after_a_good_start_hand_over_to_the_cold_arm() -> None:
+    sources = []
+    for seed, shift in enumerate((0.02, -0.03)):
+        src = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+        src.optimize(functools.partial(_two_basins, sources_only=True, shift=shift), n_trials=40)
+        sources.append(src)
+    curves, modes = {}, {}
+    for bandit_start in (10, 10**6):  # the sampler, and its surrogate alone
+        sampler = WarmStartSampler(sources, seed=1)
+        sampler._config.bandit_start = bandit_start
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(_two_basins, n_trials=30)
+        curves[bandit_start] = _curve(study)
+        modes[bandit_start] = [t.system_attrs[MODE_KEY] for t in study.trials]
+    # Both start well: the sources' basin within the first 10 trials.
+    assert curves[10][9] == curves[10**6][9] < 0.32
+    # The surrogate alone stays there (the sources still rank the study's points well, so
+    # they never fade) ...
+    assert modes[10**6] == ["proposal"] + ["gp"] * 29
+    assert curves[10**6][-1] > 0.29
+    # ... while the bandit gives trials to the cold arm, which finds the deeper basin; the
+    # GP (or TPE, once the sources fade) then refines it.
+    assert modes[10][:10] == ["proposal"] + ["gp"] * 9 and "cold" in modes[10][10:20]
+    assert curves[10][-1] < 0.1

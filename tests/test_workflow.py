@@ -125,3 +125,38 @@ def test_old_module_paths_still_import_with_a_deprecation_warning(old: str, name
     with pytest.warns(DeprecationWarning, match="moved to|split into"):
         module = importlib.import_module(old)
     assert callable(getattr(module, name))
+
+
+def test_cli_without_sources_names_the_options(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["warmstart", "--storage", url, "--study", "new"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--from PATTERN" in err and "--sources NAME" in err
+    assert "source_pattern" not in err and "`" not in err
+    assert main([*argv, "--load-if-exists"]) == 2
+    assert "--from PATTERN" in capsys.readouterr().err
+
+
+def test_a_missing_sqlite_file_is_never_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "typo.db"
+    url = f"sqlite:///{path}"
+    argv = ["warmstart", "--storage", url, "--study", "new", "--from", "churn-*"]
+    assert main(argv) == 2
+    assert f"SQLite database '{path}'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="does not exist"):
+        optuna_recipes.create_warm_started_study(url, "new", load_if_exists=True)
+    with pytest.raises(ValueError, match="does not exist"):
+        optuna_recipes.load_warm_started_study(url, "new")
+    assert not path.exists()
+
+
+def test_sampler_repr_is_short(url: str) -> None:
+    sources = optuna_recipes.load_sources(url, pattern="churn-model-*")
+    sampler = WarmStartSampler(sources * 4, seed=0)
+    text = repr(sampler)
+    assert text.startswith("WarmStartSampler(sources=['churn-model-2026-09', ")
+    assert "... (8 sources)" in text and len(text) < 300

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 import fnmatch
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -45,7 +46,7 @@ from optuna.trial import TrialState
 _USED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SourceStudy:
     """An immutable, picklable snapshot of one earlier study.
 
@@ -59,6 +60,15 @@ class SourceStudy:
     name: str
     trials: tuple[FrozenTrial, ...]
     direction: StudyDirection | None = None
+
+    def __repr__(self) -> str:
+        # A summary, not the trials: a source holds hundreds of them.
+        direction = self.direction.name.lower() if self.direction is not None else "target's"
+        params = sorted({name for t in self.trials for name in t.params})
+        return (
+            f"SourceStudy(name={self.name!r}, n_trials={len(self.trials)}, "
+            f"n_complete={self.n_complete}, direction={direction!r}, params={params})"
+        )
 
     @property
     def n_complete(self) -> int:
@@ -155,8 +165,37 @@ def as_sources(source_studies: Any) -> list[SourceStudy]:
     return sources
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file a ``sqlite:///...`` URL names, or ``None`` (another backend, or an
+    in-memory SQLite database)."""
+    if not url.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def check_storage_exists(url: str) -> None:
+    """Raise if ``url`` names a SQLite file that does not exist.
+
+    Opening such a URL would silently create an empty database (a typo in the path then looks
+    like "no study matches"); earlier studies are only ever read from an existing one.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise ValueError(
+            f"The SQLite database {str(path)!r} (from the storage URL {url!r}) does not exist; "
+            "check the path (relative paths start from the current directory, "
+            f"{str(Path.cwd())!r}); earlier studies are read from an existing storage."
+        )
+
+
 def _get_storage(storage: str | BaseStorage) -> BaseStorage:
     if isinstance(storage, str):
+        check_storage_exists(storage)
         return optuna.storages.get_storage(storage)
     if isinstance(storage, BaseStorage):
         return storage
@@ -188,7 +227,7 @@ def load_sources(
 
     Args:
         storage: A storage URL (``"postgresql://..."``, ``"sqlite:///..."``) or an Optuna
-            storage object.
+            storage object. A SQLite URL must name an existing file (nothing is created).
         study_names: Exact study names to load; each must exist.
         pattern: A shell-style pattern (``fnmatch``: ``*``, ``?``, ``[seq]``) matched against
             every study name in the storage, e.g. ``"churn-model-*"``. Matching studies without
@@ -197,8 +236,8 @@ def load_sources(
             match).
 
     Raises:
-        ValueError: If neither ``study_names`` nor ``pattern`` is given, a named study does not
-            exist, or nothing usable matches.
+        ValueError: If neither ``study_names`` nor ``pattern`` is given, a SQLite URL names a
+            file that does not exist, a named study does not exist, or nothing usable matches.
     """
     if study_names is None and pattern is None:
         raise ValueError("Pass `study_names`, `pattern`, or both, to say which studies to load.")

@@ -45,6 +45,7 @@ from optuna.storages import BaseStorage
 
 from optuna_recipes._validation import check_choice
 from optuna_recipes.warm_start._sources import SourceStudy
+from optuna_recipes.warm_start._sources import check_storage_exists
 from optuna_recipes.warm_start._sources import load_sources
 
 SOURCES_ATTR = "optuna_recipes.warm_start:sources"
@@ -92,6 +93,11 @@ def create_warm_started_study(
                 load_if_exists=True,
             )
 
+    The new study is added to the storage that holds its sources, so a SQLite URL must name an
+    existing file: a mistyped path raises instead of creating an empty database. (To keep the
+    new study elsewhere, build it yourself: ``optuna.create_study(storage=...,
+    sampler=WarmStartSampler(load_sources(...)))``.)
+
     Args:
         storage: Storage URL or object holding the earlier studies; the new study goes there too.
         study_name: Name of the new study (never used as its own source, even if it matches).
@@ -108,10 +114,12 @@ def create_warm_started_study(
         pruner_kwargs: Extra arguments of ``WarmStartPruner``.
 
     Raises:
-        ValueError: If no source is given or recorded, no study matches, or ``direction`` is
-            invalid.
+        ValueError: If no source is given or recorded, no study matches, ``direction`` is
+            invalid, or a SQLite URL names a file that does not exist.
     """
     check_choice("direction", direction, ("minimize", "maximize"))
+    if isinstance(storage, str):
+        check_storage_exists(storage)
     if source_names is None and source_pattern is None:
         recorded = _recorded_sources(storage, study_name) if load_if_exists else None
         if recorded is None:
@@ -174,8 +182,11 @@ def load_warm_started_study(
         pruner_kwargs: Extra arguments of ``WarmStartPruner``.
 
     Raises:
-        ValueError: If the study has no recorded sources.
+        ValueError: If the study has no recorded sources, or a SQLite URL names a file that
+            does not exist.
     """
+    if isinstance(storage, str):
+        check_storage_exists(storage)
     names = _recorded_sources(storage, study_name)
     if names is None:
         raise ValueError(

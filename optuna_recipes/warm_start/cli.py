@@ -15,7 +15,12 @@ import sys
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``optuna-recipes warmstart``."""
-    parser.add_argument("--storage", required=True, help="storage URL, e.g. sqlite:///hpo.db")
+    parser.add_argument(
+        "--storage",
+        required=True,
+        help="storage URL of the earlier studies, e.g. sqlite:///hpo.db; it must exist, and the "
+        "new study is added to it",
+    )
     parser.add_argument("--study", required=True, help="name of the new study")
     parser.add_argument(
         "--from",
@@ -37,10 +42,23 @@ def run(args: argparse.Namespace) -> int:
     """Create the warm-started study and print what was done; exit code 0 on success."""
     import optuna
 
+    from optuna_recipes.warm_start._sources import check_storage_exists
+    from optuna_recipes.warm_start._workflow import _recorded_sources
     from optuna_recipes.warm_start._workflow import create_warm_started_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
+        check_storage_exists(args.storage)
+        if (
+            args.pattern is None
+            and args.sources is None
+            and not (args.load_if_exists and _recorded_sources(args.storage, args.study))
+        ):
+            raise ValueError(
+                "say which earlier studies to warm-start from: --from PATTERN (e.g. --from "
+                "'churn-model-*') or --sources NAME [NAME ...] (with --load-if-exists, an "
+                "existing study made by this command reuses the sources it recorded)."
+            )
         study = create_warm_started_study(
             args.storage,
             args.study,

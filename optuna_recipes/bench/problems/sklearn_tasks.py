@@ -26,6 +26,16 @@ DATASETS = (
     "diabetes",
     "make_classification",
     "make_regression",
+    # Generated classification sets with one structure each (see _generated), and two
+    # regression sets turned into classification (Grinsztajn et al. 2022 do the same).
+    "imbalanced",
+    "noisy",
+    "categorical",
+    "many_features",
+    "hastie",
+    "quantiles",
+    "friedman1_binary",
+    "diabetes_binary",
 )
 #: The regression datasets (the others are classification).
 REGRESSION = frozenset({"diabetes", "make_regression"})
@@ -39,7 +49,10 @@ def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, bool]:
     ``make_classification`` and ``make_regression`` are generated sets of a realistic tabular
     size (5,000 rows, 20 features, seed 0): a binary problem with 8 informative and 4 redundant
     features, 3% flipped labels and classes that overlap (``class_sep=0.8``); a linear
-    regression target on 10 informative features with Gaussian noise (``noise=20``).
+    regression target on 10 informative features with Gaussian noise (``noise=20``). The other
+    generated sets (``imbalanced``, ``noisy``, ``categorical``, ``many_features``, ``hastie``,
+    ``quantiles``, ``friedman1_binary``, ``diabetes_binary``) are smaller classification sets
+    with one structure each; their generators' docstrings say which.
     """
     from sklearn import datasets
 
@@ -59,9 +72,106 @@ def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, bool]:
         X, y = datasets.make_regression(
             n_samples=5000, n_features=20, n_informative=10, noise=20.0, random_state=0
         )
+    elif dataset in _GENERATED:
+        X, y = _GENERATED[dataset]()
     else:
         X, y = getattr(datasets, f"load_{dataset}")(return_X_y=True)
     return np.asarray(X, dtype=float), np.asarray(y), dataset not in REGRESSION
+
+
+def _imbalanced() -> tuple[np.ndarray, np.ndarray]:
+    """1,500 x 20, 8% positives, 6 informative and 4 redundant features, 1% flipped labels."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=1500,
+        n_features=20,
+        n_informative=6,
+        n_redundant=4,
+        weights=[0.92],
+        flip_y=0.01,
+        random_state=1,
+    )
+
+
+def _noisy() -> tuple[np.ndarray, np.ndarray]:
+    """1,200 x 12, binary, 20% of the labels replaced at random (label noise)."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=1200, n_features=12, n_informative=6, n_redundant=2, flip_y=0.2, random_state=2
+    )
+
+
+def _categorical() -> tuple[np.ndarray, np.ndarray]:
+    """1,500 rows, binary: 4 of 8 latent features binned into 4-32 categories whose integer codes
+    are shuffled (their order means nothing, as with label-encoded columns), plus 2 categorical
+    columns of pure noise; 10 columns, 6 of them categorical."""
+    from sklearn.datasets import make_classification
+
+    rng = np.random.default_rng(7)
+    X, y = make_classification(
+        n_samples=1500, n_features=8, n_informative=5, n_redundant=1, random_state=7
+    )
+    for col, k in zip(range(4), (4, 8, 16, 32), strict=True):
+        edges = np.quantile(X[:, col], np.linspace(0, 1, k + 1)[1:-1])
+        X[:, col] = rng.permutation(k)[np.searchsorted(edges, X[:, col])]
+    noise = rng.integers(0, 10, size=(len(y), 2))
+    return np.hstack([X, noise]), y
+
+
+def _many_features() -> tuple[np.ndarray, np.ndarray]:
+    """600 x 150, binary, 10 informative and 20 redundant features, the rest noise."""
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=600, n_features=150, n_informative=10, n_redundant=20, random_state=3
+    )
+
+
+def _hastie() -> tuple[np.ndarray, np.ndarray]:
+    """Hastie et al.'s 10-D problem (``make_hastie_10_2``): 1,200 rows, a spherical boundary."""
+    from sklearn.datasets import make_hastie_10_2
+
+    X, y = make_hastie_10_2(n_samples=1200, random_state=4)
+    return X, (y > 0).astype(int)
+
+
+def _quantiles() -> tuple[np.ndarray, np.ndarray]:
+    """1,000 rows, 3 classes as nested Gaussian shells in 6-D, plus 4 uniform noise features."""
+    from sklearn.datasets import make_gaussian_quantiles
+
+    X, y = make_gaussian_quantiles(n_samples=1000, n_features=6, n_classes=3, random_state=5)
+    noise = np.random.default_rng(5).uniform(-2, 2, size=(len(y), 4))
+    return np.hstack([X, noise]), y
+
+
+def _friedman1_binary() -> tuple[np.ndarray, np.ndarray]:
+    """Friedman #1 (1,000 x 10, 5 features used, noise 1.0), target above its median."""
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(n_samples=1000, n_features=10, noise=1.0, random_state=6)
+    return X, (y > np.median(y)).astype(int)
+
+
+def _diabetes_binary() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's diabetes data (442 x 10), progression above its median."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    return X, (y > np.median(y)).astype(int)
+
+
+_GENERATED = {
+    "imbalanced": _imbalanced,
+    "noisy": _noisy,
+    "categorical": _categorical,
+    "many_features": _many_features,
+    "hastie": _hastie,
+    "quantiles": _quantiles,
+    "friedman1_binary": _friedman1_binary,
+    "diabetes_binary": _diabetes_binary,
+}
 
 
 def _subsample(X: np.ndarray, y: np.ndarray, task: int, fraction: float) -> tuple[Any, Any]:
@@ -95,8 +205,10 @@ class SklearnProblem(Problem):
     Args:
         model: One of ``svm``, ``hgb``, ``forest``, ``logreg``. Default ``"svm"``.
         dataset: One of ``breast_cancer``, ``digits``, ``wine``, ``iris``, ``diabetes``
-            (regression), or the generated ``make_classification`` / ``make_regression``
-            (5,000 x 20). Default ``"breast_cancer"``.
+            (regression), the generated ``make_classification`` / ``make_regression``
+            (5,000 x 20), or the smaller generated classification sets ``imbalanced``,
+            ``noisy``, ``categorical``, ``many_features``, ``hastie``, ``quantiles``,
+            ``friedman1_binary``, ``diabetes_binary``. Default ``"breast_cancer"``.
         cv: Number of cross-validation folds (>= 2). Default 3.
         task: Task index in the family: task 0 uses the whole dataset, task ``k`` another 70%
             subsample. Default 0.

@@ -29,7 +29,10 @@ class WarmStartConfig:
     ``source_gamma`` is the share of each source's trials taken as good by the density ratio;
     ``tau0`` the Kendall tau of a fully trusted source and ``n0`` the number of target trials
     its prior is worth (``_relatedness``); ``prior_weight`` the weight of the uniform component
-    of each Parzen mixture.
+    of each Parzen mixture. ``bandit_start``, ``half_life`` and ``cold_floor`` drive the choice
+    between the surrogate and TPE (``_arms``): the target trials before the first choice, the
+    discount of old trials' credit, and the cold arm's least share of
+    the trials.
     """
 
     source_weight: float = 20.0
@@ -39,6 +42,9 @@ class WarmStartConfig:
     n0: float = 5.0
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
+    bandit_start: int = 10
+    half_life: float = 15.0
+    cold_floor: float = 0.15
 
 
 def rank_quantiles(y: np.ndarray) -> np.ndarray:

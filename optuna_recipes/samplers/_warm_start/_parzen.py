@@ -36,6 +36,9 @@ MAX_REDRAWS = 20
 GAMMA = 0.1
 MAX_GOOD = 25
 
+# The cold arm samples uniformly until it has proposed this many scored trials.
+COLD_STARTUP = 5
+
 _SQRT2 = math.sqrt(2.0)
 _erf = np.vectorize(math.erf, otypes=[float])
 
@@ -252,3 +255,22 @@ def propose(
     cand = lower.sample(rng, n_candidates)
     score = lower.log_pdf(cand) - upper.log_pdf(cand)
     return cand[int(np.argmax(score))]
+
+
+def propose_cold(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_choices: np.ndarray,
+    min_bandwidth: np.ndarray,
+    config: WarmStartConfig,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The cold arm's row (``_arms``): the density ratio on the trials ``(x, y)`` that arm
+    proposed and nothing else (neither the sources nor the surrogate's trials, which crowd
+    where the sources pointed), uniform until it has ``COLD_STARTUP`` of them."""
+    if len(y) < COLD_STARTUP:
+        x, y = x[:0], y[:0]
+    lower, upper = build_density_ratio(
+        [], np.zeros(0), x, rank_quantiles(y), n_choices, min_bandwidth, config
+    )
+    return propose(lower, upper, rng, config.n_ei_candidates)

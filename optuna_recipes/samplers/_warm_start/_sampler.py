@@ -36,6 +36,7 @@ from optuna_recipes._validation import check_float
 from optuna_recipes._validation import check_int
 from optuna_recipes._validation import check_seed
 from optuna_recipes.samplers._warm_start import _acquisition as acq
+from optuna_recipes.samplers._warm_start import _arms as arms
 from optuna_recipes.samplers._warm_start import _gp as gp
 from optuna_recipes.samplers._warm_start import _parzen as parzen
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
@@ -55,12 +56,19 @@ PROPOSAL_KEY = f"{_NS}:proposal"
 WEIGHTS_KEY = f"{_NS}:source_weights"
 GP_WEIGHTS_KEY = f"{_NS}:gp_source_weights"
 MODE_KEY = f"{_NS}:mode"
+DECISION_KEY = f"{_NS}:decision"
 
 # How a trial's jointly sampled parameters are chosen (recorded under MODE_KEY).
 MODE_PROPOSAL = "proposal"  # no common search space yet: every parameter from the proposal
 MODE_GP = "gp"  # the transfer GP's expected improvement
 MODE_PARZEN = "parzen"  # the density ratio l(x) / g(x)
-MODE_TPE = "tpe"  # hand-over: the sources have faded (or the GP's budget is spent)
+MODE_TPE = "tpe"  # multivariate TPE: the bandit's TPE arm, or the hand-over
+MODE_COLD = "cold"  # the bandit's cold arm: a density ratio on its own trials only
+# Why a trial got its mode (recorded under DECISION_KEY with the bandit's credits).
+REASON_WARM_UP = "warm-up"  # the surrogate, before the bandit starts
+REASON_BANDIT = "bandit"  # the arm the bandit drew (``_arms``)
+REASON_FADED = "sources faded"
+REASON_GP_BUDGET = "gp budget"  # the GP's trial budget is spent, or no source has a GP
 
 _SURROGATES = (MODE_GP, MODE_PARZEN)
 # The GP costs O(n^3) per trial; past this many target trials multivariate TPE takes over.
@@ -69,10 +77,13 @@ _GP_MAX_TRIALS = 200
 _MIN_SOURCE_MASS = 0.5
 # Smallest Parzen bandwidth in unit space.
 _MIN_BANDWIDTH = 0.02
+# Source names shown by repr().
+_REPR_SOURCES = 5
 _SCORED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 # Random streams of one trial: its joint sampling and its proposal.
 _RELATIVE_STREAM = 1
 _PROPOSAL_STREAM = 2
+_ARM_STREAM = 3
 
 
 def _fresh_seed() -> int:
@@ -120,17 +131,30 @@ class WarmStartSampler(BaseSampler):
     between the source GP's predictions and the observed values, shrunk towards a prior (how
     well that source's GP ranks the other sources' trials) for the first trials. A source that
     disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
-    faded both surrogates hand over to multivariate TPE, so a misleading warm start costs only
-    the first few trials.
+    faded both surrogates hand over to multivariate TPE.
+
+    Sources can also help at first and then mislead: their region is good early, another one
+    is better later, and a surrogate built on them keeps sampling theirs. So after the first
+    10 target trials each trial goes to one of three arms: the surrogate; multivariate TPE on
+    all the study's trials (which refines what any arm found, without the sources); or a *cold*
+    arm (a TPE-style density ratio fitted only on the trials the cold arm proposed, uniform for
+    its first 5, so it explores as a cold start would, away from where the sources pointed). The
+    arm is drawn by Thompson sampling on each arm's credit: how often its trials were a new best
+    of the study, older trials counting less (``_arms``). The cold arm keeps at least 15% of
+    the trials.
 
     Each trial records in its system attributes how it was sampled,
     ``optuna_recipes.warm_start:mode``: ``"gp"`` or ``"parzen"`` (the surrogate, over the new
-    study's common search space), ``"tpe"`` (the hand-over; until multivariate TPE has its
-    startup trials the density ratio stands in, recorded as ``"parzen"``), or ``"proposal"``
-    (no common search space yet, e.g. the first trial); the source weights behind it,
-    ``optuna_recipes.warm_start:source_weights`` (``"gp"`` and ``"parzen"``); and
-    ``optuna_recipes.warm_start:proposal``, the joint proposal used for parameters outside
-    the common space, with its ``source_weights``.
+    study's common search space), ``"cold"`` (the cold arm), ``"tpe"`` (the TPE arm or the
+    hand-over; until multivariate TPE has its startup trials the density ratio stands in,
+    recorded as ``"parzen"``), or ``"proposal"`` (no common search space yet, e.g. the first
+    trial); why,
+    ``optuna_recipes.warm_start:decision``: ``{"reason": ...}`` with ``"warm-up"``,
+    ``"bandit"`` (with each arm's discounted ``wins`` and ``pulls``: surrogate, cold, TPE),
+    ``"sources faded"`` or ``"gp budget"``; the source weights behind it,
+    ``optuna_recipes.warm_start:source_weights``; and ``optuna_recipes.warm_start:proposal``,
+    the joint proposal used for parameters outside the common space, with its
+    ``source_weights``.
 
     Mixed and conditional spaces are supported: float and int (log, step) and categorical
     parameters; a parameter missing from a source, or a source value outside the new range,
@@ -221,9 +245,12 @@ class WarmStartSampler(BaseSampler):
         return state
 
     def __repr__(self) -> str:
-        names = [s.name for s in self._sources]
+        # Source names, not their trials; a long list is cut.
+        names = [repr(s.name) for s in self._sources[:_REPR_SOURCES]]
+        if len(self._sources) > _REPR_SOURCES:
+            names.append(f"... ({len(self._sources)} sources)")
         return (
-            f"WarmStartSampler(sources={names}, seed={self._seed}, "
+            f"WarmStartSampler(sources=[{', '.join(names)}], seed={self._seed}, "
             f"source_weight={self._config.source_weight}, "
             f"source_decay={self._config.source_decay}, "
             f"n_ei_candidates={self._config.n_ei_candidates}, surrogate={self._surrogate!r})"
@@ -261,21 +288,33 @@ class WarmStartSampler(BaseSampler):
             return {}
         rng = self._trial_rng(trial, _RELATIVE_STREAM)
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-            target = self._target_data(study, search_space)
+            target, modes = self._target_data(study, search_space)
             rel = self._relatedness(study, search_space, target)
             masses = source_masses(rel, len(target[1]), self._config)
-            mode = self._choose_mode(study, search_space, len(target[1]), masses)
+            mode, decision = self._choose_mode(study, trial, search_space, target, modes, masses)
             if mode == MODE_TPE:
                 params = self._hand_over(study, trial, search_space)
                 if params is not None:
                     compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_TPE)
+                    compat.set_trial_system_attr(study, trial, DECISION_KEY, decision)
                     return params
                 # Multivariate TPE is still in its startup trials; until it has them, the
                 # density ratio on the target's trials (and what is left of the sources)
                 # stands in for it.
                 mode = MODE_PARZEN
             coefficients = None
-            if mode == MODE_GP:
+            if mode == MODE_COLD:
+                own = np.array([m == MODE_COLD for m in modes], dtype=bool)
+                enc = SearchSpaceEncoder(search_space)
+                row = parzen.propose_cold(
+                    target[0][own],
+                    target[1][own],
+                    enc.n_choices,
+                    _min_bandwidth(enc),
+                    self._config,
+                    rng,
+                )
+            elif mode == MODE_GP:
                 row, coefficients = self._propose_gp(
                     study, search_space, target, (rel, masses), rng
                 )
@@ -284,27 +323,40 @@ class WarmStartSampler(BaseSampler):
                     *self._parzen_data(study, search_space, target, masses)
                 )
                 row = parzen.propose(lower, upper, rng, self._config.n_ei_candidates)
-        self._record(study, trial, mode, rel, coefficients)
+        self._record(study, trial, mode, rel, coefficients, decision)
         return SearchSpaceEncoder(search_space).decode(row)
 
     def _choose_mode(
         self,
         study: optuna.Study,
+        trial: FrozenTrial,
         space: dict[str, BaseDistribution],
-        n_target: int,
+        target: tuple[np.ndarray, np.ndarray],
+        modes: list[str | None],
         masses: np.ndarray,
-    ) -> str:
-        """The one decision per trial: ``MODE_GP`` or ``MODE_PARZEN`` (the surrogate) while the
-        sources count, ``MODE_TPE`` once they have faded, or when the GP does not apply (no
-        source has a model of this space, or the target has ``_GP_MAX_TRIALS`` trials)."""
+    ) -> tuple[str, dict[str, Any]]:
+        """The one decision per trial, and its reason: ``MODE_TPE`` once the sources have
+        faded, or when the GP does not apply (no source has a model of this space, or the
+        target has ``_GP_MAX_TRIALS`` trials); else the surrogate (``MODE_GP`` or
+        ``MODE_PARZEN``) for the first ``bandit_start`` target trials, then the arm the
+        bandit draws from the credit of each mode's trials (``_arms``)."""
+        n_target = len(target[1])
         if masses.sum() < _MIN_SOURCE_MASS:
-            return MODE_TPE
-        if self._surrogate == MODE_PARZEN:
-            return MODE_PARZEN
-        models, _ = self._source_models.models(space, study.direction)
-        if n_target < _GP_MAX_TRIALS and any(m is not None for m in models):
-            return MODE_GP
-        return MODE_TPE
+            return MODE_TPE, {"reason": REASON_FADED}
+        if self._surrogate == MODE_GP:
+            models, _ = self._source_models.models(space, study.direction)
+            if n_target >= _GP_MAX_TRIALS or all(m is None for m in models):
+                return MODE_TPE, {"reason": REASON_GP_BUDGET}
+        if n_target < self._config.bandit_start:
+            return self._surrogate, {"reason": REASON_WARM_UP}
+        arm, decision = arms.decide(
+            modes,
+            target[1],
+            self._config.half_life,
+            self._config.cold_floor,
+            self._trial_rng(trial, _ARM_STREAM),
+        )
+        return {arms.COLD: MODE_COLD, arms.TPE: MODE_TPE}.get(arm, self._surrogate), decision
 
     def _hand_over(
         self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
@@ -353,9 +405,11 @@ class WarmStartSampler(BaseSampler):
 
     def _target_data(
         self, study: optuna.Study, space: dict[str, BaseDistribution]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Encoded target trials and their scores (lower is better; ``inf`` = pruned)."""
+    ) -> tuple[tuple[np.ndarray, np.ndarray], list[str | None]]:
+        """Encoded target trials and their scores (lower is better; ``inf`` = pruned), in
+        trial order, and the mode each was sampled in (``None``: not recorded)."""
         trials = compat.get_trials(study, deepcopy=False, states=_SCORED_STATES, use_cache=True)
+        trials = sorted(trials, key=lambda t: t.number)
         x = SearchSpaceEncoder(space).encode_trials(trials, out_of_range="nan")
         raw = np.array(
             [
@@ -365,7 +419,7 @@ class WarmStartSampler(BaseSampler):
                 for t in trials
             ]
         )
-        return x, raw
+        return (x, raw), [t.system_attrs.get(MODE_KEY) for t in trials]
 
     def _relatedness(
         self,
@@ -405,8 +459,10 @@ class WarmStartSampler(BaseSampler):
         mode: str,
         rel: np.ndarray,
         coefficients: np.ndarray | None,
+        decision: dict[str, Any],
     ) -> None:
         compat.set_trial_system_attr(study, trial, MODE_KEY, mode)
+        compat.set_trial_system_attr(study, trial, DECISION_KEY, decision)
         compat.set_trial_system_attr(study, trial, WEIGHTS_KEY, _weights(self._sources, rel))
         if coefficients is not None:
             compat.set_trial_system_attr(
@@ -455,7 +511,7 @@ class WarmStartSampler(BaseSampler):
             return attrs[PROPOSAL_KEY]["params"]
         space = self._proposal_space(study)
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
-            target = self._target_data(study, space)
+            target, _ = self._target_data(study, space)
             rel = self._relatedness(study, space, target)
             masses = source_masses(rel, len(target[1]), self._config)
             lower, upper = parzen.build_density_ratio(
