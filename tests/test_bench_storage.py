@@ -11,10 +11,10 @@ import sys
 
 import pytest
 
+from optuna_recipes import _storage_urls as urls
 from optuna_recipes._redact import redact
-from optuna_recipes.bench import urls
-from optuna_recipes.bench.urls import normalize_url
-from optuna_recipes.bench.urls import storage_identity
+from optuna_recipes._storage_urls import normalize_url
+from optuna_recipes._storage_urls import storage_identity
 from optuna_recipes.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -160,3 +160,13 @@ def test_sampler_repr_is_short(url: str) -> None:
     text = repr(sampler)
     assert text.startswith("WarmStartSampler(sources=['churn-model-2026-09', ")
     assert "... (8 sources)" in text and len(text) < 300
+
+
+def test_cli_never_prints_a_password(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 26 finding 2: the warmstart command printed the storage URL's password."""
+    url = "postgresql+psycopg2://bench:s3cret@127.0.0.1:1/hpo"  # nothing listens on port 1
+    argv = ["warmstart", "--storage", url, "--study", "new", "--from", "churn-*"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err
+    assert "bench:***@127.0.0.1" in err

@@ -149,10 +149,10 @@ def run(args: argparse.Namespace) -> int:
         args._bench_parser.print_help()
         return 0
     from optuna_recipes._redact import redact
+    from optuna_recipes._storage_urls import StorageUnavailableError
     from optuna_recipes.bench._registry import UnknownNameError
     from optuna_recipes.bench.outdir import OutputFolderError
     from optuna_recipes.bench.suite import SuiteError
-    from optuna_recipes.bench.urls import StorageUnavailableError
 
     try:
         if command == "list":

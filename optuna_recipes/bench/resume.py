@@ -33,6 +33,7 @@ from optuna.storages import BaseStorage
 
 from optuna_recipes import _optuna_compat as compat
 from optuna_recipes._redact import redact
+from optuna_recipes._storage_urls import storage_kind
 from optuna_recipes.bench.integrity import StateDamagedError
 from optuna_recipes.bench.integrity import first_bad_line
 from optuna_recipes.bench.integrity import last_line_problem
@@ -46,7 +47,6 @@ from optuna_recipes.bench.storage import open_storage
 from optuna_recipes.bench.storage import run_status
 from optuna_recipes.bench.storage import stored_record
 from optuna_recipes.bench.suite import RunSpec
-from optuna_recipes.bench.urls import storage_kind
 
 
 def journal_path(url: str) -> str | None:

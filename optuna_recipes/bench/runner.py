@@ -24,6 +24,8 @@ import warnings
 import pandas as pd
 
 from optuna_recipes._redact import redact
+from optuna_recipes._storage_urls import normalize_url
+from optuna_recipes._storage_urls import storage_identity
 from optuna_recipes._validation import check_int
 from optuna_recipes.bench import outdir
 from optuna_recipes.bench.execution import RunOutcome
@@ -41,8 +43,6 @@ from optuna_recipes.bench.suite import Suite
 from optuna_recipes.bench.suite import SuiteError
 from optuna_recipes.bench.suite import builtin_suites
 from optuna_recipes.bench.suite import load_suite
-from optuna_recipes.bench.urls import normalize_url
-from optuna_recipes.bench.urls import storage_identity
 
 
 @dataclass

@@ -46,12 +46,12 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 
 from optuna_recipes import _optuna_compat as compat
+from optuna_recipes._storage_urls import explain_storage_error
+from optuna_recipes._storage_urls import normalize_url
+from optuna_recipes._storage_urls import storage_kind
 from optuna_recipes.bench.integrity import repair_torn_tail
 from optuna_recipes.bench.integrity import run_record
 from optuna_recipes.bench.integrity import torn_tail_notice
-from optuna_recipes.bench.urls import explain_storage_error
-from optuna_recipes.bench.urls import normalize_url
-from optuna_recipes.bench.urls import storage_kind
 
 if TYPE_CHECKING:
     from optuna_recipes.bench.suite import RunSpec

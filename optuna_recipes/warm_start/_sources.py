@@ -43,6 +43,10 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 
+from optuna_recipes._redact import redact
+from optuna_recipes._storage_urls import explain_storage_error
+from optuna_recipes._storage_urls import normalize_url
+
 _USED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -187,16 +191,27 @@ def check_storage_exists(url: str) -> None:
     path = sqlite_path(url)
     if path is not None and not path.exists():
         raise ValueError(
-            f"The SQLite database {str(path)!r} (from the storage URL {url!r}) does not exist; "
+            f"The SQLite database {str(path)!r} (from the storage URL {redact(url)!r}) does "
+            "not exist; "
             "check the path (relative paths start from the current directory, "
             f"{str(Path.cwd())!r}); earlier studies are read from an existing storage."
         )
 
 
 def _get_storage(storage: str | BaseStorage) -> BaseStorage:
+    """The storage behind a URL or object; a URL that cannot be opened is one clear error.
+
+    ``postgresql://`` without a driver gets an installed one (see ``_storage_urls``); a missing
+    driver, database or server raises ``StorageUnavailableError`` naming the fix, with the
+    URL's password hidden.
+    """
     if isinstance(storage, str):
         check_storage_exists(storage)
-        return optuna.storages.get_storage(storage)
+        url = normalize_url(storage)
+        try:
+            return optuna.storages.get_storage(url)
+        except Exception as err:  # the driver's or the server's error: explained in one line
+            raise explain_storage_error(url, err) from err
     if isinstance(storage, BaseStorage):
         return storage
     raise TypeError(

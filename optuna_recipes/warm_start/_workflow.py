@@ -45,7 +45,7 @@ from optuna.storages import BaseStorage
 
 from optuna_recipes._validation import check_choice
 from optuna_recipes.warm_start._sources import SourceStudy
-from optuna_recipes.warm_start._sources import check_storage_exists
+from optuna_recipes.warm_start._sources import _get_storage
 from optuna_recipes.warm_start._sources import load_sources
 
 SOURCES_ATTR = "optuna_recipes.warm_start:sources"
@@ -118,8 +118,7 @@ def create_warm_started_study(
             invalid, or a SQLite URL names a file that does not exist.
     """
     check_choice("direction", direction, ("minimize", "maximize"))
-    if isinstance(storage, str):
-        check_storage_exists(storage)
+    storage = _get_storage(storage)
     if source_names is None and source_pattern is None:
         recorded = _recorded_sources(storage, study_name) if load_if_exists else None
         if recorded is None:
@@ -185,8 +184,7 @@ def load_warm_started_study(
         ValueError: If the study has no recorded sources, or a SQLite URL names a file that
             does not exist.
     """
-    if isinstance(storage, str):
-        check_storage_exists(storage)
+    storage = _get_storage(storage)
     names = _recorded_sources(storage, study_name)
     if names is None:
         raise ValueError(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from optuna_recipes._redact import redact
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``optuna-recipes warmstart``."""
@@ -42,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Create the warm-started study and print what was done; exit code 0 on success."""
     import optuna
 
+    from optuna_recipes._storage_urls import StorageUnavailableError
     from optuna_recipes.warm_start._sources import check_storage_exists
     from optuna_recipes.warm_start._workflow import _recorded_sources
     from optuna_recipes.warm_start._workflow import create_warm_started_study
@@ -68,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             load_if_exists=args.load_if_exists,
         )
-    except (ValueError, KeyError, optuna.exceptions.DuplicatedStudyError) as err:
-        print(f"optuna-recipes warmstart: error: {err}", file=sys.stderr)
+    except (
+        ValueError,
+        KeyError,
+        StorageUnavailableError,
+        optuna.exceptions.DuplicatedStudyError,
+    ) as err:
+        print(f"optuna-recipes warmstart: error: {redact(str(err))}", file=sys.stderr)
         return 2
     sources = study.sampler.sources  # type: ignore[union-attr]
-    print(f"Warm-started study {study.study_name!r} ({args.direction}) in {args.storage}")
+    print(f"Warm-started study {study.study_name!r} ({args.direction}) in {redact(args.storage)}")
     print(f"from {len(sources)} source studies:")
     for src in sources:
         direction = src.direction.name.lower() if src.direction is not None else "?"
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print("Sampler: WarmStartSampler; pruner: WarmStartPruner.")
     print("Run trials from any process with:")
     print("  import optuna_recipes")
-    print(f"  study = optuna_recipes.load_warm_started_study({args.storage!r}, {args.study!r})")
+    shown = redact(args.storage)
+    print(f"  study = optuna_recipes.load_warm_started_study({shown!r}, {args.study!r})")
     print("  study.optimize(objective, n_trials=...)")
     return 0

@@ -12,7 +12,7 @@
 Example:
     .. code-block:: python
 
-        from optuna_recipes.bench.urls import normalize_url, storage_identity
+        from optuna_recipes._storage_urls import normalize_url, storage_identity
 
         url = normalize_url("postgresql://bench:pw@db:5432/hpo")  # +psycopg or +psycopg2
         storage_identity(url)  # 'postgresql://db:5432/hpo'
