@@ -372,6 +372,7 @@ def _sklearn_kit(
         build=build,
         failing=failing,
         predict=lambda obj, model, X: model.predict_proba(X)[:, 1],
+        proba=lambda obj, model, X: model.predict_proba(X)[:, 1],
         load=load,
         fixed=fixed,
         n_rounds=lambda model: getattr(model, "n_iter_", None),

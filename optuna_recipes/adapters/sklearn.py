@@ -32,7 +32,6 @@ import sklearn
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from optuna_recipes.adapters._base.boosting import check_n_jobs
 from optuna_recipes.adapters._base.boosting import take_rows
 from optuna_recipes.adapters._base.data import CLASSIFICATION
 from optuna_recipes.adapters._base.data import check_labels
@@ -42,6 +41,7 @@ from optuna_recipes.adapters._base.folds import Fold
 from optuna_recipes.adapters._base.objective import BaseObjective
 from optuna_recipes.adapters._base.search_space import suggest_params
 from optuna_recipes.adapters._base.settings import ObjectiveSettings
+from optuna_recipes.adapters._base.threads import check_n_jobs
 from optuna_recipes.adapters._sklearn_estimators import EXTRA_METRICS
 from optuna_recipes.adapters._sklearn_estimators import IGNORES_N_JOBS
 from optuna_recipes.adapters._sklearn_estimators import MLP_CLASSES
