@@ -64,7 +64,8 @@ CURVES = {
 
 
 def _folder(tmp_path: Path, results: pd.DataFrame) -> digest.Digest:
-    manifest = outdir.prepare(tmp_path, {"x": 1}, "", "python -m something")
+    storage = {"url": "sqlite:///runs.db", "identity": "sqlite:runs.db"}
+    manifest = outdir.prepare(tmp_path, {"x": 1}, "", "python -m something", storage)
     outdir.write_results(tmp_path, results, pd.DataFrame())
     manifest.update(state="complete", rows=len(results))
     outdir.write_manifest(tmp_path, manifest)

@@ -246,9 +246,17 @@ def with_recorded_attrs(
         return results
     import optuna
 
-    from optuna_recipes.bench.runner import open_storage
+    from optuna_recipes._redact import MASK
+    from optuna_recipes.bench.storage import open_storage
+    from optuna_recipes.bench.storage import storage_url_for
 
-    storage = open_storage(str(manifest.get("storage_url")))
+    if MASK in str(manifest.get("storage") or ""):
+        raise ValueError(
+            f"{out}: the benchmark's storage URL was saved with its password hidden; condense "
+            "this folder where the storage needs no password, or add the attributes to "
+            "results.csv."
+        )
+    storage = open_storage(storage_url_for(out, manifest.get("storage")))
     rows = []
     targets = results[results["role"] == "target"] if "role" in results else results
     for (suite, problem, strategy, seed), _ in targets.groupby(

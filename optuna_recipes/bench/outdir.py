@@ -157,7 +157,7 @@ def _is_new(out: Path) -> bool:
 
 
 def check_folder(
-    out: Path, settings: dict[str, Any], suite_text: str, storage_identity: str
+    out: Path, settings: dict[str, Any], suite_text: str, storage_identity: str | None
 ) -> dict[str, Any] | None:
     """The manifest of the benchmark in ``out`` to resume, or ``None`` for a new folder.
 
@@ -201,15 +201,17 @@ def prepare(
     settings: dict[str, Any],
     suite_text: str,
     command: str,
-    storage: dict[str, Any],
+    storage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Create the folder's manifest, or update the one of the benchmark it resumes.
 
-    ``storage``: ``{"url": ... (password hidden), "identity": ...}``.
+    ``storage``: ``{"url": ... (password hidden), "identity": ...}``; ``None`` for a folder
+    without a storage (a measurement script's).
 
     Raises:
         OutputFolderError: see :func:`check_folder`.
     """
+    storage = storage or {"url": None, "identity": None}
     manifest = check_folder(out, settings, suite_text, storage["identity"])
     if manifest is None:
         out.mkdir(parents=True, exist_ok=True)
