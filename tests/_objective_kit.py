@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -435,15 +434,3 @@ def seed_new_studies(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
         return create_study(*args, sampler=sampler, **kwargs)
 
     monkeypatch.setattr(optuna, "create_study", seeded)
-
-
-def run_readme_snippet(title: str, monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> dict:
-    """Execute the first Python block of the README section ``title`` as written, with its
-    studies seeded (:func:`seed_new_studies`); returns the snippet's namespace."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
-    code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    seed_new_studies(monkeypatch, seed)
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    return namespace
