@@ -118,7 +118,7 @@ def test_the_family_suites_follow_the_split(split: str) -> None:
     suite = load_suite(f"hpo-families-{split}")
     groups: dict[str, set[tuple[str, str]]] = {}
     for spec in suite.problems:
-        options = spec.options
+        options = spec.spec.options
         assert split_of(options["task"]) == split
         groups.setdefault(spec.group, set()).add((options["family"], options["task"]))
         if spec.group == "transfer":
@@ -374,3 +374,15 @@ options = {{ family = "{NEW}", task = "noisy", n_steps = 30, sources = 2, unrela
     transfer = df[df["problem"] == "rec-transfer"]
     steps = transfer.groupby("strategy")["steps"].sum()
     assert steps["tpe+median"] < steps["tpe"] == 12 * 2 * 30
+
+
+def test_recording_writes_into_the_package_only_in_a_source_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28: `recording --help` defaulted --out into site-packages for installed packages."""
+    from optuna_recipes.bench.recording import record
+
+    assert record.default_out() == record.DATA_DIR  # this checkout has a pyproject.toml
+    installed = tmp_path / "site-packages" / "optuna_recipes" / "bench" / "data"
+    monkeypatch.setattr(record, "DATA_DIR", installed)
+    assert record.default_out() == Path("recorded-families")

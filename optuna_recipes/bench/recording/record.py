@@ -39,6 +39,14 @@ FORMAT = "optuna-recipes-recorded-2"
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
+def default_out() -> Path:
+    """Where the command writes without ``--out``: the package data in a source checkout (where
+    the shipped families are recorded), else ``./recorded-families`` (never into an installed
+    package's site-packages)."""
+    checkout = (DATA_DIR.parents[2] / "pyproject.toml").exists()
+    return DATA_DIR if checkout else Path("recorded-families")
+
+
 def _grid_values(dist: BaseDistribution) -> list[Any]:
     if isinstance(dist, CategoricalDistribution):
         return list(dist.choices)
@@ -260,7 +268,7 @@ def record_family(
     configs = design(spec, n_sobol, seed)
     encoded = SearchSpaceEncoder(spec.space).encode_many(configs).astype(np.float32)
     base = _base_meta(spec, steps, cv, len(configs), seed)
-    out = DATA_DIR if out is None else Path(out)
+    out = default_out() if out is None else Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.npz"
     meta, arrays = _open(path, base, encoded, steps)
@@ -306,7 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--configs", type=int, help="Sobol points (default: the family's)")
     parser.add_argument("--steps", type=int, help="curve length (default: the family's)")
     parser.add_argument("--cv", type=int, default=3, help="CV folds (default 3)")
-    parser.add_argument("--out", type=Path, help=f"folder (default {DATA_DIR})")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"folder (default {default_out()}; replay from it with the `recorded` problem's "
+        "option `data = FOLDER`)",
+    )
     parser.add_argument("--list", action="store_true", help="list the families and exit")
     args = parser.parse_args(argv)
     if args.list:
