@@ -349,8 +349,9 @@ def _sklearn_kit(
     def build(X: Any, y: Any, *, rounds: int = 20, patience: int | None = 5, **kw: Any) -> Any:
         from optuna_recipes.adapters.sklearn import SklearnObjective
 
+        kw.setdefault("n_jobs", 1)
         return SklearnObjective(
-            make(), X, y, n_jobs=1, max_rounds=rounds, early_stopping_rounds=patience, **kw
+            make(), X, y, max_rounds=rounds, early_stopping_rounds=patience, **kw
         )
 
     def failing(X: np.ndarray, y: np.ndarray) -> tuple[Any, str, Any, Any, str]:

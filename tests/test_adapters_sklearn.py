@@ -339,6 +339,35 @@ def test_seed_threads_and_input_checks(cancer: Data) -> None:
         SklearnObjective("hgb", X, y, iterations_per_fit=0)
 
 
+def test_features_and_weights_are_checked_for_the_estimator(cancer: Data) -> None:
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = cancer
+    frame = pd.DataFrame(X[:, :3], columns=["a", "b", "c"])
+    frame["city"] = np.where(y == 1, "Paris", "Lyon")
+    with pytest.raises(ValueError, match="neither numbers nor `category`"):
+        SklearnObjective("logreg", frame, y)
+    encode = make_column_transformer((OneHotEncoder(), ["city"]), remainder=StandardScaler())
+    prepared = SklearnObjective(make_pipeline(encode, LogisticRegression()), frame, y, cv=3)
+    assert prepared.evaluate({"logisticregression__C": 1.0})["value"] < 0.1  # city is y
+    weight = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    with pytest.raises(ValueError, match=r"KNeighborsClassifier\.fit takes no `sample_weight`"):
+        SklearnObjective("knn", X, y, sample_weight=weight)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` has 1 missing value"):
+        SklearnObjective(SVC(), X, y, validation_data=(X_nan, y))
+    scores = [
+        SklearnObjective("svm", X, y, cv=3, metric="balanced_accuracy", sample_weight=w).evaluate(
+            {"svc__C": 1.0, "svc__gamma": 0.01}
+        )["value"]
+        for w in (None, weight)
+    ]
+    assert scores[0] != scores[1]  # weights reach the final step and the extra metrics
+
+
 def test_best_params_json_rebuilds_the_estimator(cancer: Data, tmp_path: Path) -> None:
     X, y = cancer
     objective = SklearnObjective("et", X, y, cv=3, max_rounds=20, early_stopping_rounds=3)

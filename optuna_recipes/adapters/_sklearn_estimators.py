@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -187,23 +188,24 @@ def _labels_of(p: np.ndarray) -> np.ndarray:
     return (p > 0.5).astype(np.int64) if p.ndim == 1 else np.argmax(p, axis=1)
 
 
-def _balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
+def _balanced_accuracy(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import balanced_accuracy_score
 
-    return float(balanced_accuracy_score(y, _labels_of(p)))
+    return float(balanced_accuracy_score(y, _labels_of(p), sample_weight=w))
 
 
-def _average_precision(y: np.ndarray, p: np.ndarray) -> float:
+def _average_precision(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import average_precision_score
 
-    return float(average_precision_score(y, p))
+    return float(average_precision_score(y, p, sample_weight=w))
 
 
-def _mse(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.mean((y - p) ** 2))
+def _mse(y: np.ndarray, p: np.ndarray, w: np.ndarray | None = None) -> float:
+    return float(np.average((y - p) ** 2, weights=w))
 
 
-# scikit-learn metrics besides the shared vocabulary: name -> (tasks, direction, score).
+# scikit-learn metrics besides the shared vocabulary: name -> (tasks, direction,
+# ``score(y, pred, sample_weight=None)``).
 EXTRA_METRICS = {
     "balanced_accuracy": (CLASSIFICATION, "maximize", _balanced_accuracy),
     "average_precision": (frozenset({"binary"}), "maximize", _average_precision),
@@ -228,7 +230,7 @@ def as_float32(X: Any) -> Any:
     return X.astype(np.float32) if hasattr(X, "tocsr") else np.asarray(X, dtype=np.float32)
 
 
-def check_missing(estimator: Any, X: Any) -> None:
+def check_missing(estimator: Any, X: Any, name: str = "X") -> None:
     """Refuse NaN features for an estimator that cannot take them (pipelines are left to
     their own steps: their tags do not say whether a step imputes)."""
     if isinstance(estimator, Pipeline) or hasattr(X, "tocsr"):
@@ -242,7 +244,43 @@ def check_missing(estimator: Any, X: Any) -> None:
     values = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
     if values.dtype.kind == "f" and np.isnan(values).any():
         raise ValueError(
-            f"`X` has {int(np.isnan(values).sum())} missing value(s) (NaN), which "
+            f"`{name}` has {int(np.isnan(values).sum())} missing value(s) (NaN), which "
             f"{name_of(estimator)} does not accept. Impute them in a Pipeline (e.g. "
             f"make_pipeline(SimpleImputer(), {name_of(estimator)}())) or use 'hgb'."
+        )
+
+
+def prepares_columns(estimator: Any) -> bool:
+    """Whether ``estimator`` is a pipeline whose first step takes columns other than numbers
+    itself (a ``ColumnTransformer``, an encoder, a text vectorizer): then its steps, not the
+    objective, decide which features it can train on."""
+    if not isinstance(estimator, Pipeline):
+        return False
+    first = estimator.steps[0][1]
+    if isinstance(first, Pipeline):
+        return prepares_columns(first)
+    from sklearn.compose import ColumnTransformer
+
+    if isinstance(first, ColumnTransformer):
+        return True
+    try:
+        from sklearn.utils import get_tags
+    except ImportError:  # scikit-learn < 1.6: no public tags, leave pipelines to their steps
+        return True
+    try:
+        tags = get_tags(first).input_tags
+    except (AttributeError, TypeError):  # "passthrough", or a step without tags
+        return False
+    return tags.string or tags.categorical or not tags.two_d_array
+
+
+def check_weight_support(final: Any, kind: str) -> None:
+    """Refuse ``sample_weight`` for an estimator whose ``fit`` (``partial_fit`` when it trains
+    in epochs, ``kind`` of its :class:`TrainingPlan`) does not take it."""
+    method = final.partial_fit if kind == "epochs" else final.fit
+    if "sample_weight" not in inspect.signature(method).parameters:
+        raise ValueError(
+            f"`sample_weight` is passed to `{method.__name__}`, but "
+            f"{name_of(final)}.{method.__name__} takes no `sample_weight`. Choose an estimator "
+            "that does, or resample the rows instead."
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from collections.abc import Mapping
-import contextlib
+from contextlib import AbstractContextManager
 import dataclasses
 import difflib
 import itertools
@@ -37,11 +37,11 @@ from optuna_recipes.adapters._base.data import CLASSIFICATION
 from optuna_recipes.adapters._base.data import check_labels
 from optuna_recipes.adapters._base.data import infer_task
 from optuna_recipes.adapters._base.data import to_python
+from optuna_recipes.adapters._base.features import check_features
 from optuna_recipes.adapters._base.folds import Fold
 from optuna_recipes.adapters._base.objective import BaseObjective
 from optuna_recipes.adapters._base.search_space import suggest_params
 from optuna_recipes.adapters._base.settings import ObjectiveSettings
-from optuna_recipes.adapters._base.threads import check_n_jobs
 from optuna_recipes.adapters._sklearn_estimators import EXTRA_METRICS
 from optuna_recipes.adapters._sklearn_estimators import IGNORES_N_JOBS
 from optuna_recipes.adapters._sklearn_estimators import MLP_CLASSES
@@ -53,9 +53,11 @@ from optuna_recipes.adapters._sklearn_estimators import as_features
 from optuna_recipes.adapters._sklearn_estimators import as_float32
 from optuna_recipes.adapters._sklearn_estimators import as_target
 from optuna_recipes.adapters._sklearn_estimators import check_missing
+from optuna_recipes.adapters._sklearn_estimators import check_weight_support
 from optuna_recipes.adapters._sklearn_estimators import final_step
 from optuna_recipes.adapters._sklearn_estimators import name_of
 from optuna_recipes.adapters._sklearn_estimators import plan_for
+from optuna_recipes.adapters._sklearn_estimators import prepares_columns
 from optuna_recipes.adapters._sklearn_estimators import resolve_estimator
 from optuna_recipes.adapters._sklearn_estimators import split_final
 from optuna_recipes.adapters.spaces import SKLEARN_CONDITIONS
@@ -69,14 +71,17 @@ __all__ = ["SHORTCUTS", "SklearnObjective", "TrainingPlan", "plan_for", "resolve
 @dataclasses.dataclass
 class _FoldRun:
     """One fold in training: the estimator driven (a pipeline's final step when it trains in
-    rounds, its inputs then transformed by the fitted preprocessor), its data, and the
-    validation metric of the iterations trained ahead of the round loop."""
+    rounds, its inputs then transformed by the fitted preprocessor), its data, the keyword
+    arguments of its ``fit``/``partial_fit`` (the training weights), the validation weights, and
+    the validation metric of the iterations trained ahead of the round loop."""
 
     model: Any
     X: Any
     y: np.ndarray
     X_valid: Any
     y_valid: np.ndarray
+    fit_kwargs: dict[str, Any]
+    w_valid: np.ndarray | None
     scores: list[float] = dataclasses.field(default_factory=list)
     tree_sum: Any = 0.0
 
@@ -101,7 +106,8 @@ class SklearnObjective(BaseObjective):
     predictions), one tree of a random forest or extra trees (``n_estimators``), one epoch of
     an estimator with ``partial_fit`` (MLP, SGD). Other estimators are fitted once and report
     one round. ``objective.best_estimator(study)`` (also ``refit``) returns a fitted clone of the
-    estimator or pipeline, trained on all rows with the best parameters and iterations.
+    estimator or pipeline, trained on all rows with the best parameters and iterations; it
+    pickles (``save_model``; a pickle runs code when loaded: load only files you trust).
 
     Classifiers are trained on the original labels, so the fitted estimator predicts them.
     Without ``predict_proba`` (SVC, RidgeClassifier), ``accuracy``, ``f1``, ``roc_auc`` and
@@ -135,8 +141,11 @@ class SklearnObjective(BaseObjective):
         X: Features: array, pandas DataFrame (pipelines may take any columns their
             preprocessing handles) or scipy sparse matrix.
         y: Labels or regression targets.
-        task, metric, cv, validation_data, groups, fixed_params, space, seed: As for every
-            objective (:class:`~optuna_recipes.adapters.BaseObjective`). ``metric``: one of
+        task, metric, cv, validation_data, groups, fixed_params, space, seed, timeout, verbose:
+            As for every objective (:class:`~optuna_recipes.adapters.BaseObjective`). The
+            features are checked at construction (no infinite values; columns numbers or
+            ``category``, unless the pipeline's first step prepares its own columns, e.g. a
+            ``ColumnTransformer``; NaN only where the estimator accepts it). ``metric``: one of
             ``"log_loss"``, ``"roc_auc"``, ``"accuracy"``, ``"f1"``, ``"balanced_accuracy"``,
             ``"average_precision"`` (binary), ``"rmse"``, ``"mae"``, ``"mse"``, ``"r2"``.
             Without ``predict_proba`` the default is ``"accuracy"``, else ``"log_loss"``
@@ -149,9 +158,14 @@ class SklearnObjective(BaseObjective):
             stops. Default: 50 iterations or trees, 10 epochs.
         iterations_per_fit: Boosting iterations or trees added per warm-started fit (each is
             still validated and reported). Default 50 for boosting, 10 for forests.
-        n_jobs: Threads: ``n_jobs`` of the steps that have it (when None there) and a cap on
-            the OpenMP/BLAS thread pools (HistGradientBoosting, MLP) during training. Default
-            ``None``: scikit-learn's defaults (one joblib job; all cores for OpenMP/BLAS).
+        sample_weight: Per-row weights: passed to the final step's ``fit`` (or
+            ``partial_fit``; ``step__sample_weight`` in a pipeline, so the preprocessing steps
+            fit unweighted) and used in the validation metric. The estimator must take
+            ``sample_weight`` (``ValueError`` otherwise).
+        n_jobs: Threads per trial: ``n_jobs`` of the steps that have it (when None there) and
+            a cap on the OpenMP/BLAS thread pools (HistGradientBoosting, MLP) during training.
+            Default ``None``: half the CPUs, shared among the trials running at once (see
+            :class:`~optuna_recipes.adapters.BaseObjective`); :meth:`threads` is the count.
     """
 
     library = "sklearn"
@@ -164,10 +178,8 @@ class SklearnObjective(BaseObjective):
         y: Any = None,
         *,
         iterations_per_fit: int | None = None,
-        n_jobs: int | None = None,
         **settings: Any,
     ) -> None:
-        self.n_jobs = check_n_jobs(n_jobs)
         labels = check_labels(as_target(y), None)
         task = infer_task(labels, settings.get("task"), settings.get("group"))
         if task not in ("binary", "multiclass", "regression"):
@@ -195,6 +207,8 @@ class SklearnObjective(BaseObjective):
         extra = EXTRA_METRICS.get(self.metric.name)
         self._score = self.metric.score or (extra[2] if extra else None)
         self._check_setup()
+        if self.sample_weight_ is not None:
+            check_weight_support(final, self.plan.kind)
 
     # --------------------------------------------------------------------- construction checks
     def _check_setup(self) -> None:
@@ -230,12 +244,21 @@ class SklearnObjective(BaseObjective):
                 "(e.g. SVC(probability=True))."
             )
         check_missing(configured, self.X)
+        if self._X_valid is not None:
+            check_missing(configured, self._X_valid, "validation_data[0]")
 
     # ------------------------------------------------------------------------------- hooks
     def _normalize_settings(self, settings: ObjectiveSettings) -> ObjectiveSettings:
         if self.plan.kind == "once":
             return settings.replace(max_rounds=1, early_stopping_rounds=None)
         return settings
+
+    def _check_features(self, X: Any, name: str) -> None:
+        """Numbers or ``category`` columns, no infinite values (NaN is left to
+        :func:`check_missing`, which knows the estimator); a pipeline that prepares its own
+        columns checks them itself."""
+        if not prepares_columns(self.estimator):
+            check_features(as_features(X), name=name, allow_nan=True, library=self._final_name)
 
     def _inspect_data(self, X: Any, y: Any) -> tuple[np.ndarray | None, tuple[int, ...]]:
         shape = tuple(int(s) for s in getattr(X, "shape", None) or np.shape(X))
@@ -289,9 +312,11 @@ class SklearnObjective(BaseObjective):
         return self.estimator.get_params(deep=True).get(name)
 
     def _library_params(self, sampled: Mapping[str, Any]) -> dict[str, Any]:
-        """``set_params`` arguments: seeds and threads where the estimator leaves them None,
-        its own early stopping off, then ``fixed_params``, then the sampled values."""
+        """``set_params`` arguments: seeds and threads (:meth:`threads`) where the estimator
+        leaves them None, its own early stopping off, then ``fixed_params``, then the sampled
+        values."""
         current = self.estimator.get_params(deep=True)
+        threads = self.threads()
         params: dict[str, Any] = {}
         for key, value in current.items():
             if value is not None:
@@ -299,10 +324,10 @@ class SklearnObjective(BaseObjective):
             owner_key, _, leaf = key.rpartition("__")
             if leaf == "random_state" and self.seed is not None:
                 params[key] = self.seed
-            elif leaf == "n_jobs" and self.n_jobs is not None:
+            elif leaf == "n_jobs":
                 owner = current[owner_key] if owner_key else self.estimator
                 if name_of(owner) not in IGNORES_N_JOBS:
-                    params[key] = self.n_jobs
+                    params[key] = threads
         for name, value in OWN_EARLY_STOPPING.get(self._final_name, {}).items():
             params[self._prefix + name] = value
         params.update(self.fixed_params)
@@ -323,20 +348,31 @@ class SklearnObjective(BaseObjective):
         params[self._prefix + "hidden_layer_sizes"] = (int(width),) * int(depth)
         return params
 
-    def _train(self, params: dict[str, Any], tracker: Any) -> None:
-        with self._threads():
-            super()._train(params, tracker)
+    def _library_threads(self, threads: int) -> AbstractContextManager[Any]:
+        """OpenMP and BLAS thread pools capped at ``threads`` while training."""
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=threads)
+
+    def _weight_kwargs(self, weight: np.ndarray | None, whole: bool) -> dict[str, Any]:
+        """``fit``/``partial_fit`` keyword arguments passing ``weight`` to the final step
+        (``whole``: called on the whole pipeline, ``step__sample_weight``)."""
+        if weight is None:
+            return {}
+        return {(self._prefix if whole else "") + "sample_weight": weight}
 
     def _start_fold(self, params: dict[str, Any], fold: Fold) -> _FoldRun:
         estimator = clone(self.estimator).set_params(**params)
         X, y = take_rows(self.X, fold.train), self._fit_y[fold.train]
+        w, w_valid = self._fold_weights(fold)
         if fold.valid is None:
             assert self.y_valid_ is not None
             X_valid, y_valid = self._X_valid, self.y_valid_
         else:
             X_valid, y_valid = take_rows(self.X, fold.valid), self.y_[fold.valid]
         if self.plan.kind == "once":
-            return _FoldRun(estimator, X, y, X_valid, y_valid)
+            kwargs = self._weight_kwargs(w, whole=True)
+            return _FoldRun(estimator, X, y, X_valid, y_valid, kwargs, w_valid)
         preprocessor, model = split_final(estimator)
         if preprocessor is not None:
             X = preprocessor.fit_transform(X, y)
@@ -345,21 +381,20 @@ class SklearnObjective(BaseObjective):
             model.set_params(warm_start=True)
         if self.plan.kind == "trees":
             X_valid = as_float32(X_valid)
-        return _FoldRun(model, X, y, X_valid, y_valid)
+        kwargs = self._weight_kwargs(w, whole=False)
+        return _FoldRun(model, X, y, X_valid, y_valid, kwargs, w_valid)
 
     def _step_fold(self, state: _FoldRun, round_: int) -> float:
         kind = self.plan.kind
         if kind == "once":
-            state.model.fit(state.X, state.y)
+            state.model.fit(state.X, state.y, **state.fit_kwargs)
         elif kind == "epochs":
-            self._partial_fit(state.model, state.X, state.y)
+            self._partial_fit(state.model, state.X, state.y, state.fit_kwargs)
         else:
             if round_ >= len(state.scores):
                 self._grow(state)
             return state.scores[round_]
-        return self._validate(
-            state.y_valid, state.model, self._predict(state.model, state.X_valid)
-        )
+        return self._validate(state, self._predict(state.model, state.X_valid))
 
     def _grow(self, state: _FoldRun) -> None:
         """Warm-start ``iterations_per_fit`` more iterations; validate each new one."""
@@ -367,7 +402,7 @@ class SklearnObjective(BaseObjective):
         start = len(state.scores)
         stop = min(start + self.plan.iterations_per_fit, self.max_rounds)
         state.model.set_params(**{self.plan.param: stop})
-        state.model.fit(state.X, state.y)
+        state.model.fit(state.X, state.y, **state.fit_kwargs)
         if self.plan.kind == "staged":
             staged = (
                 state.model.staged_predict_proba(state.X_valid)
@@ -378,18 +413,18 @@ class SklearnObjective(BaseObjective):
         else:
             predictions = _tree_means(state, start, self.task in CLASSIFICATION)
         for prediction in predictions:
-            state.scores.append(self._validate(state.y_valid, state.model, prediction))
+            state.scores.append(self._validate(state, prediction))
         if len(state.scores) < stop:
             raise RuntimeError(
                 f"{self._final_name} trained {len(state.scores)} of {stop} iterations; its own "
                 "early stopping must be off (it is chosen on the validation folds)."
             )
 
-    def _partial_fit(self, model: Any, X: Any, y: np.ndarray) -> None:
+    def _partial_fit(self, model: Any, X: Any, y: np.ndarray, kwargs: dict[str, Any]) -> None:
         if self.task in CLASSIFICATION:
-            model.partial_fit(X, y, classes=self._all_labels)
+            model.partial_fit(X, y, classes=self._all_labels, **kwargs)
         else:
-            model.partial_fit(X, y)
+            model.partial_fit(X, y, **kwargs)
 
     def _predict(self, model: Any, X: Any) -> np.ndarray:
         """Probabilities in ``model.classes_`` order (from ``decision_function`` or the labels
@@ -409,57 +444,43 @@ class SklearnObjective(BaseObjective):
             return scores / scores.sum(axis=1, keepdims=True)
         return (model.predict(X)[:, None] == model.classes_[None, :]).astype(float)
 
-    def _validate(self, y_valid: np.ndarray, model: Any, prediction: np.ndarray) -> float:
-        """The metric of one prediction (columns of ``model.classes_`` mapped to ``classes_``)."""
+    def _validate(self, state: _FoldRun, prediction: np.ndarray) -> float:
+        """The weighted metric of one prediction on the fold's validation rows (columns of
+        the model's ``classes_`` mapped to ``classes_``)."""
         assert self._score is not None
+        y_valid, w_valid = state.y_valid, state.w_valid
         if self.task not in CLASSIFICATION:
-            return self._score(y_valid, np.asarray(prediction, dtype=float).ravel())
-        columns = [self._class_index[to_python(c)] for c in model.classes_]
+            return self._score(y_valid, np.asarray(prediction, dtype=float).ravel(), w_valid)
+        columns = [self._class_index[to_python(c)] for c in state.model.classes_]
         proba = np.zeros((len(prediction), self.n_classes))
         proba[:, columns] = prediction
-        return self._score(y_valid, proba[:, 1] if self.task == "binary" else proba)
+        return self._score(y_valid, proba[:, 1] if self.task == "binary" else proba, w_valid)
 
     def _fit_full(self, params: dict[str, Any], n_rounds: int) -> Any:
         estimator = clone(self.estimator).set_params(**params)
-        with self._threads():
-            if self.plan.kind == "epochs":
-                preprocessor, model = split_final(estimator)
-                X = (
-                    self.X
-                    if preprocessor is None
-                    else preprocessor.fit_transform(self.X, self._fit_y)
-                )
-                for _ in range(n_rounds):
-                    self._partial_fit(model, X, self._fit_y)
-                return estimator
-            if self.plan.param is not None:
-                estimator.set_params(**{self._prefix + self.plan.param: n_rounds})
-            return estimator.fit(self.X, self._fit_y)
+        if self.plan.kind == "epochs":
+            preprocessor, model = split_final(estimator)
+            X = self.X if preprocessor is None else preprocessor.fit_transform(self.X, self._fit_y)
+            kwargs = self._weight_kwargs(self.sample_weight_, whole=False)
+            for _ in range(n_rounds):
+                self._partial_fit(model, X, self._fit_y, kwargs)
+            return estimator
+        if self.plan.param is not None:
+            estimator.set_params(**{self._prefix + self.plan.param: n_rounds})
+        return estimator.fit(
+            self.X, self._fit_y, **self._weight_kwargs(self.sample_weight_, whole=True)
+        )
+
+    def _estimator(self, params: dict[str, Any], n_rounds: int) -> Any:
+        """The fitted clone of the estimator or pipeline: what :meth:`refit` returns."""
+        return self._fit_full(params, n_rounds)
 
     def _save_model(self, model: Any, path: str) -> str:
         with open(path + ".pkl", "wb") as file:
             pickle.dump(model, file)
         return path + ".pkl"
 
-    def _threads(self) -> contextlib.AbstractContextManager[Any]:
-        if self.n_jobs is None:
-            return contextlib.nullcontext()
-        from joblib import effective_n_jobs
-        from threadpoolctl import threadpool_limits
-
-        return threadpool_limits(limits=effective_n_jobs(self.n_jobs))
-
     # ------------------------------------------------------------------------------ public
-    def best_estimator(self, study_or_params: Any) -> Any:
-        """A fitted clone of the estimator (or pipeline) with the best parameters and number of
-        iterations, trained on all rows: :meth:`refit` under the name of what it returns.
-
-        Takes what :meth:`refit` takes: a study, a trial, the dict of
-        :func:`~optuna_recipes.adapters.load_best` or a parameter dict. The result pickles (a
-        pickle runs code when loaded: load only files you trust).
-        """
-        return self.refit(study_or_params)
-
     def recommended_pruner(self) -> optuna.pruners.BasePruner:
         """:func:`~optuna_recipes.pruners.boosting_pruner` for ``max_rounds`` when the estimator
         trains in rounds; a ``NopPruner`` when it is fitted once (nothing to prune)."""
