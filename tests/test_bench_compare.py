@@ -226,3 +226,31 @@ def test_pruning_summary_with_two_strategies_sharing_a_sampler() -> None:
     df["cum_steps"] = df.groupby(["strategy", "seed"])["steps"].cumsum()
     table = metrics.pruning(df).set_index("strategy")
     assert table.loc["tpe", "steps_saved"] == pytest.approx(0.0)
+
+
+def test_readme_compare_snippet_runs_as_written(tmp_path: Path, monkeypatch) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Benchmark harness", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    code = next(b for b in blocks if "import compare" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["df"]) == 2 * 6 * 20
+    assert "**Verdict.**" in (tmp_path / "bench-out/compare-readme/report.md").read_text()
+
+
+def test_cli_strategies_says_which_group_lists_it_replaces(tmp_path: Path, capsys) -> None:
+    from optuna_recipes.cli import main
+
+    suite = tmp_path / "two.toml"
+    suite.write_text(
+        '[suite]\ntrials = 2\nseeds = 1\nstrategies = ["random", "tpe"]\n\n'
+        '[[problems]]\nname = "s"\ntype = "mixed"\ngroup = "samplers"\n\n'
+        '[[problems]]\nname = "c"\ntype = "curves"\ngroup = "pruning"\n'
+        'strategies = ["random+median"]\noptions = { n_steps = 3 }\n'
+    )
+    args = ["bench", "run", str(suite), "--out", str(tmp_path / "out"), "--workers", "1"]
+    assert main([*args, "--strategies", "random", "--no-progress", "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert "--strategies random replaces: group samplers: random,tpe; group pruning: " in err

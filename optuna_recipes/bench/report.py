@@ -1,11 +1,12 @@
 """The report of a benchmark folder: Markdown + PNG plots + CSV tables, and a terminal summary.
 
 ``write_report(DIR)`` reads ``DIR/results.csv`` and writes ``report.md`` (the command that
-reproduces the benchmark at the top; names from the suite escaped, passwords of URLs hidden),
-``plots/<problem>-<hash>.png`` (best so far, median and
-quartiles over seeds, against trials, wall time and, for learning-curve problems, training
-steps) and the tables as CSV: ``leaderboard.csv``, ``pairwise.csv``, ``final.csv``,
-``overhead.csv``, ``pruning.csv``, ``speedup.csv``.
+reproduces the benchmark and the verdict of :mod:`~optuna_recipes.bench.verdict` at the top;
+names from the suite escaped, passwords of URLs hidden), ``plots/<problem>-<hash>.png`` (best
+so far, median and quartiles over seeds, against trials, wall time when the objective's time
+matters and, for learning-curve problems, training steps) and the tables as CSV:
+``leaderboard.csv``, ``pairwise.csv``, ``final.csv``, ``overhead.csv``, ``pruning.csv``,
+``speedup.csv``.
 
 Example:
     .. code-block:: python
