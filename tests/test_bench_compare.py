@@ -254,3 +254,17 @@ def test_cli_strategies_says_which_group_lists_it_replaces(tmp_path: Path, capsy
     assert main([*args, "--strategies", "random", "--no-progress", "--no-report"]) == 0
     err = capsys.readouterr().err
     assert "--strategies random replaces: group samplers: random,tpe; group pruning: " in err
+
+
+def test_compare_does_not_resume_another_objectives_data(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def make(shift: float):
+        def shifted(trial: optuna.Trial) -> float:
+            return (trial.suggest_float("x", -1.0, 1.0) - shift) ** 2
+
+        return shifted
+
+    first = compare(make(0.1), ["random"], n_trials=3, seeds=1, progress=False)
+    second = compare(make(0.5), ["random"], n_trials=3, seeds=1, progress=False)
+    assert first.attrs["out"] != second.attrs["out"]

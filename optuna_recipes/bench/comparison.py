@@ -32,6 +32,7 @@ import inspect
 import json
 import os
 from pathlib import Path
+import pickle
 import re
 from typing import Any
 
@@ -121,14 +122,24 @@ def _default_name(obj: Any) -> str:
 
 
 def _fingerprint(obj: Any) -> str:
-    """A hash of the objective's source (of its class for an object; else its repr): a folder
-    made with another objective is not resumed by mistake."""
+    """A hash of the objective's source (of its class for an object; else its repr) and of
+    the data it holds where that pickles (an object's state, a closure's variables and
+    defaults): a folder made with another objective or other data is not resumed by mistake."""
     target = obj if inspect.isroutine(obj) or inspect.isclass(obj) else type(obj)
     try:
-        text = inspect.getsource(target)
+        text = inspect.getsource(target).encode()
     except (OSError, TypeError):
-        text = repr(obj)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+        text = repr(obj).encode()
+    if inspect.isfunction(obj):
+        cells = [c.cell_contents for c in obj.__closure__ or ()]
+        state: Any = (cells, obj.__defaults__, obj.__kwdefaults__)
+    else:
+        state = obj if not inspect.isroutine(obj) else None
+    try:
+        text += pickle.dumps(state, protocol=4)
+    except Exception:  # unpicklable data: the source alone
+        pass
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def _strategy_names(strategies: Sequence[str | Strategy]) -> tuple[list[str], dict[str, Any]]:
