@@ -25,6 +25,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "create_warm_started_study": "optuna_recipes.warm_start",
     "load_warm_started_study": "optuna_recipes.warm_start",
     "GeneticSampler": "optuna_recipes.samplers",
+    "compare": "optuna_recipes.bench.comparison",
 }
 
 __all__ = ["__version__", *_LAZY_EXPORTS]

@@ -8,9 +8,11 @@ a Dask cluster, resumes interrupted suites, and writes a per-trial results table
 Example:
     .. code-block:: python
 
+        from optuna_recipes.bench import compare
         from optuna_recipes.bench import load_results
         from optuna_recipes.bench import run_suite
 
+        df = compare(lambda t: t.suggest_float("x", -1, 1) ** 2, ["random", "tpe"], n_trials=10)
         result = run_suite("quick", "bench-out/quick")
         df = load_results("bench-out/quick")  # one row per trial (pandas DataFrame)
         print(df.groupby("strategy")["sampler_time"].median())
@@ -30,6 +32,7 @@ _LAZY: dict[str, str] = {
     "Strategy": "optuna_recipes.bench.strategies",
     "Suite": "optuna_recipes.bench.suite",
     "TimedSampler": "optuna_recipes.bench.timing",
+    "compare": "optuna_recipes.bench.comparison",
     "load_results": "optuna_recipes.bench.outdir",
     "load_suite": "optuna_recipes.bench.suite",
     "parse_strategy": "optuna_recipes.bench.strategies",

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 import difflib
 import importlib
+import os
+from pathlib import Path
+import sys
 from typing import Any
 
 
@@ -23,7 +28,7 @@ def import_object(path: str, what: str) -> Any:
         obj: Any = importlib.import_module(module_name)
     except ImportError as err:
         raise ImportError(
-            f"{what} {path!r}: cannot import module {module_name!r} ({err})."
+            f"{what} {path!r}: cannot import module {module_name!r} ({err}). {_where_hint()}"
         ) from err
     for part in attr.split("."):
         try:
@@ -53,3 +58,49 @@ def resolve(name: str, registry: dict[str, str], what: str) -> Any:
     if ":" in name:
         return import_object(name, what)
     raise unknown_name(what, name, registry)
+
+
+# Folders added to ``sys.path`` by :func:`import_roots` (the suite's folder, the working
+# directory), named in the "cannot import" hint.
+_ROOTS: list[str] = []
+
+
+def _where_hint() -> str:
+    roots = ", ".join(repr(r) for r in _ROOTS) or repr(os.getcwd())
+    return (
+        f"Modules named in a suite are looked up in the suite file's folder and the working "
+        f"directory ({roots}), then on sys.path: put the module there, install its package, "
+        "or add its folder to PYTHONPATH."
+    )
+
+
+@contextmanager
+def import_roots(*folders: str | Path | None) -> Iterator[None]:
+    """Within the block, ``folders`` (absolute; ``None`` skipped) are on ``sys.path`` after
+    the entries already there, so that import paths of a suite resolve relative to the suite
+    file's folder and the working directory. Worker processes started meanwhile (spawned)
+    inherit them.
+
+    Example:
+        .. code-block:: python
+
+            with import_roots("benchmarks", "."):
+                factory = import_object("myproblems:make", "problem type")
+    """
+    added = []
+    for folder in folders:
+        if folder is None:
+            continue
+        path = str(Path(folder).resolve())
+        if path not in sys.path:
+            sys.path.append(path)
+            added.append(path)
+    _ROOTS[:] = [str(Path(f).resolve()) for f in folders if f is not None]
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        for path in added:
+            if path in sys.path:
+                sys.path.remove(path)
+        _ROOTS.clear()

@@ -58,7 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p_run.add_argument("--out", help="Output folder (default: bench-out/SUITE).")
     p_run.add_argument(
         "--strategies",
-        help="Comma-separated strategies replacing the suite's, e.g. tpe,random+median.",
+        help=(
+            "Comma-separated strategies, e.g. tpe,random+median. They replace the strategies "
+            "of every problem in every group (a pruning group's SAMPLER+PRUNER list too; the "
+            "command says which lists it replaced); to change one group only, copy the suite "
+            "and edit that group's problems' `strategies`."
+        ),
     )
     p_run.add_argument("--seeds", type=_positive, help="Number of seeds (default: the suite's).")
     p_run.add_argument("--trials", type=_positive, help="Trials per run (default: the suite's).")
@@ -202,6 +207,8 @@ def _run(args: argparse.Namespace) -> int:
     strategies = (
         [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else None
     )
+    if strategies:
+        _say_replaced(args.suite, strategies)
     try:
         result = run_suite(
             args.suite,
@@ -241,3 +248,19 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _say_replaced(suite_name: str, strategies: list[str]) -> None:
+    """On stderr, per group, the strategy lists ``--strategies`` replaces (when they differ)."""
+    from optuna_recipes.bench.suite import load_suite
+
+    suite = load_suite(suite_name)
+    groups: dict[str, list[str]] = {}
+    for sp in suite.problems:
+        names = groups.setdefault(sp.group, [])
+        names += [n for n in sp.strategies if n not in names]
+    replaced = {g: names for g, names in groups.items() if names != strategies}
+    if not replaced:
+        return
+    what = "; ".join(f"group {g}: {','.join(names)}" for g, names in replaced.items())
+    print(f"--strategies {','.join(strategies)} replaces: {what}.", file=sys.stderr)

@@ -89,11 +89,26 @@ def at_budgets(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataF
 
 
 def _blocks(final: pd.DataFrame, budget: float, value: str = "loss") -> pd.DataFrame:
-    """Blocks (problem, seed) x strategies table of ``value`` at ``budget``."""
+    """Blocks (problem, seed) x strategies table of ``value`` at ``budget``: ``inf`` for a run
+    without any complete trial, NaN where the strategy has no run in the block. Only blocks
+    where some strategy ran are rows (the pivot's other combinations of problem and seed,
+    e.g. seeds one problem has and another lacks, are not blocks)."""
     sub = final[final["budget"] == budget]
-    return sub.pivot_table(
+    table = sub.pivot_table(
         index=BLOCK, columns="strategy", values=value, aggfunc="first", dropna=False
     )
+    ran = sub.groupby([*BLOCK, "strategy"]).size().unstack("strategy")
+    ran = ran.reindex(index=table.index, columns=table.columns).notna()
+    table = table.where(ran | table.notna()).where(~(ran & table.isna()), np.inf)
+    return table[ran.any(axis=1)]
+
+
+def _complete_blocks(table: pd.DataFrame) -> pd.DataFrame:
+    """The blocks where every strategy that ran the block's problem (at any seed) has a run:
+    with unequal seed counts, a seed only some strategies ran is left out."""
+    ran = table.notna()
+    ran_problem = ran.groupby(level="problem").transform("any")
+    return table[(ran | ~ran_problem).all(axis=1)]
 
 
 def mean_ranks(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataFrame:
@@ -108,8 +123,8 @@ def mean_ranks(df: pd.DataFrame, budgets: Sequence[float] = BUDGETS) -> pd.DataF
     for group, sub in final.groupby("group"):
         row: dict[str, dict[float, float]] = {}
         for b in budgets:
-            table = _blocks(sub, b)
-            ranks = table.fillna(np.inf).rank(axis=1, method="average")
+            table = _complete_blocks(_blocks(sub, b))
+            ranks = table.rank(axis=1, method="average")
             for strategy, r in ranks.mean().items():
                 row.setdefault(str(strategy), {})[b] = float(r)
         for strategy, per_budget in row.items():
@@ -137,12 +152,14 @@ def win_rates(df: pd.DataFrame, budget: float = 1.0) -> dict[str, pd.DataFrame]:
     final = at_budgets(df, (budget,))
     out = {}
     for group, sub in final.groupby("group"):
-        table = _blocks(sub, budget).fillna(np.inf)
+        table = _blocks(sub, budget)
         names = list(table.columns)
         mat = pd.DataFrame(np.nan, index=names, columns=names)
         for a, b in itertools.permutations(names, 2):
-            x, y = table[a].to_numpy(), table[b].to_numpy()
-            mat.loc[a, b] = float(np.mean((x < y) + 0.5 * (x == y)))
+            both = table[[a, b]].dropna()  # the blocks both ran
+            x, y = both[a].to_numpy(), both[b].to_numpy()
+            if len(x):
+                mat.loc[a, b] = float(np.mean((x < y) + 0.5 * (x == y)))
         out[str(group)] = mat
     return out
 
@@ -173,10 +190,11 @@ def pairwise_tests(df: pd.DataFrame, budget: float = 1.0) -> pd.DataFrame:
     final = at_budgets(df, (budget,))
     rows = []
     for group, sub in final.groupby("group"):
-        table = _blocks(sub, budget, "normalized").fillna(np.inf)
+        table = _blocks(sub, budget, "normalized")
         group_rows = []
         for a, b in itertools.combinations(table.columns, 2):
-            x, y = table[a].to_numpy(), table[b].to_numpy()
+            both = table[[a, b]].dropna()  # the blocks both ran
+            x, y = both[a].to_numpy(), both[b].to_numpy()
             ok = np.isfinite(x) | np.isfinite(y)
             x, y = np.where(np.isfinite(x), x, 1e9)[ok], np.where(np.isfinite(y), y, 1e9)[ok]
             diff = x - y
@@ -214,7 +232,7 @@ def friedman(df: pd.DataFrame, budget: float = 1.0) -> pd.DataFrame:
     final = at_budgets(df, (budget,))
     rows = []
     for group, sub in final.groupby("group"):
-        table = _blocks(sub, budget).fillna(np.inf).dropna()
+        table = _blocks(sub, budget).dropna()  # the blocks every strategy ran
         k, n = table.shape[1], table.shape[0]
         p = math.nan
         if k >= 3 and n >= 2:
@@ -280,7 +298,8 @@ def pruning(df: pd.DataFrame) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    baseline = table[table["pruner"] == "none"].set_index(["problem", "sampler"])["steps"]
+    # Strategies sharing a sampler without pruner (e.g. named variants): their mean.
+    baseline = table[table["pruner"] == "none"].groupby(["problem", "sampler"])["steps"].mean()
     ref = [
         baseline.get((p, s), full)
         for p, s, full in zip(table["problem"], table["sampler"], table["full_steps"], strict=True)

@@ -1,11 +1,12 @@
 """The report of a benchmark folder: Markdown + PNG plots + CSV tables, and a terminal summary.
 
 ``write_report(DIR)`` reads ``DIR/results.csv`` and writes ``report.md`` (the command that
-reproduces the benchmark at the top; names from the suite escaped, passwords of URLs hidden),
-``plots/<problem>-<hash>.png`` (best so far, median and
-quartiles over seeds, against trials, wall time and, for learning-curve problems, training
-steps) and the tables as CSV: ``leaderboard.csv``, ``pairwise.csv``, ``final.csv``,
-``overhead.csv``, ``pruning.csv``, ``speedup.csv``.
+reproduces the benchmark and the verdict of :mod:`~optuna_recipes.bench.verdict` at the top;
+names from the suite escaped, passwords of URLs hidden), ``plots/<problem>-<hash>.png`` (best
+so far, median and quartiles over seeds, against trials, wall time when the objective's time
+matters and, for learning-curve problems, training steps) and the tables as CSV:
+``leaderboard.csv``, ``pairwise.csv``, ``final.csv``, ``overhead.csv``, ``pruning.csv``,
+``speedup.csv``.
 
 Example:
     .. code-block:: python
@@ -30,6 +31,7 @@ import pandas as pd
 from optuna_recipes._redact import redact
 from optuna_recipes.bench import metrics
 from optuna_recipes.bench import outdir
+from optuna_recipes.bench import verdict
 
 
 def plot_name(problem: str) -> str:
@@ -92,8 +94,9 @@ def _curve_on_grid(sub: pd.DataFrame, x: str, y: str, grid: np.ndarray) -> np.nd
     return np.array(curves)
 
 
-def plot_problem(df: pd.DataFrame, problem: str, path: Path) -> None:
-    """Best-so-far curves of one problem (median and quartiles over seeds) into ``path``."""
+def plot_problem(df: pd.DataFrame, problem: str, path: Path, wall_time: bool = True) -> None:
+    """Best-so-far curves of one problem (median and quartiles over seeds) into ``path``
+    (against wall time too when ``wall_time``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,7 +105,7 @@ def plot_problem(df: pd.DataFrame, problem: str, path: Path) -> None:
     sub = df[df["problem"] == problem]
     has_regret = sub["regret"].notna().any()
     y = "regret" if has_regret else "best"
-    axes_x = [("trial", "trials"), ("wall_time", "wall time (s)")]
+    axes_x = [("trial", "trials")] + ([("wall_time", "wall time (s)")] if wall_time else [])
     if sub["cum_steps"].notna().any():
         axes_x.append(("cum_steps", "training steps (cumulative)"))
     fig, axes = plt.subplots(1, len(axes_x), figsize=(5.0 * len(axes_x), 3.8), squeeze=False)
@@ -185,6 +188,7 @@ def write_report(out: str | Path) -> Path:
     if df.empty:
         lines.append("No finished run: nothing to report.")
     else:
+        lines += verdict.report_lines(df, runs)
         for section in (
             _leaderboard_section,
             _pairwise_section,
@@ -286,7 +290,7 @@ def _problems_section(out: Path, df: pd.DataFrame) -> list[str]:
     lines = ["## Problems", ""]
     for problem, sub in df.groupby("problem", sort=False):
         png = Path("plots") / plot_name(str(problem))
-        plot_problem(df, str(problem), out / png)
+        plot_problem(df, str(problem), out / png, wall_time=verdict.time_matters(sub))
         first = sub.iloc[0]
         optimum = first["optimum"]
         note = "loss = value" if first["direction"] == "minimize" else "loss = -value"
@@ -364,6 +368,5 @@ def terminal_summary(out: str | Path) -> str:
     df = outdir.load_results(out)
     if df.empty:
         return f"No finished run in {out}."
-    board = _tidy_board(metrics.leaderboard(df))
-    text = format_leaderboard(board)
+    text = verdict.terminal_leaderboard(df)
     return f"{text}\n\nReport: {out / 'report.md'} (plots in {out / 'plots'})"

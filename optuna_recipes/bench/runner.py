@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import importlib
 from pathlib import Path
+import time
 from typing import Any
 import warnings
 
@@ -145,7 +146,8 @@ def run_suite(
         workers: Worker processes; default one per core.
         storage: Optuna storage URL; default a journal file in ``out``.
         dask: Address of a Dask scheduler to send runs to (instead of local workers).
-        progress: Show a progress bar.
+        progress: Show a progress bar (one line per finished run without tqdm) and, at the
+            end, a line with the runs' outcomes and where the report is (all on stderr).
         report: Write the report when done.
         allow_imports: Whether the suite (and ``strategies``) may name import paths, which
             import and run code; ``False`` refuses such a suite before anything runs.
@@ -164,23 +166,63 @@ def run_suite(
         check_int(name, value, minimum=1, allow_none=True)
     chosen = list(strategies) if strategies else None
     _check_imports(suite, chosen, allow_imports)
+    options = _Options(seeds, trials, chosen, workers, storage, dask, progress, report)
+    with suite.import_roots():
+        return _run_suite(suite, out, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The arguments of :func:`run_suite` past the suite and the folder."""
+
+    seeds: int | None
+    trials: int | None
+    strategies: list[str] | None
+    workers: int | None
+    storage: str | None
+    dask: str | None
+    progress: bool
+    report: bool
+
+
+def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult:
+    """:func:`run_suite` once the suite's import roots are on ``sys.path``."""
+    chosen, storage, progress = o.strategies, o.storage, o.progress
     suite.check(chosen)
     out_path = Path(out) if out is not None else Path("bench-out") / suite.name
     _, missing = available_strategies(chosen or suite.strategy_names(), suite)
-    settings = _settings(suite, seeds, trials, chosen)
+    settings = _settings(suite, o.seeds, o.trials, chosen)
+    start = time.perf_counter()
     with outdir.FolderLock(out_path), sigterm_as_interrupt():
         manifest, storage_url = _open(suite, out_path, settings, storage)
         try:
-            result = _run(suite, out_path, manifest, storage_url, missing, workers, dask, progress)
+            result = _run(
+                suite, out_path, manifest, storage_url, missing, o.workers, o.dask, progress
+            )
         except BaseException:
             manifest["state"] = "interrupted"
             outdir.write_manifest(out_path, manifest)
             raise
-        if report:
+        if o.report:
             from optuna_recipes.bench.report import write_report
 
             result.report = write_report(out_path)
+    if progress:
+        print(_summary_line(suite.name, result, time.perf_counter() - start), file=_stderr())
     return result
+
+
+def _summary_line(name: str, result: BenchResult, seconds: float) -> str:
+    """What a finished :func:`run_suite` says: runs by status, where results and report are."""
+    counts = result.runs["status"].value_counts() if not result.runs.empty else {}
+    parts = [f"{int(n)} {status}" for status, n in dict(counts).items()]
+    sources = int((result.runs["role"] == "source").sum()) if not result.runs.empty else 0
+    note = f", {sources} of them source studies for warm start" if sources else ""
+    where = result.report or result.out / outdir.RESULTS
+    return (
+        f"bench {name}: {len(result.runs)} runs ({', '.join(parts) or 'none'}{note}) in "
+        f"{seconds:.1f} s; {'report' if result.report else 'results'}: {where}"
+    )
 
 
 def _check_imports(suite: Suite, strategies: list[str] | None, allow: bool) -> None:
@@ -198,13 +240,16 @@ def _open(
 ) -> tuple[dict[str, Any], str]:
     """Check the folder, open (and check) the storage, then write the manifest: a storage that
     cannot be opened leaves the folder as it was."""
-    suite_text = Path(suite.path).read_text() if Path(suite.path).exists() else ""
+    if suite.text is not None:
+        suite_text = suite.text
+    else:
+        suite_text = Path(suite.path).read_text() if Path(suite.path).exists() else ""
     identity = storage_identity(storage)
     outdir.check_folder(out, settings, suite_text, identity)
     storage_url = normalize_url(storage) if storage else storage_url_for(out, None)
     open_checked(storage_url, out)
     info = {"url": redact(storage) if storage else None, "identity": identity}
-    command = reproduce_command(settings, out, storage)
+    command = suite.reproduce or reproduce_command(settings, out, storage)
     return outdir.prepare(out, settings, suite_text, command, info), storage_url
 
 
@@ -364,11 +409,27 @@ def _stderr() -> Any:
     return sys.stderr
 
 
+class _Lines:
+    """Progress without tqdm: one line per finished run on stderr."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.n = total, label, 0
+
+    def update(self, n: int) -> None:
+        self.n += n
+        print(f"{self.label}: {self.n}/{self.total} runs finished", file=_stderr())
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, label: str, enabled: bool) -> Any:
     if not enabled or total == 0:
         return None
-    from tqdm.auto import tqdm
-
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _Lines(total, label)
     return tqdm(total=total, desc=label, unit="run", file=_stderr(), smoothing=0.1)
 
 

@@ -142,7 +142,12 @@ class SuiteProblem:
 
 @dataclass
 class Suite:
-    """A parsed suite. Build it with :func:`load_suite`."""
+    """A parsed suite. Build it with :func:`load_suite`.
+
+    ``text`` is the suite's identity when it has no file (a suite built in Python, e.g. by
+    :func:`~optuna_recipes.bench.compare.compare`): a resume must find the same text;
+    ``reproduce`` is what the report shows instead of the ``bench run`` command.
+    """
 
     name: str
     path: str
@@ -154,6 +159,17 @@ class Suite:
     defined: dict[str, Strategy] = field(default_factory=dict)
     source_trials: int = 50
     source_strategy: str = "tpe"
+    text: str | None = None
+    reproduce: str | None = None
+
+    def import_roots(self) -> Any:
+        """A context manager within which the suite's import paths also resolve relative to
+        the suite file's folder and the working directory (see
+        :func:`~optuna_recipes.bench._registry.import_roots`)."""
+        from optuna_recipes.bench._registry import import_roots
+
+        folder = Path(self.path).parent if Path(self.path).is_file() else None
+        return import_roots(folder, Path.cwd())
 
     def import_paths(self, strategies: list[str] | None = None) -> list[str]:
         """The import paths the suite names (problem types, samplers, pruners; ``strategies``
