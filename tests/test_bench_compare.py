@@ -228,18 +228,6 @@ def test_pruning_summary_with_two_strategies_sharing_a_sampler() -> None:
     assert table.loc["tpe", "steps_saved"] == pytest.approx(0.0)
 
 
-def test_readme_compare_snippet_runs_as_written(tmp_path: Path, monkeypatch) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Benchmark harness", 1)[1].split("\n## ", 1)[0]
-    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
-    code = next(b for b in blocks if "import compare" in b)
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    assert len(namespace["df"]) == 2 * 6 * 20
-    assert "**Verdict.**" in (tmp_path / "bench-out/compare-readme/report.md").read_text()
-
-
 def test_cli_strategies_says_which_group_lists_it_replaces(tmp_path: Path, capsys) -> None:
     from optuna_recipes.cli import main
 

@@ -50,6 +50,11 @@ def _harness(ns: dict[str, Any], out: Path) -> None:
     assert (out / "bench-out" / "quick-api" / "report.md").exists()
 
 
+def _compare(ns: dict[str, Any], out: Path) -> None:
+    assert len(ns["df"]) == 2 * 6 * 20  # strategies x seeds x trials
+    assert "**Verdict.**" in (out / "bench-out/compare-readme/report.md").read_text()
+
+
 def _xgboost(ns: dict[str, Any], out: Path) -> None:
     from xgboost import XGBClassifier
 
@@ -88,6 +93,7 @@ CHECKS: dict[tuple[str, int], Callable[[dict[str, Any], Path], None]] = {
     ("GeneticSampler", 0): _ga,
     ("Tune again after retraining", 0): _warm_start,
     ("Benchmark harness", 0): _harness,
+    ("Benchmark harness", 1): _compare,
     ("Tuned XGBoost, LightGBM and scikit-learn models in one call", 0): _xgboost,
     ("Tuned XGBoost, LightGBM and scikit-learn models in one call", 1): _lightgbm,
     ("Tuned XGBoost, LightGBM and scikit-learn models in one call", 2): _sklearn,
