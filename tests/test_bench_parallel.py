@@ -3,6 +3,7 @@ report's critical-difference, IQM, ECDF and parallel-workers sections."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from optuna_recipes.bench import run_suite
 from optuna_recipes.bench.hub import split_hub_name
 from optuna_recipes.bench.outdir import OutputFolderError
+from optuna_recipes.bench.report_stats import stats_sections
 from optuna_recipes.bench.strategies import HubUnavailableError
 from optuna_recipes.bench.strategies import StrategyUnavailableError
 from optuna_recipes.bench.strategies import parse_strategy
@@ -62,10 +64,7 @@ def _suite(tmp_path: Path, text: str = SUITE, name: str = "par") -> str:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    import os
-
-    env = {**os.environ, **env}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
         [sys.executable, "-m", "optuna_recipes", "bench", *args],
         capture_output=True,
@@ -281,3 +280,8 @@ def test_cli_simulate_workers_and_sequential_report(tmp_path: Path) -> None:
     assert "## Critical differences" in report and "## ECDF of targets reached" in report
     assert "## Parallel workers" not in report
     assert "sequential" in report
+    # a results table written before simulated workers existed still gets the sections
+    legacy = seq.results.drop(columns=["workers", "worker", "sim_start", "sim_time"])
+    (tmp_path / "legacy").mkdir()
+    lines = stats_sections(tmp_path / "legacy", legacy)
+    assert "## Critical differences" in lines and "## Parallel workers" not in lines

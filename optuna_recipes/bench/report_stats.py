@@ -44,6 +44,7 @@ from optuna_recipes.bench.report import markdown_table
 from optuna_recipes.bench.report import md_escape
 
 SIM_AXIS = "sim_time"
+SIM_COLUMNS = ("workers", "worker", "sim_start", "sim_time")
 
 
 def _slug(*parts: Any) -> str:
@@ -63,15 +64,18 @@ def _simulated(df: pd.DataFrame) -> bool:
 
 
 def _scored(group: pd.DataFrame) -> pd.DataFrame:
-    """The group's rows with ``score`` and the strategy without its ``@Nw`` suffix."""
+    """The group's rows with ``score``, ``workers`` (0: not simulated) and the strategy without
+    its ``@Nw`` suffix (a results table older than simulated workers gets empty columns)."""
     d = group.copy()
-    if _simulated(d):
-        suffix = "@" + d["workers"].fillna(0).astype(int).astype(str) + "w"
-        d["strategy"] = [
-            s.removesuffix(x) if w == w else s
-            for s, x, w in zip(d["strategy"], suffix, d["workers"], strict=True)
-        ]
-    d["workers"] = d["workers"].fillna(0).astype(int) if "workers" in d else 0
+    for column in SIM_COLUMNS:
+        if column not in d:
+            d[column] = np.nan
+    sim = d["workers"].notna()
+    d.loc[sim, "strategy"] = [
+        str(s).removesuffix(f"@{int(w)}w")
+        for s, w in zip(d.loc[sim, "strategy"], d.loc[sim, "workers"], strict=True)
+    ]
+    d["workers"] = d["workers"].fillna(0).astype(int)
     return stats.trial_scores(d)
 
 
