@@ -31,6 +31,11 @@ def _positive(text: str) -> int:
     return value
 
 
+def _counts(text: str) -> list[int]:
+    """``8`` or ``1,8,32``: simulated worker counts."""
+    return [_positive(part.strip()) for part in text.split(",")]
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``list``, ``run`` and ``report`` subcommands."""
     sub = parser.add_subparsers(dest="bench_command", metavar="{list,show,run,report}")
@@ -59,10 +64,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p_run.add_argument(
         "--strategies",
         help=(
-            "Comma-separated strategies, e.g. tpe,random+median. They replace the strategies "
+            "Comma-separated strategies, e.g. tpe,random+median,hub:samplers/restart_cmaes. They replace the strategies "
             "of every problem in every group (a pruning group's SAMPLER+PRUNER list too; the "
             "command says which lists it replaced); to change one group only, copy the suite "
             "and edit that group's problems' `strategies`."
+        ),
+    )
+    p_run.add_argument(
+        "--hub-registry",
+        metavar="DIR",
+        help=(
+            "Load hub:CATEGORY/NAME strategies from this local optunahub-registry checkout "
+            "(DIR holds package/), offline; default: the suite's hub_registry, else download."
+        ),
+    )
+    p_run.add_argument(
+        "--simulate-workers",
+        metavar="N[,N...]",
+        type=_counts,
+        help=(
+            "Run each study with N simulated asynchronous workers in simulated time (several "
+            "counts: one run per count); default: the suite's simulate_workers, else none."
         ),
     )
     p_run.add_argument("--seeds", type=_positive, help="Number of seeds (default: the suite's).")
@@ -111,7 +133,10 @@ def _list(what: str | None) -> int:
         for name, target in PROBLEM_TYPES.items():
             print(f"  {name:<12} {target}")
     if what in (None, "strategies"):
-        print("Strategies are SAMPLER or SAMPLER+PRUNER (or package.module:Class for either).")
+        print(
+            "Strategies are SAMPLER or SAMPLER+PRUNER (or package.module:Class or "
+            "hub:samplers/NAME[:Class] for either)."
+        )
         print("Samplers:")
         for name, target in SAMPLERS.items():
             print(f"  {name:<12} {target}")
@@ -131,6 +156,10 @@ def _show(name: str) -> int:
     if suite.description:
         print(f"  {suite.description}")
     print(f"  seeds: {suite.seeds}, trials: {suite.trials}")
+    if suite.simulate_workers:
+        print(f"  simulated workers: {', '.join(map(str, suite.simulate_workers))}")
+    if suite.hub_registry:
+        print(f"  OptunaHub registry: {suite.hub_registry}")
     for sp in suite.problems:
         kind = "registered" if sp.spec.type in PROBLEM_TYPES else "IMPORT PATH"
         print(f"  problem {sp.spec.name!r}: type {sp.spec.type!r} ({kind}), group {sp.group!r}")
@@ -222,6 +251,8 @@ def _run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             report=not args.no_report,
             allow_imports=not args.no_imports,
+            simulate_workers=args.simulate_workers,
+            hub_registry=args.hub_registry,
         )
     except RunConflictError as err:
         from optuna_recipes._redact import redact

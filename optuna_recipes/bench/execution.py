@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
+import logging
 import os
 import signal
 import threading
@@ -172,7 +173,10 @@ def optimize_run(
 
     The run works in memory and is written to the shared storage when it is over: trial by
     trial, every worker process would replay every other worker's journal operations, which
-    costs more than it saves. A run cut short is redone anyway.
+    costs more than it saves. A run cut short is redone anyway. A run with ``sim_workers``
+    goes through :func:`~optuna_recipes.bench.simulate.simulate_optimize` with the problem's
+    cost model (:func:`~optuna_recipes.bench.simulate.cost_model_for`); each trial keeps its
+    simulated worker and times in a system attribute.
     """
     timed = TimedSampler(sampler)
     study = optuna.create_study(
@@ -182,7 +186,20 @@ def optimize_run(
         study_name=run.study_name,
         direction=_direction(problem),
     )
-    study.optimize(timed.wrap(problem), n_trials=run.n_trials, catch=(Exception,))
+    if run.sim_workers is None:
+        study.optimize(timed.wrap(problem), n_trials=run.n_trials, catch=(Exception,))
+    else:
+        from optuna_recipes.bench.simulate import cost_model_for
+        from optuna_recipes.bench.simulate import simulate_optimize
+
+        simulate_optimize(
+            study,
+            timed.wrap(problem),
+            n_trials=run.n_trials,
+            n_workers=run.sim_workers,
+            cost=cost_model_for(problem),
+            catch=(Exception,),
+        )
     return study, timed
 
 
@@ -194,6 +211,8 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
     the problem (``grid`` on a conditional space) gives ``"unavailable"``.
     """
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    # OptunaHub packages log through loggers outside Optuna's tree: the same level for them.
+    logging.getLogger("optunahub_registry").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     limit_threads()
     start = time.perf_counter()

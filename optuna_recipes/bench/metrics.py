@@ -290,6 +290,8 @@ def pruning(df: pd.DataFrame) -> pd.DataFrame:
                 "strategy": strategy,
                 "sampler": runs["sampler"].iloc[0],
                 "pruner": runs["pruner"].iloc[0],
+                # simulated worker count (0: not simulated): the baseline must match it
+                "workers": float(runs["workers"].fillna(0).iloc[0]) if "workers" in runs else 0.0,
                 "steps": float(sub["cum_steps"].mean()),
                 "full_steps": float(runs.groupby("seed")["steps"].size().mean())
                 * float(runs["steps"].max()),
@@ -299,10 +301,13 @@ def pruning(df: pd.DataFrame) -> pd.DataFrame:
         )
     table = pd.DataFrame(rows)
     # Strategies sharing a sampler without pruner (e.g. named variants): their mean.
-    baseline = table[table["pruner"] == "none"].groupby(["problem", "sampler"])["steps"].mean()
+    keys = ["problem", "sampler", "workers"]
+    baseline = table[table["pruner"] == "none"].groupby(keys)["steps"].mean()
     ref = [
-        baseline.get((p, s), full)
-        for p, s, full in zip(table["problem"], table["sampler"], table["full_steps"], strict=True)
+        baseline.get(key, full)
+        for key, full in zip(
+            table[keys].itertuples(index=False, name=None), table["full_steps"], strict=True
+        )
     ]
     table["steps_saved"] = 1.0 - table["steps"] / np.asarray(ref, dtype=float)
     return table[["problem", "strategy", "steps", "steps_saved", "normalized", "pruned_share"]]

@@ -198,6 +198,9 @@ def write_report(out: str | Path) -> Path:
             _pruning_section,
         ):
             lines += section(out, df)
+        from optuna_recipes.bench.report_stats import stats_sections
+
+        lines += stats_sections(out, df)
         lines += _failed_runs_section(runs)
     path = out / "report.md"
     outdir.write_atomic(path, "\n".join(lines) + "\n")

@@ -4,6 +4,10 @@ Columns (:data:`RESULT_COLUMNS`): the run (suite, group, problem, strategy, samp
 seed, role), the trial (number, state, value, best so far, regret when the optimum is known),
 its times (wall time since the run's first trial, duration, seconds inside the sampler and the
 objective), training steps for learning-curve problems, and the problem's direction and optimum.
+Runs with simulated workers (:mod:`~optuna_recipes.bench.simulate`) fill ``workers`` (the
+run's simulated worker count), ``worker`` (the virtual worker that ran the trial),
+``sim_start`` and ``sim_time`` (simulated seconds at which the trial started and its result
+became known); their ``strategy`` is ``NAME@Nw``. Other runs leave these four empty.
 
 Example:
     .. code-block:: python
@@ -30,6 +34,7 @@ import pandas as pd
 from optuna_recipes.bench.integrity import StateDamagedError
 from optuna_recipes.bench.integrity import run_record
 from optuna_recipes.bench.problems import Problem
+from optuna_recipes.bench.simulate import SIM_ATTR
 from optuna_recipes.bench.storage import DONE_ATTR
 from optuna_recipes.bench.storage import TIMES_ATTR
 from optuna_recipes.bench.storage import RunConflictError
@@ -68,6 +73,10 @@ RESULT_COLUMNS = [
     "cum_steps",
     "direction",
     "optimum",
+    "workers",
+    "worker",
+    "sim_start",
+    "sim_time",
 ]
 
 
@@ -96,12 +105,13 @@ def study_rows(
         if problem.optimum is not None and not math.isnan(b):
             regret = max((b - problem.optimum) if minimize else (problem.optimum - b), 0.0)
         end = t.datetime_complete
+        sim = t.system_attrs.get(SIM_ATTR) if run.sim_workers is not None else None
         rows.append(
             {
                 "suite": run.suite,
                 "group": run.group,
                 "problem": run.problem.name,
-                "strategy": run.strategy.name,
+                "strategy": run.label,
                 "sampler": run.strategy.sampler,
                 "pruner": run.strategy.pruner,
                 "seed": run.seed,
@@ -119,6 +129,10 @@ def study_rows(
                 "cum_steps": cum_steps if problem.n_steps else math.nan,
                 "direction": problem.direction,
                 "optimum": problem.optimum if problem.optimum is not None else math.nan,
+                "workers": run.sim_workers if run.sim_workers is not None else math.nan,
+                "worker": sim["worker"] if sim else math.nan,
+                "sim_start": sim["start"] if sim else math.nan,
+                "sim_time": sim["end"] if sim else math.nan,
             }
         )
     return rows

@@ -83,6 +83,10 @@ def reproduce_command(settings: dict[str, Any], out: Path, storage: str | None) 
             parts += [f"--{key}", str(settings[key])]
     if settings.get("strategies"):
         parts += ["--strategies", ",".join(settings["strategies"])]
+    if settings.get("simulate_workers"):
+        parts += ["--simulate-workers", ",".join(map(str, settings["simulate_workers"]))]
+    if settings.get("hub_registry"):
+        parts += ["--hub-registry", str(settings["hub_registry"])]
     if storage:
         parts += ["--storage", redact(storage)]
     return " ".join(parts)
@@ -96,11 +100,10 @@ def available_strategies(names: Sequence[str], suite: Any) -> tuple[list[str], d
     """
     from optuna_recipes.bench.strategies import PRUNERS
     from optuna_recipes.bench.strategies import SAMPLERS
-    from optuna_recipes.bench.strategies import parse_strategy
 
     ok, missing = [], {}
     for name in names:
-        strategy = parse_strategy(name, suite.defined)
+        strategy = suite.strategy(name)
         try:
             strategy.check()
         except ImportError as err:
@@ -125,6 +128,8 @@ def run_suite(
     progress: bool = True,
     report: bool = True,
     allow_imports: bool = True,
+    simulate_workers: int | Sequence[int] | None = None,
+    hub_registry: str | Path | None = None,
 ) -> BenchResult:
     """Run a suite (resuming what an earlier call left), write the results and the report.
 
@@ -149,8 +154,14 @@ def run_suite(
         progress: Show a progress bar (one line per finished run without tqdm) and, at the
             end, a line with the runs' outcomes and where the report is (all on stderr).
         report: Write the report when done.
-        allow_imports: Whether the suite (and ``strategies``) may name import paths, which
-            import and run code; ``False`` refuses such a suite before anything runs.
+        allow_imports: Whether the suite (and ``strategies``) may name import paths or
+            ``hub:`` packages, which import and run code; ``False`` refuses such a suite before
+            anything runs.
+        simulate_workers: Simulated asynchronous workers per run (an int, or several counts to
+            compare; :mod:`~optuna_recipes.bench.simulate`); default: the suite's
+            ``simulate_workers``, else none (``study.optimize``). Combines with ``workers``.
+        hub_registry: Local OptunaHub registry checkout for ``hub:`` strategies (a folder
+            holding ``package/``); default: the suite's ``hub_registry``, else download.
 
     Raises:
         SuiteError: the suite is malformed, or names import paths and ``allow_imports`` is off.
@@ -165,8 +176,13 @@ def run_suite(
     for name, value in (("seeds", seeds), ("trials", trials), ("workers", workers)):
         check_int(name, value, minimum=1, allow_none=True)
     chosen = list(strategies) if strategies else None
+    counts = _worker_counts(simulate_workers)
+    if hub_registry is not None:
+        suite.hub_registry = _registry_setting(hub_registry)
     _check_imports(suite, chosen, allow_imports)
-    options = _Options(seeds, trials, chosen, workers, storage, dask, progress, report)
+    options = _Options(
+        seeds, trials, chosen, workers, storage, dask, progress, report, counts, hub_registry
+    )
     with suite.import_roots():
         return _run_suite(suite, out, options)
 
@@ -183,6 +199,8 @@ class _Options:
     dask: str | None
     progress: bool
     report: bool
+    counts: list[int] | None = None
+    hub_registry: str | Path | None = None
 
 
 def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult:
@@ -192,6 +210,7 @@ def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult
     out_path = Path(out) if out is not None else Path("bench-out") / suite.name
     _, missing = available_strategies(chosen or suite.strategy_names(), suite)
     settings = _settings(suite, o.seeds, o.trials, chosen)
+    settings.update(simulate_workers=o.counts, hub_registry=_registry_setting(o.hub_registry))
     start = time.perf_counter()
     with outdir.FolderLock(out_path), sigterm_as_interrupt():
         manifest, storage_url = _open(suite, out_path, settings, storage)
@@ -235,6 +254,19 @@ def _check_imports(suite: Suite, strategies: list[str] | None, allow: bool) -> N
         )
 
 
+def _worker_counts(value: int | Sequence[int] | None) -> list[int] | None:
+    if value is None:
+        return None
+    counts = [value] if isinstance(value, int) else list(value)
+    if not counts:
+        raise ValueError("`simulate_workers` must name at least one worker count.")
+    return list(dict.fromkeys(check_int("simulate_workers", c, minimum=1) for c in counts))
+
+
+def _registry_setting(hub_registry: str | Path | None) -> str | None:
+    return None if hub_registry is None else str(Path(hub_registry).expanduser().resolve())
+
+
 def _open(
     suite: Suite, out: Path, settings: dict[str, Any], storage: str | None
 ) -> tuple[dict[str, Any], str]:
@@ -270,6 +302,7 @@ def _run(
         trials=settings["trials"],
         strategies=settings["strategies"],
         exclude=set(missing),
+        simulate_workers=settings.get("simulate_workers"),
     )
     store = open_storage(storage_url)
     plan = _runs_to_do(store, storage_url, all_runs, missing, manifest, out)
@@ -381,7 +414,7 @@ def _runs_table(all_runs: list[RunSpec], outcomes: list[RunOutcome]) -> pd.DataF
             {
                 "study": r.study_name,
                 "problem": r.problem.name,
-                "strategy": r.strategy.name,
+                "strategy": r.label,
                 "seed": r.seed,
                 "role": r.role,
                 **{k: v for k, v in by_name[r.study_name].as_dict().items() if k != "study_name"},

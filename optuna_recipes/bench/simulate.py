@@ -156,7 +156,10 @@ def cost_model_for(problem: Any) -> CostFunction:
     """The cost model of a benchmark problem.
 
     A problem with a ``cost(params) -> float`` method (simulated seconds of a whole trial) gets
-    :class:`ScaledCost` of it over its ``n_steps``; any other problem gets :func:`unit_cost`.
+    :class:`ScaledCost` of it over its ``n_steps``; a problem with ``seconds(params)`` (the
+    recorded training seconds of a whole trial, as
+    :class:`~optuna_recipes.bench.problems.recorded.RecordedProblem` has) gets the same of that;
+    any other problem gets :func:`unit_cost`.
 
     Example:
         .. code-block:: python
@@ -168,6 +171,8 @@ def cost_model_for(problem: Any) -> CostFunction:
             cost({"x": 0.3}, None)  # 1.0 (unit cost)
     """
     trial_cost = getattr(problem, "cost", None)
+    if not callable(trial_cost):
+        trial_cost = getattr(problem, "seconds", None)
     if callable(trial_cost):
         return ScaledCost(trial_cost, getattr(problem, "n_steps", None))
     return unit_cost

@@ -1,8 +1,10 @@
 """Strategies: a named sampler + pruner pair with options, and the registry of names.
 
-A strategy name is ``SAMPLER`` or ``SAMPLER+PRUNER``, where each part is a registered name or an
-import path ``package.module:Class`` (e.g. ``tpe``, ``random+median``,
-``mypkg.samplers:MySampler+hyperband``). Suites may also define named strategies with options::
+A strategy name is ``SAMPLER`` or ``SAMPLER+PRUNER``, where each part is a registered name, an
+import path ``package.module:Class`` or an OptunaHub package ``hub:samplers/NAME[:Class]``
+(:mod:`~optuna_recipes.bench.hub`; e.g. ``tpe``, ``random+median``,
+``mypkg.samplers:MySampler+hyperband``, ``hub:samplers/restart_cmaes+median``). Suites may
+also define named strategies with options::
 
     [strategies.tpe-multivariate]
     sampler = "tpe"
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from dataclasses import field
 import inspect
@@ -44,6 +47,9 @@ import numpy as np
 from optuna_recipes.bench._registry import UnknownNameError
 from optuna_recipes.bench._registry import import_object
 from optuna_recipes.bench._registry import unknown_name
+from optuna_recipes.bench.hub import is_hub
+from optuna_recipes.bench.hub import load_hub_class
+from optuna_recipes.bench.hub import split_hub_name
 
 if TYPE_CHECKING:
     import optuna
@@ -83,7 +89,15 @@ class StrategyUnavailableError(RuntimeError):
     """A strategy cannot run on a problem (e.g. ``grid`` on a conditional space)."""
 
 
-def _resolve(name: str, registry: Mapping[str, str], what: str) -> Any:
+class HubUnavailableError(StrategyUnavailableError, ImportError):
+    """An OptunaHub package is missing, cannot be downloaded or fails to import (one line)."""
+
+
+def _resolve(
+    name: str, registry: Mapping[str, str], what: str, hub_registry: str | None = None
+) -> Any:
+    if is_hub(name):
+        return load_hub_class(name, what, hub_registry)
     if name in registry:
         return import_object(registry[name], what)
     if ":" in name:
@@ -176,6 +190,8 @@ class Strategy:
         sampler_needs_sources: The sampler takes ``source_studies``; default: ``True`` for
             registered source samplers (``warmstart``), else ``False``.
         pruner_needs_sources: The same for the pruner.
+        hub_registry: Local OptunaHub registry checkout for ``hub:`` names (holding
+            ``package/``); default: download the package. Not part of the run's identity.
     """
 
     name: str
@@ -185,12 +201,24 @@ class Strategy:
     pruner_options: dict[str, Any] = field(default_factory=dict)
     sampler_needs_sources: bool | None = None
     pruner_needs_sources: bool | None = None
+    hub_registry: str | None = None
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS and ":" not in self.sampler:
             raise unknown_name("sampler", self.sampler, SAMPLERS)
         if self.pruner not in PRUNERS and ":" not in self.pruner:
             raise unknown_name("pruner", self.pruner, PRUNERS)
+        for part in (self.sampler, self.pruner):
+            if is_hub(part):
+                try:
+                    split_hub_name(part)
+                except ValueError as err:
+                    raise UnknownNameError(str(err)) from None
+
+    @property
+    def uses_hub(self) -> bool:
+        """Whether the sampler or the pruner is an OptunaHub package."""
+        return is_hub(self.sampler) or is_hub(self.pruner)
 
     def __hash__(self) -> int:
         return hash((self.name, self.sampler, self.pruner))
@@ -214,12 +242,12 @@ class Strategy:
 
     def check(self) -> None:
         """Import the classes and check the options (raises on unknown names or options)."""
-        sampler_cls = _resolve(self.sampler, SAMPLERS, "sampler")
+        sampler_cls = _resolve(self.sampler, SAMPLERS, "sampler", self.hub_registry)
         reserved = {"seed", "search_space"} | (
             {"source_studies"} if self.sampler_takes_sources else set()
         )
         _check_options(sampler_cls, self.sampler_options, "Sampler", reserved)
-        pruner_cls = _resolve(self.pruner, PRUNERS, "pruner")
+        pruner_cls = _resolve(self.pruner, PRUNERS, "pruner", self.hub_registry)
         reserved = {"source_studies"} if self.pruner_takes_sources else set()
         _check_options(pruner_cls, self.pruner_options, "Pruner", reserved)
 
@@ -238,7 +266,7 @@ class Strategy:
             n_trials: The run's budget (sets the ``grid`` resolution).
             sources: Source studies for samplers that take them.
         """
-        cls = _resolve(self.sampler, SAMPLERS, "sampler")
+        cls = _resolve(self.sampler, SAMPLERS, "sampler", self.hub_registry)
         kwargs = {**_DEFAULT_SAMPLER_OPTIONS.get(self.sampler, {}), **self.sampler_options}
         if self.sampler == "grid":
             if problem is None:
@@ -256,7 +284,7 @@ class Strategy:
         sources: Sequence[optuna.Study] | None = None,
     ) -> optuna.pruners.BasePruner:
         """Build the pruner for one run (``hyperband`` gets the problem's ``n_steps``)."""
-        cls = _resolve(self.pruner, PRUNERS, "pruner")
+        cls = _resolve(self.pruner, PRUNERS, "pruner", self.hub_registry)
         kwargs = {**_DEFAULT_PRUNER_OPTIONS.get(self.pruner, {}), **self.pruner_options}
         if self.pruner == "hyperband" and problem is not None and problem.n_steps:
             kwargs.setdefault("max_resource", problem.n_steps)
@@ -299,9 +327,17 @@ def parse_strategy(name: str, defined: Mapping[str, Strategy] | None = None) -> 
     if sampler not in SAMPLERS and ":" not in sampler:
         known = sorted(set(SAMPLERS) | set(defined))
         raise UnknownNameError(
-            f"{unknown_name('strategy', name, known)} A strategy is SAMPLER or SAMPLER+PRUNER; "
+            f"{unknown_name('strategy', name, known)} A strategy is SAMPLER or SAMPLER+PRUNER "
+            "(either part may be hub:samplers/NAME or package.module:Class); "
             f"pruners: {', '.join(sorted(PRUNERS))}."
         )
     if pruner not in PRUNERS and ":" not in pruner:
         raise unknown_name("pruner", pruner, PRUNERS)
     return Strategy(name=name, sampler=sampler, pruner=pruner)
+
+
+def with_hub_registry(strategy: Strategy, registry: str | None) -> Strategy:
+    """``strategy`` loading its ``hub:`` packages from ``registry`` (unchanged without them)."""
+    if registry is None or not strategy.uses_hub or strategy.hub_registry == registry:
+        return strategy
+    return dataclasses.replace(strategy, hub_registry=registry)

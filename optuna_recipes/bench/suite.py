@@ -9,6 +9,8 @@ A suite file (copy one from ``optuna_recipes/bench/suites/`` and edit it)::
     strategies = ["random", "tpe", "cmaes"]
     source_trials = 40           # trials of each source study (task families only)
     source_strategy = "tpe"      # the baseline that makes the source studies
+    simulate_workers = [1, 8]    # optional: simulated asynchronous workers (one run per count)
+    hub_registry = "../optunahub-registry"  # optional: local OptunaHub checkout (hub: names)
 
     [strategies.tpe-mv]          # optional: named strategies with options
     sampler = "tpe"
@@ -49,6 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from importlib import resources
+import os
 from pathlib import Path
 import re
 import sys
@@ -59,6 +62,7 @@ from optuna_recipes.bench._registry import UnknownNameError
 from optuna_recipes.bench.problems import ProblemSpec
 from optuna_recipes.bench.strategies import Strategy
 from optuna_recipes.bench.strategies import parse_strategy
+from optuna_recipes.bench.strategies import with_hub_registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,6 +76,8 @@ SUITE_KEYS = {
     "strategies",
     "source_trials",
     "source_strategy",
+    "simulate_workers",
+    "hub_registry",
 }
 PROBLEM_KEYS = {"name", "type", "options", "matrix", "group", "trials", "strategies"}
 STRATEGY_KEYS = {
@@ -104,7 +110,8 @@ class RunSpec:
 
     ``role`` is ``"target"`` for the runs being compared and ``"source"`` for the studies made
     on related tasks for transfer strategies; ``sources`` names the source studies a target run
-    hands to its strategy.
+    hands to its strategy; ``sim_workers`` is the number of simulated asynchronous workers
+    (:mod:`~optuna_recipes.bench.simulate`), ``None`` for ``study.optimize``.
     """
 
     suite: str
@@ -115,20 +122,31 @@ class RunSpec:
     n_trials: int
     role: str = "target"
     sources: tuple[str, ...] = ()
+    sim_workers: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The strategy as the results name it: ``NAME``, or ``NAME@Nw`` when simulated."""
+        if self.sim_workers is None:
+            return self.strategy.name
+        return f"{self.strategy.name}@{self.sim_workers}w"
 
     @property
     def study_name(self) -> str:
-        return f"{self.suite}:{self.problem.name}/{self.strategy.name}/seed{self.seed}"
+        return f"{self.suite}:{self.problem.name}/{self.label}/seed{self.seed}"
 
     def fingerprint(self) -> dict[str, Any]:
         """What must match for a stored study to count as this run (resume check)."""
-        return {
+        out = {
             "problem": {"type": self.problem.type, "options": self.problem.options},
             "strategy": self.strategy.describe(),
             "seed": self.seed,
             "n_trials": self.n_trials,
             "sources": list(self.sources),
         }
+        if self.sim_workers is not None:
+            out["simulate_workers"] = self.sim_workers
+        return out
 
 
 @dataclass
@@ -171,6 +189,13 @@ class Suite:
         folder = Path(self.path).parent if Path(self.path).is_file() else None
         return import_roots(folder, Path.cwd())
 
+    simulate_workers: list[int] | None = None
+    hub_registry: str | None = None
+
+    def strategy(self, name: str) -> Strategy:
+        """The strategy ``name`` resolves to, loading ``hub:`` packages from ``hub_registry``."""
+        return with_hub_registry(parse_strategy(name, self.defined), self.hub_registry)
+
     def import_paths(self, strategies: list[str] | None = None) -> list[str]:
         """The import paths the suite names (problem types, samplers, pruners; ``strategies``
         replacing the suite's): modules that are imported, and code that runs, when the suite
@@ -182,7 +207,7 @@ class Suite:
             if sp.spec.type not in PROBLEM_TYPES:
                 paths.append(sp.spec.type)
             for name in strategies if strategies is not None else sp.strategies:
-                strategy = parse_strategy(name, self.defined)
+                strategy = self.strategy(name)
                 paths += [p for p in (strategy.sampler, strategy.pruner) if ":" in p]
         source = parse_strategy(self.source_strategy, self.defined)
         paths += [p for p in (source.sampler, source.pruner) if ":" in p]
@@ -205,7 +230,7 @@ class Suite:
             except (ValueError, TypeError, ImportError) as err:
                 raise SuiteError(f"{where}: problem {sp.spec.name!r}: {err}") from err
             names = strategies if strategies is not None else sp.strategies
-            needs = [n for n in names if parse_strategy(n, self.defined).needs_sources]
+            needs = [n for n in names if self.strategy(n).needs_sources]
             if needs and not built.source_tasks():
                 raise SuiteError(
                     f"{where}: problem {sp.spec.name!r}: strategies {needs} need source tasks, "
@@ -225,18 +250,22 @@ class Suite:
         trials: int | None = None,
         strategies: list[str] | None = None,
         exclude: frozenset[str] | set[str] = frozenset(),
+        simulate_workers: list[int] | None = None,
     ) -> list[RunSpec]:
-        """All runs, sources first: ``seeds``, ``trials``, ``strategies`` override the file;
-        strategies named in ``exclude`` are left out (with the sources only they need)."""
+        """All runs, sources first: ``seeds``, ``trials``, ``strategies``, ``simulate_workers``
+        override the file; strategies named in ``exclude`` are left out (with the sources only
+        they need). Each target run is repeated per simulated worker count (sources are not
+        simulated)."""
         n_seeds = self.seeds if seeds is None else seeds
-        source_strategy = parse_strategy(self.source_strategy, self.defined)
+        counts: list[int | None] = list(simulate_workers or self.simulate_workers or [None])
+        source_strategy = self.strategy(self.source_strategy)
         out: list[RunSpec] = []
         sources_done: set[str] = set()
         for sp in self.problems:
             names = strategies if strategies is not None else sp.strategies
             names = [n for n in names if n not in exclude]
             n_trials = trials if trials is not None else sp.trials
-            parsed = [parse_strategy(n, self.defined) for n in names]
+            parsed = [self.strategy(n) for n in names]
             source_names: tuple[str, ...] = ()
             if any(s.needs_sources for s in parsed):
                 src_runs = [
@@ -255,8 +284,8 @@ class Suite:
                 out += [r for r in src_runs if r.study_name not in sources_done]
                 sources_done.update(source_names)
             for strategy in parsed:
-                for seed in range(n_seeds):
-                    out.append(
+                for count in counts:
+                    out += [
                         RunSpec(
                             self.name,
                             sp.group,
@@ -265,8 +294,10 @@ class Suite:
                             seed,
                             n_trials,
                             sources=source_names if strategy.needs_sources else (),
+                            sim_workers=count,
                         )
-                    )
+                        for seed in range(n_seeds)
+                    ]
         return out
 
 
@@ -373,7 +404,32 @@ def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
         defined=defined,
         source_trials=source_trials,
         source_strategy=source_strategy,
+        simulate_workers=_worker_counts(head.get("simulate_workers"), src),
+        hub_registry=_hub_registry(head.get("hub_registry"), path, src),
     )
+
+
+def _worker_counts(value: Any, src: _Source) -> list[int] | None:
+    """``simulate_workers``: a positive int or a non-empty list of them (deduplicated)."""
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise src.fail("`simulate_workers` must be a positive integer or a list of them.")
+    counts = [src.positive_int(v, "simulate_workers") for v in values]
+    return list(dict.fromkeys(counts))
+
+
+def _hub_registry(value: Any, path: str, src: _Source) -> str | None:
+    """``hub_registry``: a folder, relative to the suite file's folder."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise src.fail("`hub_registry` must be a folder path (a string).", "hub_registry")
+    folder = Path(value).expanduser()
+    if not folder.is_absolute() and not path.startswith("<"):
+        folder = Path(path).parent / folder
+    return os.path.abspath(folder)
 
 
 @dataclass(frozen=True)
