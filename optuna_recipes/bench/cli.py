@@ -64,10 +64,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p_run.add_argument(
         "--strategies",
         help=(
-            "Comma-separated strategies, e.g. tpe,random+median,hub:samplers/restart_cmaes. They replace the strategies "
-            "of every problem in every group (a pruning group's SAMPLER+PRUNER list too; the "
-            "command says which lists it replaced); to change one group only, copy the suite "
-            "and edit that group's problems' `strategies`."
+            "Comma-separated strategies, e.g. tpe,random+median,hub:samplers/restart_cmaes. "
+            "They replace the strategies of every problem in every group (a pruning group's "
+            "SAMPLER+PRUNER list too; the command says which lists it replaced); to change one "
+            "group only, copy the suite and edit that group's problems' `strategies`."
         ),
     )
     p_run.add_argument(
