@@ -54,3 +54,11 @@ def shared_storage_spec(
 def storage(storage_spec: StorageSpec) -> optuna.storages.BaseStorage:
     """A fresh Optuna storage of each kind."""
     return storage_spec.make()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Optuna's conformance suite on the server and file storages is the slow tier; the quick
+    tier (``-m "not slow"``) keeps it on the in-memory storage."""
+    for item in items:
+        if item.path.name == "test_conformance.py" and "[inmemory-" not in item.nodeid:
+            item.add_marker(pytest.mark.slow)

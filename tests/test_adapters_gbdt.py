@@ -55,6 +55,7 @@ def _study(obj: Any, pruner: optuna.pruners.BasePruner | None = None) -> optuna.
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", OBJECTIVES)
 def test_tuned_beats_library_defaults_on_breast_cancer(cls: Any, cancer: Any) -> None:
     X_tr, X_te, y_tr, y_te = cancer
@@ -69,6 +70,7 @@ def test_tuned_beats_library_defaults_on_breast_cancer(cls: Any, cancer: Any) ->
     assert study.best_trial.user_attrs["n_rounds"] <= FAST["num_boost_round"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", OBJECTIVES)
 def test_recommended_pruner_prunes_only_after_startup_and_warmup(cls: Any, cancer: Any) -> None:
     X_tr, _, y_tr, _ = cancer
@@ -110,6 +112,7 @@ def test_pandas_categorical_columns_use_native_support(cls: Any) -> None:
     assert np.mean((pred > 0.5) == y[:50]) > 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", OBJECTIVES)
 def test_sparse_and_library_data_objects(cls: Any, cancer: Any) -> None:
     X_tr, _, y_tr, _ = cancer
@@ -125,6 +128,7 @@ def test_sparse_and_library_data_objects(cls: Any, cancer: Any) -> None:
     assert ref == pytest.approx(native.evaluate(params)["value"], rel=0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", OBJECTIVES)
 def test_multiclass_regression_and_explicit_validation(cls: Any) -> None:
     X, y = load_wine(return_X_y=True)
@@ -194,6 +198,7 @@ def test_space_overrides_and_lightgbm_aliases(cancer: Any) -> None:
     assert lobj._library_params({})["min_data_in_leaf"] == 5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", OBJECTIVES)
 def test_best_estimator_carries_categories_and_labels(cls: Any) -> None:
     """Issue 28: what people ship is a scikit-learn estimator that predicts on their raw frame,
@@ -365,6 +370,7 @@ def test_lightgbm_callback_with_train_cv_and_sklearn(cancer: Any) -> None:
     assert reported[4] == pytest.approx(res["valid auc-mean"][4])
 
 
+@pytest.mark.slow
 def test_adapters_import_is_lazy_and_missing_library_names_the_extra() -> None:
     code = (
         "import sys, optuna_recipes.adapters as a;"

@@ -156,6 +156,7 @@ def test_unknown_estimator_needs_a_space(cancer: Data) -> None:
     assert study.best_trial.params.keys() == {"max_depth"}
 
 
+@pytest.mark.slow
 # ----------------------------------------------------------------------------- rounds
 def test_boosting_rounds_are_staged_iterations(cancer: Data) -> None:
     X, y = cancer
@@ -387,6 +388,7 @@ def test_best_params_json_rebuilds_the_estimator(cancer: Data, tmp_path: Path) -
         np.testing.assert_array_equal(pickle.load(file).predict(X), model.predict(X))
 
 
+@pytest.mark.slow
 def test_docstring_example_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     doc = SklearnObjective.__doc__ or ""
     code = textwrap.dedent(doc.split(".. code-block:: python\n", 1)[1].split("\n    Args:")[0])

@@ -244,6 +244,7 @@ def test_packed_forest_equals_scikit_learn() -> None:
     np.testing.assert_allclose(_PackedForest(forest).predict(Xt), forest.predict(Xt))
 
 
+@pytest.mark.slow
 def test_format_1_sources_are_the_sibling_tasks_and_related() -> None:
     problem = RecordedProblem(OLD, sources=3)
     assert problem.source_tasks() == [{"task": 1}, {"task": 2}, {"task": 3}]
@@ -297,6 +298,7 @@ def test_related_tasks_share_their_landscape_more_than_unrelated_ones() -> None:
     assert related > 0.7
 
 
+@pytest.mark.slow
 def test_recording_a_family_end_to_end(tmp_path: Path) -> None:
     path = record_family(
         "random_forest", tasks=["iris"], n_sobol=4, steps=3, out=tmp_path, verbose=False
@@ -323,6 +325,7 @@ def _recorded_tasks(path: Path) -> tuple[list[str], np.ndarray, list[str]]:
         return [t["name"] for t in meta["tasks"]], data["curves"], meta["commands"]
 
 
+@pytest.mark.slow
 def test_a_killed_recording_keeps_finished_tasks_and_resumes(tmp_path: Path) -> None:
     tasks = "iris,wine,iris:flip10"
     command = [sys.executable, "-m", "optuna_recipes.bench.recording", "--family", "svm"]

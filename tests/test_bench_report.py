@@ -52,6 +52,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "out"
 
 
+@pytest.mark.slow
 def test_report_files(finished: Path) -> None:
     text = (finished / "report.md").read_text()
     assert text.startswith("# Benchmark report: tiny")
@@ -171,6 +172,7 @@ def test_report_refuses_unfinished_or_foreign_folders(tmp_path: Path) -> None:
         write_report(tmp_path)
 
 
+@pytest.mark.slow
 def test_cli_report_and_list(finished: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "report", str(finished)]) == 0
     out = capsys.readouterr().out

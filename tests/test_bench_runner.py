@@ -224,6 +224,7 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     pd.testing.assert_frame_equal(_comparable(load_results(out)), _comparable(uninterrupted))
 
 
+@pytest.mark.slow
 def test_workers_and_dask_give_the_same_results(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
@@ -241,6 +242,7 @@ def test_workers_and_dask_give_the_same_results(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(_comparable(via_dask.results), _comparable(reference.results))
 
 
+@pytest.mark.slow
 def test_any_storage_url_works(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
     result = run_suite(
@@ -258,6 +260,7 @@ def test_any_storage_url_works(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "studies.journal").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgresql_storage(tmp_path: Path) -> None:
     from _storage_kit import isolated_storage
@@ -330,6 +333,7 @@ type = "_bench_helpers:Parabola"
     assert len(optuna.get_all_study_names(storage)) == 2 + 2 * 2
 
 
+@pytest.mark.slow
 def test_output_folder_is_never_silently_reused(tmp_path: Path) -> None:
     suite = _suite(tmp_path)
     foreign = tmp_path / "foreign"
@@ -355,6 +359,7 @@ def test_a_study_with_other_settings_in_a_shared_storage_is_refused(tmp_path: Pa
         run_suite(suite, tmp_path / "b", trials=2, report=False, **kw)
 
 
+@pytest.mark.slow
 def test_damaged_results_file_is_reported(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run_suite(_suite(tmp_path), out, seeds=1, trials=2, progress=False, report=False)

@@ -232,6 +232,7 @@ def test_one_worker_gives_the_trials_of_optimize() -> None:
     assert run(True) == run(False)
 
 
+@pytest.mark.slow
 def test_makespan_of_random_search_is_total_cost_over_workers() -> None:
     costs = [1.0, 1.5, 2.0, 2.5, 3.0]
 

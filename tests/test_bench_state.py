@@ -65,6 +65,7 @@ def _table(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "results.csv").sort_values(KEY).reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_a_torn_last_line_is_repaired_with_a_notice(
     finished: tuple[list[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -150,6 +151,7 @@ def test_a_damaged_line_in_the_middle_is_named_with_its_number(
     assert "Restore" in err and "new --out folder" in err
 
 
+@pytest.mark.slow
 def test_an_edited_value_in_results_csv_is_refused_until_rewritten(
     finished: tuple[list[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,6 +182,7 @@ def _spawn(args: list[str]) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_folder_exits_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

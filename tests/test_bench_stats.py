@@ -213,6 +213,7 @@ def test_missing_columns_are_named() -> None:
         stats.trial_scores(pd.DataFrame({"problem": [], "strategy": [], "seed": [], "trial": []}))
 
 
+@pytest.mark.slow
 def test_figures_are_drawn_from_the_tables(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     runs = {

@@ -122,6 +122,7 @@ def test_storage_failures_are_one_line_with_the_fix(
     assert [p.name for p in out.iterdir()] == ["bench.lock"]
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_postgresql_harness_path_resumes_with_a_corrected_url_and_a_moved_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -157,6 +158,7 @@ def test_postgresql_harness_path_resumes_with_a_corrected_url_and_a_moved_folder
         assert rc == 2 and "holds 4 runs finished in the storage" in err
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_no_password_in_any_output_file_or_stream(tmp_path: Path) -> None:
     """A benchmark run on a URL with a password (trust auth ignores it) and a secret query

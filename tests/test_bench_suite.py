@@ -152,6 +152,7 @@ def test_builtin_suites_need_no_imports(capsys: pytest.CaptureFixture[str]) -> N
     assert "Import paths: none" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_no_imports_runs_a_suite_of_registered_names(tmp_path: Path) -> None:
     path = tmp_path / "plain.toml"
     path.write_text(GOOD)
@@ -160,6 +161,7 @@ def test_no_imports_runs_a_suite_of_registered_names(tmp_path: Path) -> None:
     assert main([*args[:3], "--strategies", "_bench_helpers:BrokenSampler", *args[3:]]) == 2
 
 
+@pytest.mark.slow
 def test_names_are_escaped_in_the_report_and_plots_never_collide(tmp_path: Path) -> None:
     """The finding: raw names went into report.md, and "x/y" and "x_y" wrote one plot file."""
     text = """

@@ -58,6 +58,7 @@ def _check(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_readme_figures_agree_with_the_committed_results() -> None:
     errors, _ = claims.check(ROOT)
     assert errors == []
@@ -72,6 +73,7 @@ def test_every_run_of_the_ledger_has_its_results_committed() -> None:
         assert (folder / "digest.csv.gz").exists(), run.name
 
 
+@pytest.mark.slow
 def test_a_hand_edited_readme_figure_fails_the_check(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     readme = root / "README.md"
@@ -90,6 +92,7 @@ def test_a_hand_edited_readme_figure_fails_the_check(tmp_path: Path) -> None:
     assert _check(root).returncode == 0
 
 
+@pytest.mark.slow
 def test_a_marker_without_a_claim_and_a_claim_without_a_marker_fail(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     readme = root / "README.md"
@@ -99,6 +102,7 @@ def test_a_marker_without_a_claim_and_a_claim_without_a_marker_fail(tmp_path: Pa
     assert any("claim 'ga-cases' has no <!-- claim:ga-cases --> marker" in e for e in errors)
 
 
+@pytest.mark.slow
 def test_a_changed_code_scope_makes_a_recorded_run_stale(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     claims.record(root, ["pruning"], provisional=False)  # stamps the run as a full one
@@ -114,6 +118,7 @@ def test_a_changed_code_scope_makes_a_recorded_run_stale(tmp_path: Path) -> None
     assert _check(root).returncode == 1
 
 
+@pytest.mark.slow
 def test_a_provisional_run_with_a_changed_scope_is_reported_not_failed(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     scoped = root / "optuna_recipes" / "bench" / "problems" / "families.py"
@@ -123,6 +128,7 @@ def test_a_provisional_run_with_a_changed_scope_is_reported_not_failed(tmp_path:
     assert any("provisional run 'transfer'" in n for n in notes)
 
 
+@pytest.mark.slow
 def test_a_missing_results_folder_fails_the_check(tmp_path: Path) -> None:
     root = _copy(tmp_path)
     shutil.rmtree(root / "benchmarks" / "results" / "torch-pruning")

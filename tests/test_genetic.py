@@ -74,6 +74,7 @@ def test_exported_from_package_root_lazily() -> None:
     assert "GeneticSampler" in dir(optuna_recipes)
 
 
+@pytest.mark.slow
 def test_beats_random_search_on_a_mixed_problem() -> None:
     ga = [_best(GeneticSampler(seed=s), 150) for s in range(3)]
     rand = [_best(optuna.samplers.RandomSampler(seed=s), 150) for s in range(3)]
@@ -109,6 +110,7 @@ def test_every_distribution_gives_python_values_inside_it() -> None:
     assert len(bred) >= 25 and all(b.system_attrs[ORIGIN_ATTR]["operator"] == "de" for b in bred)
 
 
+@pytest.mark.slow
 def test_conditional_and_dynamic_spaces() -> None:
     def objective(trial: optuna.Trial) -> float:
         kind = trial.suggest_categorical("kind", ["lin", "tree"])
@@ -337,6 +339,7 @@ def test_threads() -> None:
     assert bred >= 50
 
 
+@pytest.mark.slow
 def test_every_storage(storage: optuna.storages.BaseStorage) -> None:
     sampler = GeneticSampler(seed=0, n_startup_trials=4)
     study = optuna.create_study(storage=storage, sampler=sampler)

@@ -125,6 +125,7 @@ class ObjectiveContract:
         with pytest.raises(TypeError, match="'metirc'; did you mean 'metric'"):
             kit.build(X, y, metirc="roc_auc")
 
+    @pytest.mark.slow
     def test_failing_configuration_fails_only_its_trial(self, kit: Kit, data: Data) -> None:
         objective, param, bad, good, reason = kit.failing(*data)
         study = _study(objective.direction)
@@ -136,6 +137,7 @@ class ObjectiveContract:
         assert failed.state == TrialState.FAIL and reason in failed.user_attrs["fail_reason"]
         assert done.state == TrialState.COMPLETE and np.isfinite(done.value)
 
+    @pytest.mark.slow
     def test_every_round_is_reported_and_the_best_recorded(self, kit: Kit, data: Data) -> None:
         objective = kit.build(*data, metric="log_loss", cv=3, seed=0)
         assert objective.direction == "minimize" and objective.task == "binary"
@@ -167,6 +169,7 @@ class ObjectiveContract:
             assert values[trial.user_attrs["best_iteration"]] == trial.user_attrs["best_value"]
             assert len(trial.user_attrs["fold_scores"]) == 3
 
+    @pytest.mark.slow
     def test_pruners_are_asked_per_the_step_protocol(
         self, kit: Kit, data: Data, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -219,6 +222,7 @@ class ObjectiveContract:
         study.optimize(fixed, n_trials=1)
         assert name not in study.trials[0].params
 
+    @pytest.mark.slow
     def test_refit_and_saved_params_reproduce(self, kit: Kit, data: Data, tmp_path: Path) -> None:
         X, y = data
         objective = kit.build(X, y, cv=3, seed=7)
@@ -245,6 +249,7 @@ class ObjectiveContract:
         with pytest.raises(ValueError, match="not written by"):
             load_best(tmp_path / "other.json")
 
+    @pytest.mark.slow
     def test_artifact_is_the_refit_model(self, kit: Kit, data: Data, tmp_path: Path) -> None:
         from optuna.artifacts import FileSystemArtifactStore
         from optuna.artifacts import download_artifact
@@ -285,6 +290,7 @@ class ObjectiveContract:
         with pytest.raises(ValueError, match="`timeout` must be a number > 0"):
             kit.build(*data, timeout=0)
 
+    @pytest.mark.slow
     def test_progress_is_logged_through_optuna(self, kit: Kit, data: Data) -> None:
         lines: list[str] = []
         handler = logging.Handler()
@@ -326,6 +332,7 @@ class ObjectiveContract:
         with pytest.raises(ValueError, match="`n_jobs` must be a non-zero int or None"):
             kit.build(*data, n_jobs=0)
 
+    @pytest.mark.slow
     def test_sample_weight_is_used_in_training_and_in_the_metric(
         self, kit: Kit, data: Data
     ) -> None:
@@ -381,6 +388,7 @@ class ObjectiveContract:
             with pytest.raises(ValueError, match=r"1 NaN value\(s\) in columns \[2\]"):
                 kit.build(with_nan, y)
 
+    @pytest.mark.slow
     def test_best_estimator_predicts_labels_on_raw_X(
         self, kit: Kit, data: Data, tmp_path: Path
     ) -> None:

@@ -121,6 +121,7 @@ def test_set_study_system_attr(study: optuna.Study) -> None:
     assert attrs["test:key"] == [1, "b"]
 
 
+@pytest.mark.slow
 def test_get_study_system_attrs(study: optuna.Study) -> None:
     compat.storage_of(study).set_study_system_attr(compat.study_id_of(study), "test:key", 3.5)
     assert compat.get_study_system_attrs(study)["test:key"] == 3.5

@@ -41,6 +41,7 @@ def test_python_m_runs_the_command() -> None:
     assert out.stdout.strip() == f"optuna-recipes {optuna_recipes.__version__}"
 
 
+@pytest.mark.slow
 def test_import_pulls_no_heavy_library() -> None:
     code = (
         "import sys, optuna_recipes, optuna_recipes.samplers, optuna_recipes.pruners;"

@@ -167,6 +167,7 @@ CASES: dict[str, Callable[[], list[dict[str, Any]]]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_seeded_sequence_is_unchanged(case: str) -> None:
     golden = json.loads(GOLDEN.read_text())

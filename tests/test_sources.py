@@ -20,6 +20,7 @@ def _fill(storage: optuna.storages.BaseStorage, name: str, n: int = 4, **kw: str
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=n)
 
 
+@pytest.mark.slow
 def test_load_by_pattern_on_every_storage(storage_spec: StorageSpec) -> None:
     storage = storage_spec.make()
     for name in ("churn-model-2026-09", "churn-model-2026-10", "other"):
@@ -91,6 +92,7 @@ def test_as_sources_errors() -> None:
         as_sources([optuna.create_study()])
 
 
+@pytest.mark.slow
 def test_repr_is_a_short_summary() -> None:
     storage = optuna.storages.InMemoryStorage()
     study = optuna.create_study(direction="maximize", study_name="churn", storage=storage)

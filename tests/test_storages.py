@@ -30,6 +30,7 @@ def test_storage_round_trip(storage_spec: StorageSpec) -> None:
     assert len(study.trials) == 5
 
 
+@pytest.mark.slow
 def test_namespaces_are_isolated(storage_spec: StorageSpec) -> None:
     # A fresh namespace holds no study left over from another test.
     assert optuna.get_all_study_names(storage_spec.make()) == []

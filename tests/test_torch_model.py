@@ -359,6 +359,7 @@ def test_mlp_builds_the_suggested_architecture() -> None:
         mlp(fixed, 0, 2)
 
 
+@pytest.mark.slow
 def test_importing_adapters_does_not_import_torch_and_missing_torch_names_the_extra() -> None:
     code = "import sys, optuna_recipes.adapters; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

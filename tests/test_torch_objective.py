@@ -68,6 +68,7 @@ def objective_for(digits: tuple[np.ndarray, ...], **kwargs: object) -> TorchObje
     return TorchObjective(small_mlp, (xt, yt), (xv, yv), **args)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_study_on_digits_reports_every_epoch(digits: tuple[np.ndarray, ...]) -> None:
     objective = objective_for(digits, epochs=8, patience=3)
     assert objective.direction == "maximize"

@@ -85,6 +85,7 @@ def _assert_consistent(study: optuna.Study, sources: list[SourceStudy]) -> None:
             assert set(proposal["source_weights"]) == names
 
 
+@pytest.mark.slow
 def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources: list) -> None:
     study = optuna.create_study(storage=storage, sampler=WarmStartSampler(related_sources, seed=0))
     study.optimize(mixed_objective, n_trials=12)
@@ -104,6 +105,7 @@ def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources:
     assert len(trials[11].system_attrs[DECISION_KEY]["pulls"]) == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("surrogate", ["gp", "parzen"])
 def test_transfer_helps_on_a_related_task(related_sources: list, surrogate: str) -> None:
     warm, cold = [], []
@@ -199,6 +201,7 @@ def test_sources_that_disagree_with_each_other_start_faded(surrogate: str) -> No
     assert weights["related"] == [1.0, 1.0, 1.0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("surrogate", ["parzen", "gp"])
 def test_misleading_source_fades_and_related_one_stays(
     related_sources: list, surrogate: str
@@ -218,6 +221,7 @@ def test_misleading_source_fades_and_related_one_stays(
         assert coefficients[related_sources[0].name] != 0.0
 
 
+@pytest.mark.slow
 def test_scale_offset_and_direction_free() -> None:
     # A source that maximizes -1000 f + 7 carries exactly the information of one minimizing f.
     flipped = optuna.create_study(
@@ -234,6 +238,7 @@ def test_scale_offset_and_direction_free() -> None:
     assert [p["kind"] for p in runs[0]].count("b") >= 4  # random would give ~8/3
 
 
+@pytest.mark.slow
 def test_same_seed_same_params_and_pickling(related_sources: list) -> None:
     def run(sampler: WarmStartSampler) -> list[dict]:
         study = optuna.create_study(sampler=sampler)
@@ -360,6 +365,7 @@ def _two_basins(trial: optuna.Trial, sources_only: bool = False, shift: float = 
     return min(0.3 + near, 4 * float(np.sum((v - 0.8) ** 2)))
 
 
+@pytest.mark.slow
 def test_sources_that_mislead_after_a_good_start_hand_over_to_the_cold_arm() -> None:
     sources = []
     for seed, shift in enumerate((0.02, -0.03)):

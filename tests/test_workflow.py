@@ -35,6 +35,7 @@ def url(tmp_path: Path) -> str:
     return url
 
 
+@pytest.mark.slow
 def test_create_then_load_from_another_worker(url: str) -> None:
     study = optuna_recipes.create_warm_started_study(
         url, "churn-model-2026-11", source_pattern="churn-model-*", seed=0
@@ -61,6 +62,7 @@ def test_create_then_load_from_another_worker(url: str) -> None:
     assert min(t.value for t in again.trials[:3]) < 0.5
 
 
+@pytest.mark.slow
 def test_errors(url: str) -> None:
     with pytest.raises(ValueError, match="`source_names` or `source_pattern`"):
         optuna_recipes.create_warm_started_study(url, "new")
@@ -72,6 +74,7 @@ def test_errors(url: str) -> None:
         optuna_recipes.create_warm_started_study(url, "new", source_pattern="nothing-*")
 
 
+@pytest.mark.slow
 def test_cli_creates_the_study_and_says_what_it_did(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,6 +130,7 @@ def test_old_module_paths_still_import_with_a_deprecation_warning(old: str, name
     assert callable(getattr(module, name))
 
 
+@pytest.mark.slow
 def test_cli_without_sources_names_the_options(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -154,6 +158,7 @@ def test_a_missing_sqlite_file_is_never_created(
     assert not path.exists()
 
 
+@pytest.mark.slow
 def test_sampler_repr_is_short(url: str) -> None:
     sources = optuna_recipes.load_sources(url, pattern="churn-model-*")
     sampler = WarmStartSampler(sources * 4, seed=0)
