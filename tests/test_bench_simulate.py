@@ -254,6 +254,58 @@ def test_makespan_of_random_search_is_total_cost_over_workers() -> None:
     assert makespan / (total / 32) - 1.0 <= 0.10
 
 
+def _greedy_makespan(costs: Sequence[float], n_workers: int) -> float:
+    """List scheduling: each trial, in order, on the worker that is free first."""
+    import heapq
+
+    free = [0.0] * n_workers
+    for c in costs:
+        heapq.heappush(free, heapq.heappop(free) + c)
+    return max(free)
+
+
+def test_without_pruning_objectives_run_unhindered_in_the_loop_thread() -> None:
+    """Under a NopPruner the objective never waits at its steps (no thread, no hand-over); the
+    events are those of the waiting mode, and the makespan is the list schedule's."""
+    from optuna_recipes.bench import simulate
+
+    def run(free: bool) -> tuple[list[Any], set[str]]:
+        threads: set[str] = set()
+        study = optuna.create_study(
+            sampler=optuna.samplers.TPESampler(seed=3, n_startup_trials=4, constant_liar=True),
+            pruner=optuna.pruners.NopPruner(),
+        )
+
+        def objective(trial: optuna.Trial) -> float:
+            threads.add(threading.current_thread().name)
+            return _stepped(5)(trial)
+
+        def cost(params: Any, steps: int | None) -> float:
+            return (1.0 + params["c"] / 10) * (steps or 5)
+
+        original = simulate._EventLoop.__init__
+
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original(self, *args, **kwargs)
+            self.free_running = free
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(simulate._EventLoop, "__init__", init)
+            events = simulate_optimize(study, objective, n_trials=30, n_workers=8, cost=cost)
+        trials = [(t.params, t.value, t.intermediate_values) for t in study.trials]
+        return [_rows(events), trials], threads
+
+    free, free_threads = run(True)
+    waiting, waiting_threads = run(False)
+    assert free == waiting
+    assert free_threads == {threading.current_thread().name}
+    assert all(name.startswith("simulated-worker-") for name in waiting_threads)
+    rows = sorted(free[0])
+    assert max(end for *_, end in rows) == pytest.approx(
+        _greedy_makespan([end - start for _, _, start, end in rows], 8)
+    )
+
+
 def test_cost_models() -> None:
     assert unit_cost({}, None) == 1.0 and unit_cost({}, 7) == 7.0
     calls: list[dict[str, Any]] = []

@@ -23,6 +23,9 @@ pruner, unchanged:
   and lower worker ids first: a trial finishing at ``t`` is visible to a trial asked at ``t``.
   A thread whose next step is earlier than every pending event goes on without a hand-over
   (nothing else can happen in between), so one worker costs the same as ``study.optimize``.
+  Under a ``NopPruner`` no decision depends on when an intermediate value is written, so a
+  trial's objective runs to its end without waiting at its steps (its result is still told only
+  at its simulated end): many workers then cost about what one does in real time.
 - The event order, and hence the trial sequence for a seeded sampler, is a pure function of the
   inputs: there is no randomness here and no real time in the clock. The time spent inside the
   sampler is not added to the clock (mfhpo-simulator can add it; it would make runs
@@ -267,7 +270,7 @@ class _TrialRun:
         self.fatal: BaseException | None = None
         self._resume = threading.Lock()
         self._resume.acquire()
-        self.thread = threading.Thread(
+        self.thread: threading.Thread | None = threading.Thread(
             target=self._main, name=f"simulated-worker-{worker}", daemon=True
         )
 
@@ -291,6 +294,8 @@ class _TrialRun:
             raise _Aborted
         self.steps = max(self.steps, step + 1)
         self.time = max(self.time, self._cost(step + 1))
+        if self.loop.free_running:
+            return
         if not self.loop.runs_next(self.time, self.worker):
             self.loop.hand_over()
             self._resume.acquire()
@@ -301,6 +306,11 @@ class _TrialRun:
     def resume(self) -> None:
         """Called from the event loop: let the objective go on from its last step."""
         self._resume.release()
+
+    def run_here(self) -> None:
+        """Run the objective in the event loop's thread (free-running mode only)."""
+        self.thread = None
+        self._main()
 
     def _main(self) -> None:
         try:
@@ -334,6 +344,8 @@ class _EventLoop:
         self.catch, self.callbacks = catch, callbacks
         self.clock = 0.0
         self.aborted = False
+        # Without pruning nothing reads intermediate values: objectives need not wait at steps.
+        self.free_running = isinstance(study.pruner, optuna.pruners.NopPruner)
         self.heap: list[tuple[float, int, int]] = []
         self.running: dict[int, _TrialRun] = {}
         self.events: list[SimEvent] = []
@@ -376,11 +388,15 @@ class _EventLoop:
     def _start(self, worker: int) -> None:
         run = _TrialRun(self, self.study.ask(), worker)
         self.running[worker] = run
-        run.thread.start()
+        if self.free_running:
+            run.run_here()  # it never waits: no thread needed
+        else:
+            run.thread.start()
         self._wait(run)
 
     def _finish(self, run: _TrialRun) -> None:
-        run.thread.join()
+        if run.thread is not None:
+            run.thread.join()
         times = {"worker": run.worker, "start": run.start, "end": run.time}
         compat.set_trial_system_attr(self.study, run.trial, SIM_ATTR, times)
         if run.state == TrialState.COMPLETE:
@@ -414,7 +430,8 @@ class _EventLoop:
             if not run.finished:
                 run.resume()
         for run in self.running.values():
-            run.thread.join(timeout=10.0)
+            if run.thread is not None and run.thread.ident is not None:
+                run.thread.join(timeout=10.0)
             try:
                 self.study.tell(run.trial, state=TrialState.FAIL, skip_if_finished=True)
             except Exception:  # the storage itself may be what broke
