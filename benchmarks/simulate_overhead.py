@@ -8,22 +8,30 @@ real time of the same study with one virtual worker (target: at most 1.5x). Two 
   each configuration costing the recorded training seconds of its nearest recorded configuration,
   scaled by the rounds trained.
 
-It also prints the simulated makespan against total cost / workers. Run:
+- ``recorded``: the recorded ``lightgbm`` family's task ``noisy`` (a test task), no pruner (the
+  simulator's free-running mode), costing the recorded seconds of each configuration.
 
-    PYTHONPATH=$PWD nice -n 5 python benchmarks/simulate_overhead.py --repeats 3
+Rows: ``problem`` = the objective, ``strategy`` = ``optimize`` (plain ``study.optimize``, no
+simulator), ``1w`` or ``32w``, ``seed``; ``value`` = real seconds of the study; ``makespan``,
+``list_schedule`` (the makespan of list scheduling the same trial costs in trial order: what an
+ideal asynchronous system would reach) and ``total_over_workers`` in simulated seconds. Run:
+
+    python benchmarks/simulate_overhead.py --out benchmarks/results/simulate-overhead
 """
 
 from __future__ import annotations
 
 import argparse
+import heapq
 import math
-import statistics
 import time
 from typing import Any
 import warnings
 
+import _measurements
 import numpy as np
 import optuna
+import pandas as pd
 
 from optuna_recipes._encoding import SearchSpaceEncoder
 from optuna_recipes.bench.problems.recorded import RecordedProblem
@@ -48,6 +56,14 @@ def recorded_cost(problem: RecordedProblem) -> ScaledCost:
     return ScaledCost(trial_seconds, problem.n_steps)
 
 
+def list_schedule(costs: list[float], n_workers: int) -> float:
+    """Makespan of running ``costs`` in order, each on the worker that is free first."""
+    free = [0.0] * n_workers
+    for c in costs:
+        heapq.heappush(free, heapq.heappop(free) + c)
+    return max(free)
+
+
 def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     """Real and CPU seconds, steps trained, makespan and total cost / workers of one study.
 
@@ -55,22 +71,30 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     """
     if kind == "cheap":
         objective, cost, pruner = cheap, unit_cost, optuna.pruners.NopPruner()
-    else:
+    elif kind == "pruned":
         objective = RecordedProblem("lightgbm-breast_cancer")
         cost, pruner = recorded_cost(objective), optuna.pruners.MedianPruner()
+    else:
+        objective = RecordedProblem("lightgbm", task="noisy")
+        cost, pruner = recorded_cost(objective), optuna.pruners.NopPruner()
     study = optuna.create_study(
         direction=getattr(objective, "direction", "minimize"),
         sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True),
         pruner=pruner,
     )
     start, cpu = time.perf_counter(), time.process_time()
-    out = {"makespan": math.nan, "ideal": math.nan}
+    out = {"makespan": math.nan, "list_schedule": math.nan, "total_over_workers": math.nan}
     if n_workers == 0:
         study.optimize(objective, 200)
     else:
-        events = simulate_optimize(study, objective, 200, n_workers, cost=cost)
+        events = sorted(
+            simulate_optimize(study, objective, 200, n_workers, cost=cost),
+            key=lambda e: e.trial,
+        )
+        costs = [e.end - e.start for e in events]
         out["makespan"] = max(e.end for e in events)
-        out["ideal"] = sum(e.end - e.start for e in events) / n_workers
+        out["list_schedule"] = list_schedule(costs, n_workers)
+        out["total_over_workers"] = sum(costs) / n_workers
     out["real"] = time.perf_counter() - start
     out["cpu"] = time.process_time() - cpu
     out["steps"] = sum(len(t.intermediate_values) for t in study.trials)
@@ -80,29 +104,32 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default="benchmarks/results/simulate-overhead")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
-    print(
-        "objective  workers  real_s  real/1w  cpu_s  cpu/1w  steps  cpu_us/step  "
-        "makespan  total/workers   (medians over seeds; 0 = plain study.optimize)"
-    )
-    for kind in ("cheap", "pruned"):
+    rows = []
+    for kind in ("cheap", "pruned", "recorded"):
         # Interleaved (seed by seed), so that a change of machine load hits every setting.
-        runs: dict[int, list[dict[str, float]]] = {0: [], 1: [], 32: []}
         for seed in range(args.repeats):
-            for n_workers in runs:
-                runs[n_workers].append(once(kind, n_workers, seed))
-        med = {
-            w: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for w, rs in runs.items()
-        }
-        for w, m in med.items():
-            per_step = f"{m['cpu'] / m['steps'] * 1e6:11.0f}" if m["steps"] else "          -"
-            print(
-                f"{kind:9}  {w:7d}  {m['real']:6.2f}  {m['real'] / med[1]['real']:7.2f}  "
-                f"{m['cpu']:5.2f}  {m['cpu'] / med[1]['cpu']:6.2f}  {m['steps']:5.0f}  "
-                f"{per_step}  {m['makespan']:8.1f}  {m['ideal']:13.1f}"
-            )
+            for n_workers in (0, 1, 32):
+                r = once(kind, n_workers, seed)
+                name = "optimize" if n_workers == 0 else f"{n_workers}w"
+                rows.append({"problem": kind, "strategy": name, "seed": seed, "value": r["real"]})
+                rows[-1].update({k: v for k, v in r.items() if k != "real"})
+    table = pd.DataFrame(rows)
+    summary = table.groupby(["problem", "strategy"])[["value", "makespan", "list_schedule"]]
+    _measurements.write(
+        args.out,
+        table,
+        title="Simulated workers: real cost of 1 vs 32 virtual workers (200-trial TPE studies)",
+        text="`value`: real seconds of the study; `cpu`: CPU seconds; `steps`: reported steps; "
+        "`makespan`: simulated seconds until the last result; `list_schedule`: the makespan of "
+        "list-scheduling the same trial costs in trial order (no idle worker while trials "
+        "remain); `total_over_workers`: total simulated cost / workers. `optimize` rows are "
+        "plain `study.optimize` without the simulator.",
+        summary=summary.median().reset_index(),
+    )
 
 
 if __name__ == "__main__":
