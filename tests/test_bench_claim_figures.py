@@ -18,7 +18,7 @@ from optuna_recipes.bench.claim_figures import evaluate
 from optuna_recipes.bench.claim_figures import format_figure
 from optuna_recipes.bench.claim_figures import parse
 from optuna_recipes.bench.problems import make_problem
-from optuna_recipes.bench.runner import RESULT_COLUMNS
+from optuna_recipes.bench.results import RESULT_COLUMNS
 
 
 def _results(
@@ -265,3 +265,29 @@ def test_a_heldout_suite_run_puts_test_values_into_the_digest(tmp_path: Path) ->
     assert data.trace["test_value"].notna().any()
     assert data.trace["default_test_value"].notna().all()
     assert evaluate('heldout_wins("random")', data) in (0, 1)
+
+
+def test_parallel_figures_compare_at_equal_trials_and_equal_simulated_time(
+    tmp_path: Path,
+) -> None:
+    """Strategy "late" finds the best value last in simulated time; "early" finds a worse one
+    first. After all trials "late" is ahead; at equal simulated time (the earliest end of any
+    run) only what "early" found had arrived. The digest keeps the trial that improves in
+    simulated-time order although it does not improve in trial order."""
+    curves = {
+        ("p", "early@2w", 0): [4.0, 1.0, 3.0, 2.0],
+        ("p", "late@2w", 0): [4.0, 0.0, 3.0, 3.5],
+    }
+    results = _results(curves)
+    results["workers"] = 2
+    # (trial -> simulated end): early's trial 1 arrives at 1.0; late's trial 1 arrives at 9.0.
+    results["sim_time"] = [1.0, 1.0, 2.0, 3.0, 1.0, 9.0, 2.0, 3.0]
+    results.loc[:, "best"] = results.groupby("strategy")["value"].cummin()
+    data = _folder(tmp_path, results)
+    assert "sim_time" in data.trace
+    assert evaluate('parallel_rank("late", "g", 2, at="trials")', data) == 1
+    assert evaluate('parallel_rank("early", "g", 2, at="time")', data) == 1
+    table = evaluate('parallel_table(["g"], ["early", "late"])', data)
+    assert table.splitlines()[0] == "| strategy | g 2w trials / time |"
+    with pytest.raises(FigureError, match="'trials' or 'time'"):
+        evaluate('parallel_rank("late", "g", 2, at="x")', data)

@@ -376,6 +376,73 @@ def comparison_table(data: Digest, columns: dict[str, list[str]], strategies: li
     return "\n".join(lines)
 
 
+def _parallel_scores(data: Digest, group: str) -> pd.DataFrame:
+    """Per simulated run of ``group``: its normalized regret after all trials (``trials``) and
+    at the problem's equal simulated time (``time``: the earliest end of any run of that
+    problem and worker count). Columns ``problem, strategy, workers, seed, trials, time``."""
+    t = data.trace
+    if t is None or "sim_time" not in t or t["sim_time"].isna().all():
+        raise FigureError(f"{data.folder} has no simulated-workers runs.")
+    d = t[(t["group"] == group) & t["workers"].notna()].copy()
+    if d.empty:
+        raise FigureError(f"no simulated runs in group {group!r}.")
+    d["workers"] = d["workers"].astype(int)
+    d["strategy"] = [
+        str(s).removesuffix(f"@{w}w") for s, w in zip(d["strategy"], d["workers"], strict=True)
+    ]
+    d["best"] = d["value"]  # normalize each kept trial's own value
+    d["normalized"] = metrics.with_normalized(d)["normalized"]
+    run = ["problem", "strategy", "workers", "seed"]
+    ends = d.groupby(run)["sim_time"].max()
+    horizon = ends.groupby(["problem", "workers"]).min().rename("horizon")
+    d = d.join(horizon, on=["problem", "workers"])
+    at_time = d[d["sim_time"] <= d["horizon"]].groupby(run)["normalized"].min()
+    out = d.groupby(run)["normalized"].min().rename("trials").to_frame()
+    out["time"] = at_time.reindex(out.index).fillna(1.0)
+    return out.reset_index()
+
+
+def _iqm_of(values: pd.Series) -> float:
+    """Interquartile mean (the mean of the middle half)."""
+    v = np.sort(values.dropna().to_numpy())
+    k = len(v) // 4
+    return float(v[k : len(v) - k].mean()) if len(v) else float("nan")
+
+
+def parallel_table(data: Digest, groups: list[str], strategies: list[str]) -> str:
+    """Per strategy, group and simulated worker count: the interquartile mean of normalized
+    regret over runs (problems x seeds) after all trials and at equal simulated time."""
+    scores = {g: _parallel_scores(data, g) for g in groups}
+    counts = sorted({int(w) for s in scores.values() for w in s["workers"]})
+    head = [f"{g} {w}w trials / time" for g in groups for w in counts]
+    lines = ["| strategy | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for strategy in strategies:
+        cells = []
+        for g in groups:
+            for w in counts:
+                sub = scores[g][(scores[g]["strategy"] == strategy) & (scores[g]["workers"] == w)]
+                a, b = _iqm_of(sub["trials"]), _iqm_of(sub["time"])
+                cells.append(f"{_cell(a, '{:.3f}')} / {_cell(b, '{:.3f}')}")
+        lines.append(f"| {strategy} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def parallel_rank(
+    data: Digest, strategy: str, group: str, workers: int, at: str = "time"
+) -> float:
+    """``strategy``'s place (1 = best) by the interquartile mean of normalized regret among the
+    strategies of ``group`` at ``workers`` simulated workers, after all trials (``at="trials"``)
+    or at equal simulated time (``at="time"``)."""
+    if at not in ("trials", "time"):
+        raise FigureError(f"`at` must be 'trials' or 'time', got {at!r}.")
+    scores = _parallel_scores(data, group)
+    sub = scores[scores["workers"] == workers]
+    table = sub.groupby("strategy")[at].agg(_iqm_of)
+    if strategy not in table:
+        raise FigureError(f"no runs of {strategy!r} at {workers} workers in group {group!r}.")
+    return float(table.rank(method="min")[strategy])
+
+
 def _cell(value: Any, fmt: str) -> str:
     return "n/a" if value is None or pd.isna(value) else fmt.format(value)
 
@@ -406,6 +473,8 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         heldout_change,
         measure,
         comparison_table,
+        parallel_table,
+        parallel_rank,
     )
 }
 _OPS: dict[type, Callable[[Any, Any], Any]] = {

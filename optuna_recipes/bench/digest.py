@@ -45,6 +45,8 @@ DIGEST = "digest.csv.gz"
 TIMING = "timing.csv.gz"
 RUN = ["group", "problem", "strategy", "seed"]
 TRACE_COLUMNS = [*RUN, "trial", "value", "best", "direction", "optimum"]
+#: Columns the trace adds for simulated workers (:mod:`optuna_recipes.bench.simulate`).
+SIM_TRACE_COLUMNS = ["workers", "sim_time"]
 #: Trial windows of ``timing.csv``: ``[0, 25)``, ``[25, 50)``, ``[50, 100)``, then every 100.
 WINDOW_EDGES = (0, 25, 50, 100)
 #: Prefix of the trial user attributes a problem records for the results (``bench:test_value``).
@@ -122,7 +124,18 @@ def trace(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.
     first = keys != keys.shift()
     last = keys != keys.shift(-1)
     keep = changed | first | last
-    return df.loc[keep, [*TRACE_COLUMNS, *extra]].reset_index(drop=True)
+    columns = [*TRACE_COLUMNS, *extra]
+    if "sim_time" in df and df["sim_time"].notna().any():
+        # Simulated workers: results arrive in simulated-time order, not trial order; also keep
+        # every trial that improves the best in that order, so equal-time figures survive.
+        loss = df["value"].where(df["state"] == "COMPLETE") if "state" in df else df["value"]
+        loss = loss.where(df["direction"] != "maximize", -loss)
+        by_time = df.assign(loss=loss, key=keys).sort_values(["key", "sim_time", "trial"])
+        prior = by_time.groupby("key")["loss"].cummin().groupby(by_time["key"]).shift()
+        improves = by_time["loss"] < prior.fillna(np.inf)
+        keep |= improves.reindex(df.index, fill_value=False)
+        columns += [c for c in SIM_TRACE_COLUMNS if c in df and c not in columns]
+    return df.loc[keep, columns].reset_index(drop=True)
 
 
 def timing(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
@@ -174,7 +187,7 @@ def _next_edge(lo: pd.Series) -> np.ndarray:
 
 def attr_columns(results: pd.DataFrame) -> list[str]:
     """Per-trial attribute columns of ``results`` (beyond the runner's own columns)."""
-    from optuna_recipes.bench.runner import RESULT_COLUMNS
+    from optuna_recipes.bench.results import RESULT_COLUMNS
 
     return [c for c in results.columns if c not in RESULT_COLUMNS]
 
