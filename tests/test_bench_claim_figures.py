@@ -291,3 +291,19 @@ def test_parallel_figures_compare_at_equal_trials_and_equal_simulated_time(
     assert table.splitlines()[0] == "| strategy | g 2w trials / time |"
     with pytest.raises(FigureError, match="'trials' or 'time'"):
         evaluate('parallel_rank("late", "g", 2, at="x")', data)
+
+
+def test_family_table_has_a_row_per_family_and_the_reach(tmp_path: Path) -> None:
+    curves = {
+        ("t-fa-x", "tpe", 0): [5.0, 4.0, 3.0, 2.0],
+        ("t-fa-x", "ws", 0): [2.0, 2.0, 2.0, 2.0],
+        ("t-fb-y", "tpe", 0): [5.0, 4.0, 3.0, 1.0],
+        ("t-fb-y", "ws", 0): [4.0, 4.0, 4.0, 4.0],
+    }
+    results = _results(curves)
+    results["group"] = "t"
+    data = _folder(tmp_path, results)
+    table = evaluate('family_table("t", ["ws", "tpe"], [2, 4])', data).splitlines()
+    assert table[0] == "| family | ws @2 | ws @4 | tpe @2 | tpe @4 | ws reach |"
+    assert table[2].startswith("| fa |") and table[2].endswith("| 1 |")  # ws has 2.0 at trial 1
+    assert table[3].startswith("| fb |") and table[3].endswith("| >4 |")  # never reaches 1.0

@@ -376,6 +376,33 @@ def comparison_table(data: Digest, columns: dict[str, list[str]], strategies: li
     return "\n".join(lines)
 
 
+def family_table(
+    data: Digest, group: str, strategies: list[str], budgets: list[int], reference: str = "tpe"
+) -> str:
+    """Per task family of ``group`` (the second ``-``-separated part of a problem name, as in
+    the ``hpo-families`` suites: ``GROUP-FAMILY-TASK``): each strategy's median normalized
+    regret over (task, seed) blocks after each budget, then its median trials to reach
+    ``reference``'s best after its last budget (``>N``: most runs never got there)."""
+    df = _trials(data, None, group=group)
+    families = sorted({str(p).split("-")[1] for p in df["problem"]})
+    head = [f"{s} @{b}" for s in strategies for b in budgets]
+    head += [f"{s} reach" for s in strategies if s != reference]
+    lines = ["| family | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for family in families:
+        where = {"group": group, "problems": f"{group}-{family}-*"}
+        cells = [
+            _cell(normalized(data, s, b, **where), "{:.3f}") for s in strategies for b in budgets
+        ]
+        for s in strategies:
+            if s != reference:
+                reach = _reach(data, s, reference, max(budgets), **where)
+                limit = int(df["trial"].max()) + 1
+                med = float(reach.median())
+                cells.append(f">{limit}" if med > limit else f"{med:.0f}")
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _parallel_scores(data: Digest, group: str) -> pd.DataFrame:
     """Per simulated run of ``group``: its normalized regret after all trials (``trials``) and
     at the problem's equal simulated time (``time``: the earliest end of any run of that
@@ -475,6 +502,7 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         comparison_table,
         parallel_table,
         parallel_rank,
+        family_table,
     )
 }
 _OPS: dict[type, Callable[[Any, Any], Any]] = {
