@@ -179,7 +179,7 @@ FAMILIES: dict[str, FamilySpec] = {
             step="boosting iteration",
             metric="log_loss",
             grid=("learning_rate", "max_leaf_nodes"),
-            n_sobol=184,
+            n_sobol=120,
         ),
         FamilySpec(
             name="random_forest",
@@ -190,6 +190,7 @@ FAMILIES: dict[str, FamilySpec] = {
             step="4 trees",
             metric="log_loss",
             grid=("max_features", "min_samples_leaf"),
+            n_sobol=120,
             partner="extra_trees",
         ),
         FamilySpec(
@@ -201,6 +202,7 @@ FAMILIES: dict[str, FamilySpec] = {
             step="4 trees",
             metric="log_loss",
             grid=("max_features", "min_samples_leaf"),
+            n_sobol=120,
             partner="random_forest",
         ),
         FamilySpec(
