@@ -157,6 +157,18 @@ def _strategy_names(strategies: Sequence[str | Strategy]) -> tuple[list[str], di
     return names, defined
 
 
+def _check_args(
+    objective: Any, n_trials: int, seeds: int, workers: int, direction: str | None
+) -> None:
+    check_int("n_trials", n_trials, minimum=1)
+    check_int("seeds", seeds, minimum=1)
+    check_int("workers", workers, minimum=1)
+    if direction not in (None, "minimize", "maximize"):
+        raise ValueError(f"`direction` must be 'minimize' or 'maximize', got {direction!r}.")
+    if not callable(objective):
+        raise ValueError(f"`objective` must be callable, got {objective!r}.")
+
+
 def compare(
     objective: Callable[..., Any],
     strategies: Sequence[str | Strategy] = ("random", "tpe"),
@@ -225,28 +237,11 @@ def compare(
     """
     from optuna_recipes.bench.runner import run_suite
 
-    check_int("n_trials", n_trials, minimum=1)
-    check_int("seeds", seeds, minimum=1)
-    check_int("workers", workers, minimum=1)
-    if direction not in (None, "minimize", "maximize"):
-        raise ValueError(f"`direction` must be 'minimize' or 'maximize', got {direction!r}.")
-    if not callable(objective):
-        raise ValueError(f"`objective` must be callable, got {objective!r}.")
+    _check_args(objective, n_trials, seeds, workers, direction)
     names, defined = _strategy_names(strategies)
     pname = name or _default_name(objective)
-    suite = _suite(
-        objective,
-        pname,
-        names,
-        defined,
-        n_trials,
-        seeds,
-        workers,
-        direction,
-        search_space,
-        optimum,
-        n_steps,
-    )
+    problem = (direction, search_space, optimum, n_steps)
+    suite = _suite(objective, pname, names, defined, n_trials, seeds, workers, *problem)
     folder = Path(out) if out is not None else _default_out(pname, suite)
     with _process_state_kept():
         result = run_suite(suite, folder, workers=workers, progress=progress, report=report)
