@@ -102,6 +102,13 @@ def test_a_run_killed_halfway_is_redone_to_the_same_results(tmp_path: Path) -> N
     assert "RUNNING" not in set(resumed.results["state"])
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C handled as from a terminal. A shell runs background jobs
+    (`cmd &`, nohup) with SIGINT ignored; the ignored disposition survives exec, so Python would
+    install no KeyboardInterrupt handler and the SIGINT test would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(args: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)])}
     return subprocess.Popen(
@@ -112,6 +119,7 @@ def _spawn(args: list[str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
 
