@@ -21,8 +21,9 @@ Example:
         from optuna_recipes.bench import digest
         from optuna_recipes.bench.claim_figures import evaluate
 
-        data = digest.load("benchmarks/results/ga-bbob-mixint")
-        print(evaluate('mean_rank("ga", budget=300)', data))
+        digest.condense("bench-out/quick")  # a finished `bench run quick`
+        data = digest.load("bench-out/quick")
+        print(evaluate('mean_rank("ga", budget=20)', data))
 """
 
 from __future__ import annotations
