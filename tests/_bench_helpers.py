@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 import os
+from pathlib import Path
 import signal
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -117,3 +119,30 @@ def wait_for_gates(proc: subprocess.Popen, n: int, timeout: float = 240.0) -> No
                 _, err = proc.communicate()
                 pytest.fail(f"{n} gates not reached; stdout lines {seen}; stderr: {err}")
             seen.append(text.strip())
+
+
+_TESTS = Path(__file__).resolve().parent
+_ROOT = _TESTS.parent
+
+
+def default_sigint() -> None:
+    """In the child before exec: Ctrl-C handled as from a terminal. A shell runs background jobs
+    (`cmd &`, nohup) with SIGINT ignored; the ignored disposition survives exec, so Python would
+    install no KeyboardInterrupt handler and the SIGINT test would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def spawn_bench_run(args: list[str]) -> subprocess.Popen:
+    """`python -m optuna_recipes bench run ARGS` in its own session, from the repository root,
+    with the tests folder importable; stdout and stderr piped."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_ROOT), str(_TESTS)])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "optuna_recipes", "bench", "run", *args],
+        cwd=_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )

@@ -8,10 +8,9 @@ import multiprocessing
 import os
 from pathlib import Path
 import signal
-import subprocess
-import sys
 import time
 
+from _bench_helpers import spawn_bench_run
 from _bench_helpers import wait_for_gates
 import optuna
 import pandas as pd
@@ -102,27 +101,6 @@ def test_a_run_killed_halfway_is_redone_to_the_same_results(tmp_path: Path) -> N
     assert "RUNNING" not in set(resumed.results["state"])
 
 
-def _default_sigint() -> None:
-    """In the child before exec: Ctrl-C handled as from a terminal. A shell runs background jobs
-    (`cmd &`, nohup) with SIGINT ignored; the ignored disposition survives exec, so Python would
-    install no KeyboardInterrupt handler and the SIGINT test would wait forever."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _spawn(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)])}
-    return subprocess.Popen(
-        [sys.executable, "-m", "optuna_recipes", "bench", "run", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_default_sigint,
-    )
-
-
 def _finished_runs(out: Path) -> int:
     journal = out / "studies.journal"
     return journal.read_text().count(DONE_ATTR) if journal.exists() else 0
@@ -197,7 +175,7 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     suite, release = _gated_suite(tmp_path, released=False)
     out = tmp_path / "out"
     args = [suite, "--out", str(out), "--workers", "2", "--no-progress", "--no-report"]
-    proc = _spawn(args)
+    proc = spawn_bench_run(args)
     assert proc.stdout is not None
     # Runs are taken in order, one at a time per worker: when both workers print the gate
     # line, each has finished everything it took before.
@@ -225,7 +203,7 @@ def test_interrupted_command_resumes_to_the_uninterrupted_results(
     with pytest.raises(OutputFolderError, match="has not finished"):
         load_results(out)
     release.touch()
-    proc = _spawn(args)
+    proc = spawn_bench_run(args)
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     assert "Resuming: 8 of 12 runs finished earlier." in err

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-import subprocess
-import sys
 import time
 
+from _bench_helpers import spawn_bench_run
 from _bench_helpers import wait_for_gates
 import optuna
 import pandas as pd
@@ -169,19 +168,6 @@ def test_an_edited_value_in_results_csv_is_refused_until_rewritten(
     assert (out / "results.csv").read_text() == original
 
 
-def _spawn(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS)])}
-    return subprocess.Popen(
-        [sys.executable, "-m", "optuna_recipes", "bench", "run", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
 @pytest.mark.slow
 def test_a_second_run_on_the_same_folder_exits_at_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -195,7 +181,7 @@ def test_a_second_run_on_the_same_folder_exits_at_once(
     )
     out = tmp_path / "out"
     args = [str(suite), "--out", str(out), "--workers", "1", "--no-progress", "--no-report"]
-    first = _spawn(args)
+    first = spawn_bench_run(args)
     assert first.stdout is not None
     wait_for_gates(first, 1)
     start = time.monotonic()
