@@ -167,6 +167,30 @@ def test_verdict_none_significant() -> None:
     assert verdict.identical_strategies(df).empty
 
 
+def test_verdict_compares_within_each_simulated_worker_count() -> None:
+    # good beats bad at each worker count; random@1w and random@32w made the same trials (the
+    # same seeds), which is no finding: strategies of different worker counts are not compared.
+    table = {}
+    for seed in range(8):
+        for w in (1, 32):
+            table[(f"good@{w}w", seed)] = _rng_values(seed, 0.1)
+            table[(f"bad@{w}w", seed)] = _rng_values(100 + seed, 1.0)
+            table[(f"random@{w}w", seed)] = _rng_values(200 + seed, 0.5)
+    df = _table(table)
+    df["workers"] = [int(s.split("@")[1][:-1]) for s in df["strategy"]]
+    text = "\n".join(verdict.report_lines(df))
+    assert "- Group g, 1 worker (8 blocks" in text and "- Group g, 32 workers (8 blocks" in text
+    assert text.count("**good@1w** better than bad@1w") == 3
+    assert text.count("**good@32w** better than bad@32w") == 3
+    assert "@32w" not in text.split("- Group g, 32 workers")[0]  # no cross-count pair
+    assert "Identical strategies" not in text
+    board = verdict.terminal_leaderboard(df)
+    assert "[g, 1 worker]" in board and "[g, 32 workers]" in board
+    # Without simulated workers the groups stay as they are.
+    plain = df.drop(columns="workers")
+    assert verdict.per_worker_count(plain) is plain
+
+
 def test_identical_strategies_flagged_with_the_reason() -> None:
     table = {}
     for seed in range(3):

@@ -45,6 +45,25 @@ _RANDOM_START: dict[str, tuple[str, str]] = {
 }
 
 
+def per_worker_count(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each simulated worker count as a group of its own (``"hpo, 32 workers"``).
+
+    Runs with simulated workers name their strategy ``NAME@Nw``; testing ``tpe@1w`` against
+    ``tpe@32w`` at equal trials mixes two questions, so the verdict, the identical-strategies
+    list and the terminal leaderboard compare strategies within one worker count. Rows without
+    simulated workers keep their group."""
+    if "workers" not in df.columns or not df["workers"].notna().any():
+        return df
+    out = df.copy()
+    sim = out["workers"].notna()
+    out["group"] = out["group"].astype(str)
+    out.loc[sim, "group"] = [
+        f"{g}, {int(w)} worker{'s' if int(w) != 1 else ''}"
+        for g, w in zip(out.loc[sim, "group"], out.loc[sim, "workers"], strict=True)
+    ]
+    return out
+
+
 def significant_pairs(
     df: pd.DataFrame, budgets: Sequence[float] = metrics.BUDGETS
 ) -> pd.DataFrame:
@@ -245,8 +264,10 @@ def run_count_lines(df: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
 
 
 def report_lines(df: pd.DataFrame, runs: pd.DataFrame | None = None) -> list[str]:
-    """The report's first paragraphs: the verdict, identical strategies, the run counts."""
-    lines = verdict_lines(df) + identical_lines(df)
+    """The report's first paragraphs: the verdict, identical strategies, the run counts (the
+    first two per simulated worker count, see :func:`per_worker_count`)."""
+    split = per_worker_count(df)
+    lines = verdict_lines(split) + identical_lines(split)
     return lines + run_count_lines(df, runs if runs is not None else pd.DataFrame())
 
 
@@ -270,7 +291,9 @@ def _beats(pairs: pd.DataFrame) -> dict[str, list[str]]:
 
 def terminal_leaderboard(df: pd.DataFrame) -> str:
     """The leaderboard for the terminal: per group the ranks, the significant wins, a line
-    saying when no difference is significant or strategies are identical, and a legend."""
+    saying when no difference is significant or strategies are identical, and a legend (per
+    simulated worker count, see :func:`per_worker_count`)."""
+    df = per_worker_count(df)
     board = metrics.leaderboard(df)
     pairs = metrics.pairwise_tests(df)
     same = identical_strategies(df)
