@@ -165,6 +165,18 @@ def test_heldout_figures_read_the_best_trials_test_value(tmp_path: Path) -> None
     assert evaluate('heldout_change("tpe")', data) == pytest.approx((0.5 - 1.0) / 2)
 
 
+def test_heldout_change_median_resists_one_large_relative_change(tmp_path: Path) -> None:
+    runs = {("h", "tpe", seed): [1.0] for seed in range(3)}
+    results = _results(runs)
+    results["test_value"] = [0.5, 2.0, 0.8]  # relative changes 0.5, -1.0, 0.2
+    results["default_test_value"] = 1.0
+    data = _folder(tmp_path, results)
+    assert evaluate('heldout_change("tpe")', data) == pytest.approx(-0.1)
+    assert evaluate('heldout_change("tpe", stat="median")', data) == pytest.approx(0.2)
+    with pytest.raises(FigureError, match="'mean' or 'median'"):
+        evaluate('heldout_change("tpe", stat="max")', data)
+
+
 def test_measurement_folders_keep_every_row(tmp_path: Path) -> None:
     table = pd.DataFrame(
         {"problem": "a", "strategy": ["x", "x", "y"], "seed": [0, 1, 0], "value": [1.0, 3.0, 4.0]}

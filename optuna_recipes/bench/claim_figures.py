@@ -321,11 +321,17 @@ def heldout_wins(data: Digest, strategy: str, **where: Any) -> int:
     return int((t["tuned"] < t["default"]).sum())
 
 
-def heldout_change(data: Digest, strategy: str, **where: Any) -> float:
-    """Mean over runs of the relative test-metric improvement of the tuned model over the
-    library defaults: (default loss - tuned loss) / |default loss|."""
+def heldout_change(data: Digest, strategy: str, stat: str = "mean", **where: Any) -> float:
+    """Mean (or ``stat="median"``) over runs of the relative test-metric improvement of the
+    tuned model over the library defaults: (default loss - tuned loss) / |default loss|."""
     t = _heldout(data, strategy, **where)
-    return float(((t["default"] - t["tuned"]) / t["default"].abs()).mean())
+    return _stat((t["default"] - t["tuned"]) / t["default"].abs(), stat)
+
+
+def _stat(values: pd.Series, stat: str) -> float:
+    if stat not in ("mean", "median"):
+        raise FigureError(f"`stat` must be 'mean' or 'median', got {stat!r}.")
+    return float(getattr(values, stat)())
 
 
 def measure(
