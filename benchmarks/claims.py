@@ -310,6 +310,20 @@ def _set_keys(text: str, header: str, values: dict[str, str]) -> str:
     return "".join(lines)
 
 
+def compact_manifest(folder: Path) -> None:
+    """Drop the per-run resume records (a trial count and checksum per run) from a recorded
+    folder's ``bench.json``, keeping their number: the journals they check are not committed,
+    so they cannot resume anything, and they were a third of the committed results' bytes."""
+    from optuna_recipes.bench import outdir
+
+    manifest = outdir.read_manifest(folder)
+    runs = manifest.get("runs")
+    if isinstance(runs, dict) and runs:
+        manifest["runs"] = {}
+        manifest["runs_recorded"] = len(runs)
+        outdir.write_manifest(folder, manifest)
+
+
 def record(root: Path, names: list[str], provisional: bool) -> None:
     """Stamp runs with HEAD's commit and their code hash (``provisional`` as given), digest
     their folders and rewrite the README figures."""
@@ -332,6 +346,7 @@ def record(root: Path, names: list[str], provisional: bool) -> None:
             raise SystemExit(f"{folder} was made from another version of {run.suite}: re-run it.")
         if (folder / "results.csv").exists():
             digest.condense(folder)
+        compact_manifest(folder)
         current, missing = scope_hash(root, run)
         if missing:
             raise SystemExit(f"run {name!r}: code scope path(s) {missing} do not exist.")

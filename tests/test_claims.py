@@ -39,10 +39,13 @@ claims = _claims()
 
 
 def _copy(tmp: Path) -> Path:
-    """The parts of the repository the ledger reads: README, benchmarks/, the package."""
+    """The parts of the repository the ledger reads: README, benchmarks/, the package, and the
+    install files (the install-size run's code scope)."""
     root = tmp / "repo"
     root.mkdir()
     shutil.copy2(ROOT / "README.md", root / "README.md")
+    shutil.copy2(ROOT / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(ROOT / ".ci", root / ".ci")
     ignore = shutil.ignore_patterns("__pycache__", *_NOT_KEPT)
     shutil.copytree(ROOT / "benchmarks", root / "benchmarks", ignore=ignore)
     shutil.copytree(ROOT / "optuna_recipes", root / "optuna_recipes", ignore=ignore)
@@ -121,6 +124,11 @@ def test_a_changed_code_scope_makes_a_recorded_run_stale(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_a_provisional_run_with_a_changed_scope_is_reported_not_failed(tmp_path: Path) -> None:
     root = _copy(tmp_path)
+    ledger = root / "benchmarks" / "claims.toml"
+    text = ledger.read_text()
+    for name in claims.load_ledger(root).runs:  # every run a small-scale placeholder
+        text = claims._set_keys(text, f"runs.{name}", {"provisional": "true"})
+    ledger.write_text(text)
     scoped = root / "optuna_recipes" / "bench" / "problems" / "families.py"
     scoped.write_text(scoped.read_text() + "\n# changed\n")
     errors, notes = claims.check(root)
@@ -149,3 +157,18 @@ def test_set_keys_rewrites_only_its_table() -> None:
     text = '[runs.a]\nout = "x"\ncommit = "old"\n\n[runs.b]\nout = "y"\n'
     new = claims._set_keys(text, "runs.a", {"commit": '"new"', "code_hash": '"h"'})
     assert new == '[runs.a]\nout = "x"\ncommit = "new"\ncode_hash = "h"\n\n[runs.b]\nout = "y"\n'
+
+
+def test_recorded_folders_keep_no_per_run_resume_records(tmp_path: Path) -> None:
+    from optuna_recipes.bench import outdir
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    runs = {f"s:p/random/seed{i}": {"trials": 5, "sha256": "0" * 64} for i in range(3)}
+    outdir.write_manifest(folder, {"format": outdir.FORMAT, "state": "complete", "runs": runs})
+    claims.compact_manifest(folder)
+    claims.compact_manifest(folder)  # a second record keeps the count
+    manifest = outdir.read_manifest(folder)
+    assert manifest["runs"] == {} and manifest["runs_recorded"] == 3
+    for run in claims.load_ledger(ROOT).runs.values():  # what the repository commits
+        assert not outdir.read_manifest(ROOT / run.out).get("runs"), run.name
