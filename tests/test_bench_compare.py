@@ -172,7 +172,7 @@ def test_verdict_compares_within_each_simulated_worker_count() -> None:
     # same seeds), which is no finding: strategies of different worker counts are not compared.
     table = {}
     for seed in range(8):
-        for w in (1, 32):
+        for w in (1, 8, 32):
             table[(f"good@{w}w", seed)] = _rng_values(seed, 0.1)
             table[(f"bad@{w}w", seed)] = _rng_values(100 + seed, 1.0)
             table[(f"random@{w}w", seed)] = _rng_values(200 + seed, 0.5)
@@ -183,9 +183,12 @@ def test_verdict_compares_within_each_simulated_worker_count() -> None:
     assert text.count("**good@1w** better than bad@1w") == 3
     assert text.count("**good@32w** better than bad@32w") == 3
     assert "@32w" not in text.split("- Group g, 32 workers")[0]  # no cross-count pair
+    assert "@8w" not in text.split("- Group g, 32 workers")[1]
     assert "Identical strategies" not in text
+    assert text.index("g, 8 workers") < text.index("g, 32 workers")  # numeric order
     board = verdict.terminal_leaderboard(df)
     assert "[g, 1 worker]" in board and "[g, 32 workers]" in board
+    assert board.index("[g, 8 workers]") < board.index("[g, 32 workers]")
     # Without simulated workers the groups stay as they are.
     plain = df.drop(columns="workers")
     assert verdict.per_worker_count(plain) is plain

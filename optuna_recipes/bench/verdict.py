@@ -54,7 +54,8 @@ def per_worker_count(df: pd.DataFrame) -> pd.DataFrame:
     simulated workers keep their group."""
     if "workers" not in df.columns or not df["workers"].notna().any():
         return df
-    out = df.copy()
+    # Worker counts in numeric order (1, 8, 32), each group's rows together.
+    out = df.sort_values(["group", "workers"], kind="stable", na_position="first").copy()
     sim = out["workers"].notna()
     out["group"] = out["group"].astype(str)
     out.loc[sim, "group"] = [
@@ -62,6 +63,12 @@ def per_worker_count(df: pd.DataFrame) -> pd.DataFrame:
         for g, w in zip(out.loc[sim, "group"], out.loc[sim, "workers"], strict=True)
     ]
     return out
+
+
+def _in_order(table: pd.DataFrame, df: pd.DataFrame) -> list[tuple[Any, pd.DataFrame]]:
+    """``table``'s rows per group, groups in the order they first appear in ``df``."""
+    groups = dict(iter(table.groupby("group", sort=False)))
+    return [(g, groups[g]) for g in dict.fromkeys(df["group"]) if g in groups]
 
 
 def significant_pairs(
@@ -131,7 +138,7 @@ def verdict_lines(df: pd.DataFrame) -> list[str]:
     ]
     if pairs.empty:
         return [*lines, "- Only one strategy per group: nothing to compare.", ""]
-    for group, sub in pairs.groupby("group", sort=False):
+    for group, sub in _in_order(pairs, df):
         lines += _verdict_group(group, sub, fried.loc[group] if group in fried.index else None)
     return [*lines, ""]
 
@@ -298,18 +305,19 @@ def terminal_leaderboard(df: pd.DataFrame) -> str:
     pairs = metrics.pairwise_tests(df)
     same = identical_strategies(df)
     lines = []
-    for group, sub in board.groupby("group", sort=False):
+    for group, sub in _in_order(board, df):
         gp = pairs[pairs["group"] == group]
         beats = _beats(gp)
         lines.append(f"[{group}]  mean rank (1 = best) over problems x seeds; lower is better")
+        width = max(22, *(len(str(name)) + 2 for name in sub["strategy"]))
         lines.append(
-            f"  {'strategy':<22}{'rank@25%':>9}{'rank@100%':>10}{'norm.':>8}{'wins':>7}"
+            f"  {'strategy':<{width}}{'rank@25%':>9}{'rank@100%':>10}{'norm.':>8}{'wins':>7}"
             f"{'ms/trial':>10}  sig."
         )
         for d in sub.to_dict("records"):
             sig = "> " + ", ".join(beats[d["strategy"]]) if d["strategy"] in beats else ""
             lines.append(
-                f"  {str(d['strategy'])[:21]:<22}{d['rank@25%']:>9.2f}{d['rank@100%']:>10.2f}"
+                f"  {d['strategy']!s:<{width}}{d['rank@25%']:>9.2f}{d['rank@100%']:>10.2f}"
                 f"{d['normalized']:>8.3f}{d['win_rate']:>7.2f}{d['sampler_ms_median']:>10.2f}"
                 f"  {sig}"
             )
