@@ -156,6 +156,23 @@ def test_pruning_figures(tmp_path: Path) -> None:
     assert evaluate('time_ratio("tpe+median", "tpe")', data) == pytest.approx(1.0)
 
 
+def test_best_change_at_equal_training_steps(tmp_path: Path) -> None:
+    # tpe trains 10 steps a trial, tpe+median 5: after the 20 steps tpe+median trained in all,
+    # tpe's best was 3.0 (trial 1); at equal trials tpe ends at 1.0.
+    results = _results(
+        {("p", "tpe", 0): [4.0, 3.0, 2.0, 1.0], ("p", "tpe+median", 0): [3.5, 3.0, 2.5, 2.0]}
+    )
+    results["cum_steps"] = results.groupby(["problem", "strategy", "seed"])["steps"].cumsum()
+    data = _folder(tmp_path, results)
+    assert data.trace is not None and "cum_steps" in data.trace
+    assert data.per_trial()["cum_steps"].isna().all()  # costs stay in timing for metrics
+    assert evaluate('best_change("tpe+median")', data) == pytest.approx(-1.0)
+    assert evaluate('best_change_at_steps("tpe+median")', data) == pytest.approx(1 / 3)
+    no_steps = _folder(tmp_path / "plain", _results(CURVES))
+    with pytest.raises(FigureError, match="no cum_steps"):
+        evaluate('best_change_at_steps("ws", "tpe")', no_steps)
+
+
 def test_heldout_figures_read_the_best_trials_test_value(tmp_path: Path) -> None:
     results = _results({("h", "tpe", 0): [3.0, 1.0, 2.0], ("h", "tpe", 1): [1.0, 2.0, 3.0]})
     results["test_value"] = [9.0, 0.5, 0.1, 2.0, 0.1, 0.1]

@@ -298,6 +298,39 @@ def best_change(
     return float(((table[base] - table[strategy]) / table[base].abs()).mean())
 
 
+def best_change_at_steps(
+    data: Digest, strategy: str, baseline: str | None = None, stat: str = "mean", **where: Any
+) -> float:
+    """Like :func:`best_change`, at equal training steps: per block, ``strategy``'s final best
+    against the baseline's best after as many training steps as ``strategy``'s whole run
+    trained (blocks where the baseline's first trial alone trained more are left out). Mean,
+    or ``stat="median"``. Needs a digest with ``cum_steps`` (made from a ``results.csv`` that
+    has steps)."""
+    t = _select(data.trace, **where)  # type: ignore[arg-type]
+    if "cum_steps" not in t:
+        raise FigureError(
+            f"{data.folder}'s digest has no cum_steps: condense its results.csv again "
+            "(`python benchmarks/claims.py --write` with the results in the folder)."
+        )
+    base = baseline or strategy.split("+", 1)[0]
+    ours = _strategy(t, strategy).sort_values("trial")
+    theirs = _strategy(t, base).sort_values("trial").set_index(metrics.BLOCK)
+    changes = []
+    for block, run in ours.groupby(metrics.BLOCK):
+        if block not in theirs.index:
+            continue
+        other = theirs.loc[[block]]
+        reached = other[other["cum_steps"] <= run["cum_steps"].max()]
+        sign = -1.0 if run["direction"].iloc[0] == "maximize" else 1.0
+        if reached.empty or reached["best"].iloc[-1] == 0:
+            continue  # the baseline had no result yet, or a relative change is undefined
+        mine, ref = sign * float(run["best"].iloc[-1]), sign * float(reached["best"].iloc[-1])
+        changes.append((ref - mine) / abs(ref))
+    if not changes:
+        raise FigureError(f"no block where {base!r} trained as few steps as {strategy!r}.")
+    return _stat(pd.Series(changes), stat)
+
+
 def _heldout(data: Digest, strategy: str, **where: Any) -> pd.DataFrame:
     """Per run: the held-out test value of the best trial and of the library defaults."""
     df = _select(data.trace, **where)  # type: ignore[arg-type]
@@ -503,6 +536,7 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         steps_saved,
         time_ratio,
         best_change,
+        best_change_at_steps,
         heldout_wins,
         heldout_change,
         measure,

@@ -96,12 +96,14 @@ class Digest:
         full = runs.drop(columns="n").reset_index().loc[np.repeat(np.arange(len(runs)), n)]
         full["trial"] = np.concatenate([np.arange(k) for k in n]) if len(n) else []
         kept = self.trace.drop(columns=["direction", "optimum"])
+        kept = kept.drop(columns=[c for c in ("cum_steps", "wall_time") if c in kept])
         full = full.reset_index(drop=True).merge(kept, on=[*RUN, "trial"], how="left")
         full["best"] = full.groupby(RUN, sort=False, observed=True)["best"].ffill()
         # Per-trial costs live in timing.csv; metrics functions expect the columns.
         full["cum_steps"] = np.nan
         full["wall_time"] = np.nan
-        return full[[*self.trace.columns, "cum_steps", "wall_time"]]
+        own = [c for c in self.trace.columns if c not in ("cum_steps", "wall_time")]
+        return full[[*own, "cum_steps", "wall_time"]]
 
 
 def _window_of(trial: pd.Series) -> pd.Series:
@@ -135,6 +137,9 @@ def trace(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.
         improves = by_time["loss"] < prior.fillna(np.inf)
         keep |= improves.reindex(df.index, fill_value=False)
         columns += [c for c in SIM_TRACE_COLUMNS if c in df and c not in columns]
+    if "cum_steps" in df and df["cum_steps"].notna().any() and "cum_steps" not in columns:
+        # Training steps so far at each kept trial: best-so-far against steps stays exact.
+        columns.append("cum_steps")
     return df.loc[keep, columns].reset_index(drop=True)
 
 
