@@ -303,7 +303,8 @@ def best_change_at_steps(
 ) -> float:
     """Like :func:`best_change`, at equal training steps: per block, ``strategy``'s final best
     against the baseline's best after as many training steps as ``strategy``'s whole run
-    trained (blocks where the baseline's first trial alone trained more are left out). Mean,
+    trained (blocks where the baseline's first trial alone trained more, or its best there is
+    0, are left out). Mean,
     or ``stat="median"``. Needs a digest with ``cum_steps`` (made from a ``results.csv`` that
     has steps)."""
     t = _select(data.trace, **where)  # type: ignore[arg-type]

@@ -96,13 +96,13 @@ class Digest:
         full = runs.drop(columns="n").reset_index().loc[np.repeat(np.arange(len(runs)), n)]
         full["trial"] = np.concatenate([np.arange(k) for k in n]) if len(n) else []
         kept = self.trace.drop(columns=["direction", "optimum"])
-        kept = kept.drop(columns=[c for c in ("cum_steps", "wall_time") if c in kept])
+        kept = kept.drop(columns=[c for c in ("cum_steps",) if c in kept])
         full = full.reset_index(drop=True).merge(kept, on=[*RUN, "trial"], how="left")
         full["best"] = full.groupby(RUN, sort=False, observed=True)["best"].ffill()
         # Per-trial costs live in timing.csv; metrics functions expect the columns.
         full["cum_steps"] = np.nan
         full["wall_time"] = np.nan
-        own = [c for c in self.trace.columns if c not in ("cum_steps", "wall_time")]
+        own = [c for c in self.trace.columns if c != "cum_steps"]
         return full[[*own, "cum_steps", "wall_time"]]
 
 
