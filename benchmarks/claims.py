@@ -299,7 +299,10 @@ def _set_keys(text: str, header: str, values: dict[str, str]) -> str:
     end = next(
         (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
     )
-    while end > start + 1 and not lines[end - 1].strip():
+    # Blank and comment lines above the next table belong to it (e.g. a section heading).
+    while end > start + 1 and (
+        not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")
+    ):
         end -= 1
     todo = dict(values)
     for i in range(start + 1, end):

@@ -159,6 +159,14 @@ def test_set_keys_rewrites_only_its_table() -> None:
     assert new == '[runs.a]\nout = "x"\ncommit = "new"\ncode_hash = "h"\n\n[runs.b]\nout = "y"\n'
 
 
+def test_set_keys_adds_missing_keys_above_the_next_tables_heading_comment() -> None:
+    text = '[runs.a]\nout = "x"\n\n# ---- figures ----\n[[claims]]\nid = "c"\n'
+    new = claims._set_keys(text, "runs.a", {"commit": '"new"'})
+    assert (
+        new == '[runs.a]\nout = "x"\ncommit = "new"\n\n# ---- figures ----\n[[claims]]\nid = "c"\n'
+    )
+
+
 def test_recorded_folders_keep_no_per_run_resume_records(tmp_path: Path) -> None:
     from optuna_recipes.bench import outdir
 
