@@ -317,6 +317,8 @@ type = "_bench_helpers:Parabola"
     study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
     assert study.trials[0].system_attrs["test:source_sizes"] == [5, 5]
     assert len(optuna.get_all_study_names(storage)) == 2 + 2 * 2
+    # --trials (as documented in the CLI's help) sets the source studies' trials too.
+    assert {r.n_trials for r in load_suite(suite).runs(trials=3)} == {3}
 
 
 @pytest.mark.slow

@@ -88,7 +88,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ),
     )
     p_run.add_argument("--seeds", type=_positive, help="Number of seeds (default: the suite's).")
-    p_run.add_argument("--trials", type=_positive, help="Trials per run (default: the suite's).")
+    p_run.add_argument(
+        "--trials",
+        type=_positive,
+        help=(
+            "Trials per run, the warm-start source studies' included (default: the suite's "
+            "trials and source_trials); a transfer result at fewer trials is then a "
+            "different problem, not the start of the full run."
+        ),
+    )
     p_run.add_argument(
         "--workers", type=_positive, help="Worker processes (default: one per core)."
     )
