@@ -146,8 +146,7 @@ def run_suite(
             :class:`~optuna_recipes.bench.suite.Suite`.
         out: Output folder. Default ``bench-out/<suite name>``.
         seeds: Number of seeds (``0 .. seeds-1``); default: the suite's.
-        trials: Trials per run, source studies included; default: the suite's (per problem,
-            and ``source_trials`` for the source studies).
+        trials: Trials per run; default: the suite's (per problem).
         strategies: Strategy names replacing the suite's; default: the suite's.
         workers: Worker processes; default one per core.
         storage: Optuna storage URL; default a journal file in ``out``.
