@@ -6,11 +6,13 @@ Two measurements of the harness itself (so they cannot be a suite it runs):
   as a plain ``study.optimize`` loop on Optuna's in-memory storage (``optuna``) and through
   ``run_suite(..., workers=1, report=False)`` (``harness``: the sampler timing wrapper, the
   journal file it writes every run to, resume checks, the results table). ``value``:
-  milliseconds per trial, one row per repetition.
+  milliseconds per trial, one row per repetition, and ``difference`` (harness - optuna, timed
+  back to back in the same repetition: the published overhead is their median).
 - ``scaling``: ``python -m optuna_recipes bench run SUITE --workers N --no-report`` on 32 runs
   of 150 trials (4 problems x TPE and CMA-ES x 4 seeds), into a fresh folder, for N = 1 and 2.
   ``value``: wall seconds of the command (process start, workers and results included); the
-  two give identical results (checked).
+  two give identical results (checked). Repeated in pairs; ``ratio`` (1 worker / 2 workers per
+  pair) is what the README publishes, as a median.
 
 Usage: python benchmarks/harness_cost.py --out benchmarks/results/harness-cost
 """
@@ -103,41 +105,41 @@ def scaling_s(suite: Path, out: Path, workers: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/results/harness-cost")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--scaling-repeats", type=int, default=3)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     rows = []
+
+    def add(problem: str, strategy: str, rep: int, value: float) -> None:
+        rows.append({"problem": problem, "strategy": strategy, "seed": rep, "value": value})
+
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        # Each repetition times the plain loop and the harness back to back and keeps their
+        # difference: the VM's speed drifts between repetitions, a pair shares its drift.
         for rep in range(args.repeats):
             for strategy in ("random", "tpe"):
                 problem = f"overhead-{strategy}"
-                rows.append(
-                    {
-                        "problem": problem,
-                        "strategy": "optuna",
-                        "seed": rep,
-                        "value": plain_ms(strategy),
-                    }
-                )
-                value = harness_ms(strategy, tmp / str(rep))
-                rows.append(
-                    {"problem": problem, "strategy": "harness", "seed": rep, "value": value}
-                )
+                plain = plain_ms(strategy)
+                harness = harness_ms(strategy, tmp / str(rep))
+                add(problem, "optuna", rep, plain)
+                add(problem, "harness", rep, harness)
+                add(problem, "difference", rep, harness - plain)
         suite = tmp / "scaling.toml"
         suite.write_text(SCALING_SUITE)
-        results = []
-        for workers in (1, 2):
-            out = tmp / f"scaling-{workers}"
-            value = scaling_s(suite, out, workers)
-            rows.append(
-                {"problem": "scaling", "strategy": f"workers={workers}", "seed": 0, "value": value}
-            )
-            key = ["problem", "strategy", "seed", "trial"]
-            df = pd.read_csv(out / "results.csv").sort_values(key)[[*key, "value"]]
-            results.append(df.reset_index(drop=True))
-        if not results[0].equals(results[1]):
-            raise SystemExit("--workers 1 and --workers 2 gave different results")
+        for rep in range(args.scaling_repeats):
+            seconds, results = {}, []
+            for workers in (1, 2):
+                out = tmp / f"scaling-{rep}-{workers}"
+                seconds[workers] = scaling_s(suite, out, workers)
+                add("scaling", f"workers={workers}", rep, seconds[workers])
+                key = ["problem", "strategy", "seed", "trial"]
+                df = pd.read_csv(out / "results.csv").sort_values(key)[[*key, "value"]]
+                results.append(df.reset_index(drop=True))
+            if not results[0].equals(results[1]):
+                raise SystemExit("--workers 1 and --workers 2 gave different results")
+            add("scaling", "ratio", rep, seconds[1] / seconds[2])
     table = pd.DataFrame(rows)
     summary = table.groupby(["problem", "strategy"], sort=False)["value"].median().reset_index()
     _measurements.write(
@@ -146,11 +148,13 @@ def main() -> None:
         title="Harness cost: overhead per trial over plain Optuna, scaling with workers",
         text=f"`overhead-*`: {SEEDS} runs x {N_TRIALS} trials of a cheap mixed-space problem, "
         "plain `study.optimize` in memory (`optuna`) vs `run_suite(..., workers=1)` "
-        "(`harness`), milliseconds per trial. `scaling`: wall seconds of `bench run` on 32 runs "
-        f"x 150 trials with 1 and 2 workers (identical results). Medians of {args.repeats} "
-        "repetitions (scaling: one).",
+        "(`harness`), milliseconds per trial, timed back to back in each of "
+        f"{args.repeats} repetitions; `difference`: harness - optuna per repetition. "
+        "`scaling`: wall seconds of `bench run` on 32 runs x 150 trials with 1 and 2 workers "
+        f"(identical results), {args.scaling_repeats} pairs; `ratio`: 1 worker / 2 workers "
+        "per pair. The figures are medians over repetitions.",
         summary=summary,
-        settings={"repeats": args.repeats},
+        settings={"repeats": args.repeats, "scaling_repeats": args.scaling_repeats},
     )
 
 
