@@ -132,6 +132,20 @@ def test_the_family_suites_follow_the_split(split: str) -> None:
         assert {f for f, _ in groups["unrelated"]} == partnered
 
 
+def test_the_ga_hub_suite_is_every_test_task_of_every_shipped_family() -> None:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "suites" / "families-ga-hub.toml"
+    suite = load_suite(str(path))
+    tasks = {(p.spec.options["family"], p.spec.options["task"]) for p in suite.problems}
+    shipped = _shipped()
+    assert tasks == {(f, t) for f in shipped for t in FAMILIES[f].tasks if split_of(t) == "test"}
+    assert {(p.group, p.trials) for p in suite.problems} == {("hpo", 200)}
+    assert all(p.strategies == ["ga", "tpe", "ipop-cmaes", "de", "catcma"] for p in suite.problems)
+    # CatCMA needs a categorical parameter: every family has one.
+    for family in shipped:
+        space = make_problem("recorded", {"family": family, "task": 0}).search_space()
+        assert any(isinstance(d, CategoricalDistribution) for d in space.values()), family
+
+
 def test_unknown_family_and_task_list_the_known_ones() -> None:
     with pytest.raises(ValueError, match="Unknown recorded family 'lightgbm-iris'") as err:
         make_problem("recorded", {"family": "lightgbm-iris"})
