@@ -9,7 +9,8 @@ storage of a ``bench run`` output folder. Example (a development suite, never a 
     python benchmarks/ws_arms.py /tmp/dev
 
 Target studies only (source studies carry no mode). A direction is read from each study, so
-maximized objectives count correctly; failed and pruned trials are never a new best.
+maximized objectives count correctly; failed and pruned trials are never a new best (the
+bandit's own rule, ``_arms.new_bests``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 import pandas as pd
 
+from optuna_recipes.samplers._warm_start._arms import new_bests
 from optuna_recipes.samplers._warm_start._sampler import MODE_KEY
 
 # Phases of a study, by trial number: [start, end).
@@ -53,15 +55,15 @@ def trial_modes(storage: BaseStorage) -> pd.DataFrame:
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
         parts = summary.study_name.split("/")
         strategy = parts[-2] if len(parts) >= 3 else summary.study_name
-        best = np.inf
-        for t in trials:
-            score = (
+        scores = np.array(
+            [
                 sign * t.value
                 if t.state == TrialState.COMPLETE and t.value is not None
                 else np.inf
-            )
-            new_best = bool(score < best)
-            best = min(best, score)
+                for t in trials
+            ]
+        )
+        for t, new_best in zip(trials, new_bests(scores), strict=True):
             rows.append(
                 {
                     "study": summary.study_name,
@@ -69,7 +71,7 @@ def trial_modes(storage: BaseStorage) -> pd.DataFrame:
                     "number": t.number,
                     "phase": _phase(t.number),
                     "mode": str(t.system_attrs.get(MODE_KEY, "none")),
-                    "new_best": new_best,
+                    "new_best": bool(new_best),
                 }
             )
     return pd.DataFrame(rows, columns=["study", "strategy", "number", "phase", "mode", "new_best"])

@@ -95,8 +95,7 @@ class Digest:
             n = np.minimum(n, int(budget))
         full = runs.drop(columns="n").reset_index().loc[np.repeat(np.arange(len(runs)), n)]
         full["trial"] = np.concatenate([np.arange(k) for k in n]) if len(n) else []
-        kept = self.trace.drop(columns=["direction", "optimum"])
-        kept = kept.drop(columns=[c for c in ("cum_steps",) if c in kept])
+        kept = self.trace.drop(columns=["direction", "optimum", "cum_steps"], errors="ignore")
         full = full.reset_index(drop=True).merge(kept, on=[*RUN, "trial"], how="left")
         full["best"] = full.groupby(RUN, sort=False, observed=True)["best"].ffill()
         # Per-trial costs live in timing.csv; metrics functions expect the columns.
