@@ -5,9 +5,10 @@ computed in log space so that it stays informative far from the incumbents. It i
 scoring a pool of candidates: draws from the density ratio's good mixture ``l(x)`` (where the
 sources and the target liked to be), uniform draws, and Gaussian perturbations of the best
 trials of the target and of each source, then refining around the best few with shrinking
-steps. The local steps are log-uniform between ``LOCAL_STEP_MIN`` and ``LOCAL_STEP_MAX`` of the
-unit interval: around ``_gp.SHIFT_SCALE``, the typical move of an optimum between related tasks,
-and finer.
+steps; the best candidate whose configuration the study does not already have is proposed
+(``_data.best_new``). The local steps are log-uniform between ``LOCAL_STEP_MIN`` and
+``LOCAL_STEP_MAX`` of the unit interval: around ``_gp.SHIFT_SCALE``, the typical move of an
+optimum between related tasks, and finer.
 
 Any model with ``predict(x) -> (mean, variance)`` and a ``best`` score works (``Predictor``).
 """
@@ -15,11 +16,14 @@ Any model with ``predict(x) -> (mean, variance)`` and a ``best`` score works (``
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set
 import math
 from typing import Protocol
 
 import numpy as np
 from scipy import special
+
+from optuna_recipes.samplers._warm_start._data import best_new
 
 # Candidates drawn from the good mixture l(x), and uniformly, per trial.
 N_FROM_L = 256
@@ -124,9 +128,11 @@ def optimize_acquisition(
     rng: np.random.Generator,
     n_local: int = N_LOCAL,
     n_rounds: int = N_ROUNDS,
+    known: Set[bytes] = frozenset(),
 ) -> np.ndarray:
     """Best row by log EI among the ``initial`` candidates, perturbations of the
-    ``incumbents`` and ``n_rounds`` of refinement around the best few.
+    ``incumbents`` and ``n_rounds`` of refinement around the best few, skipping the
+    configurations in ``known`` (``row_keys`` of snapped rows; see ``best_new``).
 
     ``snap`` maps candidate rows onto the search space's grid (steps, ints, choices).
     """
@@ -143,4 +149,4 @@ def optimize_acquisition(
         cand = np.concatenate([cand, local])
         score = np.concatenate([score, log_ei(model, local)])
         hi /= STEP_SHRINK
-    return cand[int(np.argmax(score))]
+    return best_new(cand, score, known)

@@ -9,9 +9,13 @@ between the sources and the new study.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
 import numpy as np
+
+# Snapped rows are compared to this many decimals (``row_keys``).
+KEY_DECIMALS = 9
 
 
 @dataclass
@@ -63,3 +67,25 @@ def rank_quantiles(y: np.ndarray) -> np.ndarray:
     sums = np.bincount(inverse, weights=ranks)
     ranks = sums[inverse] / counts[inverse]
     return ranks / (n - 1)
+
+
+def row_keys(rows: np.ndarray) -> list[bytes]:
+    """Hashable keys of snapped rows: equal keys mean the same configuration."""
+    rounded = np.round(np.asarray(rows, dtype=float), KEY_DECIMALS) + 0.0  # -0.0 -> 0.0
+    return [r.tobytes() for r in rounded]
+
+
+def best_new(cand: np.ndarray, score: np.ndarray, known: Set[bytes]) -> np.ndarray:
+    """The candidate with the highest ``score`` whose configuration is not in ``known`` (the
+    study's evaluated and running ones); the highest overall when every candidate is known.
+
+    A model that trusts its fit keeps scoring an evaluated configuration highest (its
+    variance there is only the noise term); proposing it again wastes a trial.
+    """
+    order = np.argsort(-score, kind="stable")
+    if known:
+        keys = row_keys(cand[order])
+        for i, key in zip(order, keys, strict=True):
+            if key not in known:
+                return cand[i]
+    return cand[order[0]]

@@ -18,7 +18,9 @@ that kernel uniform along that column (a parameter the source never had). Arrays
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Sequence
+from collections.abc import Set
 from dataclasses import dataclass
 import math
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from optuna_recipes.samplers._warm_start._data import SourceData
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
+from optuna_recipes.samplers._warm_start._data import best_new
 from optuna_recipes.samplers._warm_start._data import rank_quantiles
 
 # Bandwidth of a numerical column with fewer than two weighted points.
@@ -249,12 +252,20 @@ def build_good_density(
 
 
 def propose(
-    lower: ParzenMixture, upper: ParzenMixture, rng: np.random.Generator, n_candidates: int
+    lower: ParzenMixture,
+    upper: ParzenMixture,
+    rng: np.random.Generator,
+    n_candidates: int,
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    known: Set[bytes] = frozenset(),
 ) -> np.ndarray:
-    """Draw candidates from ``l`` and return the one with the largest ``log l - log g``."""
+    """Draw candidates from ``l`` (moved onto the grid by ``snap``) and return the one with
+    the largest ``log l - log g`` whose configuration is not in ``known`` (``best_new``)."""
     cand = lower.sample(rng, n_candidates)
+    if snap is not None:
+        cand = snap(cand)
     score = lower.log_pdf(cand) - upper.log_pdf(cand)
-    return cand[int(np.argmax(score))]
+    return best_new(cand, score, known)
 
 
 def propose_cold(
@@ -264,13 +275,16 @@ def propose_cold(
     min_bandwidth: np.ndarray,
     config: WarmStartConfig,
     rng: np.random.Generator,
+    snap: Callable[[np.ndarray], np.ndarray] | None = None,
+    known: Set[bytes] = frozenset(),
 ) -> np.ndarray:
     """The cold arm's row (``_arms``): the density ratio on the trials ``(x, y)`` that arm
     proposed and nothing else (neither the sources nor the surrogate's trials, which crowd
-    where the sources pointed), uniform until it has ``COLD_STARTUP`` of them."""
+    where the sources pointed), uniform until it has ``COLD_STARTUP`` of them; a configuration
+    in ``known`` (any arm's) is not proposed again while another candidate is new."""
     if len(y) < COLD_STARTUP:
         x, y = x[:0], y[:0]
     lower, upper = build_density_ratio(
         [], np.zeros(0), x, rank_quantiles(y), n_choices, min_bandwidth, config
     )
-    return propose(lower, upper, rng, config.n_ei_candidates)
+    return propose(lower, upper, rng, config.n_ei_candidates, snap, known)

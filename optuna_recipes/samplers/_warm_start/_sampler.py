@@ -41,6 +41,7 @@ from optuna_recipes.samplers._warm_start import _gp as gp
 from optuna_recipes.samplers._warm_start import _parzen as parzen
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
 from optuna_recipes.samplers._warm_start._data import rank_quantiles
+from optuna_recipes.samplers._warm_start._data import row_keys
 from optuna_recipes.samplers._warm_start._relatedness import relatedness
 from optuna_recipes.samplers._warm_start._relatedness import source_masses
 from optuna_recipes.samplers._warm_start._source_models import SourceModels
@@ -75,6 +76,8 @@ _SURROGATES = (MODE_GP, MODE_PARZEN)
 _GP_MAX_TRIALS = 200
 # Below this total worth (in target trials) the sources have faded: hand over to TPE.
 _MIN_SOURCE_MASS = 0.5
+# Draws of multivariate TPE per trial while it proposes an evaluated configuration.
+_TPE_RETRIES = 5
 # Smallest Parzen bandwidth in unit space.
 _MIN_BANDWIDTH = 0.02
 # Source names shown by repr().
@@ -142,6 +145,11 @@ class WarmStartSampler(BaseSampler):
     arm is drawn by Thompson sampling on each arm's credit: how often its trials were a new best
     of the study, older trials counting less (``_arms``). The cold arm keeps at least 15% of
     the trials.
+
+    No arm proposes a configuration the study has evaluated, is evaluating, or saw pruned or
+    failed, while its candidates hold a new one (on integer, stepped and categorical
+    parameters a model that trusts its fit would otherwise propose its incumbent again, and
+    re-evaluating it only repeats its value).
 
     Each trial records in its system attributes how it was sampled,
     ``optuna_recipes.warm_start:mode``: ``"gp"`` or ``"parzen"`` (the surrogate, over the new
@@ -287,13 +295,15 @@ class WarmStartSampler(BaseSampler):
             compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_PROPOSAL)
             return {}
         rng = self._trial_rng(trial, _RELATIVE_STREAM)
+        enc = SearchSpaceEncoder(search_space)
+        known = _known_configurations(study, trial, enc)
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
             target, modes = self._target_data(study, search_space)
             rel = self._relatedness(study, search_space, target)
             masses = source_masses(rel, len(target[1]), self._config)
             mode, decision = self._choose_mode(study, trial, search_space, target, modes, masses)
             if mode == MODE_TPE:
-                params = self._hand_over(study, trial, search_space)
+                params = self._hand_over(study, trial, search_space, known)
                 if params is not None:
                     compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_TPE)
                     compat.set_trial_system_attr(study, trial, DECISION_KEY, decision)
@@ -305,7 +315,6 @@ class WarmStartSampler(BaseSampler):
             coefficients = None
             if mode == MODE_COLD:
                 own = np.array([m == MODE_COLD for m in modes], dtype=bool)
-                enc = SearchSpaceEncoder(search_space)
                 row = parzen.propose_cold(
                     target[0][own],
                     target[1][own],
@@ -313,18 +322,22 @@ class WarmStartSampler(BaseSampler):
                     _min_bandwidth(enc),
                     self._config,
                     rng,
+                    enc.snap,
+                    known,
                 )
             elif mode == MODE_GP:
                 row, coefficients = self._propose_gp(
-                    study, search_space, target, (rel, masses), rng
+                    study, search_space, target, (rel, masses), rng, known
                 )
             else:
                 lower, upper = parzen.build_density_ratio(
                     *self._parzen_data(study, search_space, target, masses)
                 )
-                row = parzen.propose(lower, upper, rng, self._config.n_ei_candidates)
+                row = parzen.propose(
+                    lower, upper, rng, self._config.n_ei_candidates, enc.snap, known
+                )
         self._record(study, trial, mode, rel, coefficients, decision)
-        return SearchSpaceEncoder(search_space).decode(row)
+        return enc.decode(row)
 
     def _choose_mode(
         self,
@@ -359,9 +372,15 @@ class WarmStartSampler(BaseSampler):
         return {arms.COLD: MODE_COLD, arms.TPE: MODE_TPE}.get(arm, self._surrogate), decision
 
     def _hand_over(
-        self, study: optuna.Study, trial: FrozenTrial, space: dict[str, BaseDistribution]
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        space: dict[str, BaseDistribution],
+        known: set[bytes],
     ) -> dict[str, Any] | None:
-        """Multivariate TPE's parameters, or ``None`` while it is in its startup trials."""
+        """Multivariate TPE's parameters, or ``None`` while it is in its startup trials. TPE
+        draws again (up to ``_TPE_RETRIES`` times) while it proposes a configuration in
+        ``known``."""
         if not any(n in self._source_space for n in space):
             self._warn_once(
                 "no-compatible",
@@ -369,7 +388,14 @@ class WarmStartSampler(BaseSampler):
                 f"{sorted(space)}; WarmStartSampler behaves as TPESampler.",
             )
         params = self._tpe.sample_relative(study, trial, space)
-        return params if set(params) == set(space) else None
+        if set(params) != set(space):
+            return None
+        enc = SearchSpaceEncoder(space)
+        for _ in range(_TPE_RETRIES):
+            if row_keys(enc.snap(enc.encode(params)[None, :]))[0] not in known:
+                break
+            params = self._tpe.sample_relative(study, trial, space)
+        return params
 
     def _propose_gp(
         self,
@@ -378,12 +404,14 @@ class WarmStartSampler(BaseSampler):
         target: tuple[np.ndarray, np.ndarray],
         weights: tuple[np.ndarray, np.ndarray],
         rng: np.random.Generator,
+        known: set[bytes],
     ) -> tuple[np.ndarray, np.ndarray]:
         """The row maximising expected improvement under the transfer GP (each source's
         features scaled by its relatedness, the first of ``weights``; the second is its worth
-        in the density ratio), and each source's prediction's
-        coefficient in it. Candidates come from the density ratio's good mixture ``l(x)``,
-        uniform draws and the neighbourhoods of the target's and each source's best trials."""
+        in the density ratio) among the configurations not in ``known``, and each source's
+        prediction's coefficient in it. Candidates come from the density ratio's good mixture
+        ``l(x)``, uniform draws and the neighbourhoods of the target's and each source's best
+        trials."""
         enc = SearchSpaceEncoder(space)
         n_choices = enc.n_choices
         rel, masses = weights
@@ -397,7 +425,7 @@ class WarmStartSampler(BaseSampler):
             if len(src.y):
                 incumbents.append(gp.impute(acq.best_rows(src.x, src.y), n_choices))
         row = acq.optimize_acquisition(
-            model, initial, np.concatenate(incumbents), n_choices, enc.snap, rng
+            model, initial, np.concatenate(incumbents), n_choices, enc.snap, rng, known=known
         )
         return row, model.source_weights()
 
@@ -578,6 +606,22 @@ class WarmStartSampler(BaseSampler):
 
 
 _NO_FIT: Any = object()
+
+
+def _known_configurations(
+    study: optuna.Study, trial: FrozenTrial, enc: SearchSpaceEncoder
+) -> set[bytes]:
+    """Keys (``row_keys``) of the configurations the study's other trials evaluated, are
+    evaluating, or failed or were pruned on: the proposals skip them while a new candidate
+    remains (re-evaluating one gives its value again, or fails again)."""
+    others = [
+        t
+        for t in compat.get_trials(study, deepcopy=False, states=None)
+        if t.number != trial.number
+    ]
+    rows = enc.encode_trials(others, out_of_range="nan")
+    rows = rows[~np.isnan(rows).any(axis=1)]
+    return set(row_keys(enc.snap(rows))) if len(rows) else set()
 
 
 def _weights(sources: list[SourceStudy], rel: np.ndarray) -> dict[str, float]:
