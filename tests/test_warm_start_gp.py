@@ -10,6 +10,8 @@ from scipy import stats
 
 from optuna_recipes.samplers._warm_start import _acquisition as acq
 from optuna_recipes.samplers._warm_start import _gp as gp
+from optuna_recipes.samplers._warm_start._data import best_new
+from optuna_recipes.samplers._warm_start._data import row_keys
 
 N_CHOICES = np.array([0, 0, 3])  # two numerical columns and one categorical
 
@@ -188,3 +190,40 @@ def test_weight_zero_removes_a_source() -> None:
     assert weighted.source_weights()[1] == 0.0
     test = _points(rng, 20)
     np.testing.assert_allclose(acq.log_ei(weighted, test), acq.log_ei(alone, test))
+
+
+def test_acquisition_skips_known_configurations() -> None:
+    sources = _sources([(0.3, 0.6)], [1.0])
+    rng = np.random.RandomState(8)
+    target_x = _points(rng, 6)
+    model = gp.fit_transfer_gp(sources, target_x, _bowl(target_x, (0.3, 0.6)), N_CHOICES)
+
+    def snap(rows: np.ndarray) -> np.ndarray:  # a coarse grid: few configurations
+        rows = np.round(rows * 4) / 4
+        rows[:, 2] = np.clip(rows[:, 2], 0, 2)
+        return rows
+
+    def propose(known: set[bytes]) -> np.ndarray:
+        initial = snap(_points(np.random.RandomState(9), 50))
+        return acq.optimize_acquisition(
+            model, initial, target_x[:2], N_CHOICES, snap, np.random.default_rng(9), known=known
+        )
+
+    best = propose(set())
+    again = propose(set(row_keys(best[None, :])))
+    assert row_keys(again[None, :]) != row_keys(best[None, :])
+    # Every candidate known: the best one all the same.
+    everything = snap(
+        np.array(np.meshgrid(*[np.linspace(0, 1, 5)] * 2, [0, 1, 2])).reshape(3, -1).T
+    )
+    assert np.array_equal(propose(set(row_keys(everything))), best)
+
+
+def test_best_new_falls_back_to_the_best_when_all_are_known() -> None:
+    cand = np.array([[0.0, 1.0], [0.5, 0.0], [1.0, 1.0]])
+    score = np.array([1.0, 3.0, 2.0])
+    assert np.array_equal(best_new(cand, score, set()), cand[1])
+    assert np.array_equal(best_new(cand, score, set(row_keys(cand[1:2]))), cand[2])
+    assert np.array_equal(best_new(cand, score, set(row_keys(cand))), cand[1])
+    # -0.0 and rounding noise are the same configuration.
+    assert row_keys(np.array([[-0.0, 0.1 + 0.2]])) == row_keys(np.array([[0.0, 0.3]]))

@@ -390,3 +390,71 @@ def test_sources_that_mislead_after_a_good_start_hand_over_to_the_cold_arm() -> 
     # GP (or TPE, once the sources fade) then refines it.
     assert modes[10][:10] == ["proposal"] + ["gp"] * 9 and "cold" in modes[10][10:20]
     assert curves[10][-1] < 0.1
+
+
+def _grid_objective(trial: optuna.Trial, shift: int = 0) -> float:
+    """45 configurations: two integers and a categorical."""
+    a = trial.suggest_int("a", 0, 4)
+    b = trial.suggest_categorical("b", ["p", "q", "r"])
+    c = trial.suggest_int("c", 0, 2)
+    return (a - 2 - shift) ** 2 + (b != "q") + 0.3 * c
+
+
+def test_no_configuration_is_proposed_twice_while_new_ones_remain() -> None:
+    sources = []
+    for seed, shift in enumerate((0, 1)):
+        src = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        src.optimize(functools.partial(_grid_objective, shift=shift), n_trials=30)
+        sources.append(src)
+    study = optuna.create_study(sampler=WarmStartSampler(sources, seed=3))
+    study.optimize(_grid_objective, n_trials=40)
+    seen, repeated = set(), []
+    for t in study.trials:
+        key = tuple(sorted(t.params.items()))
+        if key in seen:
+            repeated.append(t.system_attrs[MODE_KEY])
+        seen.add(key)
+    modes = [t.system_attrs[MODE_KEY] for t in study.trials]
+    assert {"gp", "cold", "tpe"} <= set(modes)
+    # Of 45 configurations, 40 trials: the GP, density-ratio and cold proposals never repeat
+    # one (the GP kept proposing its incumbent); multivariate TPE, which is Optuna's, draws
+    # again up to 5 times and may still repeat one once it concentrates.
+    assert set(repeated) <= {"tpe"}
+    assert min(t.value for t in study.trials) == 0.0
+
+
+def test_known_configurations_are_every_other_trials_whatever_its_state() -> None:
+    study = optuna.create_study()
+    space = {
+        "a": optuna.distributions.IntDistribution(0, 4),
+        "b": CategoricalDistribution(["p", "q", "r"]),
+    }
+    for state, (a, b) in zip(
+        (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL),
+        ((0, "p"), (1, "q"), (2, "r")),
+        strict=True,
+    ):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"a": a, "b": b},
+                distributions=space,
+                state=state,
+                value=1.0 if state == TrialState.COMPLETE else None,
+            )
+        )
+    running = study.ask(space)  # RUNNING, a worker is evaluating it
+    current = study.ask()  # the trial being sampled: not known to itself
+    study.add_trial(  # another space: no key
+        optuna.trial.create_trial(
+            params={"z": 1.0},
+            distributions={"z": optuna.distributions.FloatDistribution(0, 2)},
+            value=0.0,
+        )
+    )
+    enc = _sampler.SearchSpaceEncoder(space)
+    frozen = study._storage.get_trial(current._trial_id)
+    known = _sampler._known_configurations(study, frozen, enc)
+    rows = enc.encode_many(
+        [{"a": 0, "b": "p"}, {"a": 1, "b": "q"}, {"a": 2, "b": "r"}, running.params]
+    )
+    assert known == set(_sampler.row_keys(enc.snap(rows)))
