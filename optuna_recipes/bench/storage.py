@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from contextlib import contextmanager
@@ -131,7 +132,7 @@ class NoSyncJournalFileBackend(JournalFileBackend):
         self._pending: list[dict[str, Any]] | None = None  # logs of an open batch
         self._base = 0  # logs in the file when the open batch began
 
-    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+    def read_logs(self, log_number_from: int) -> Generator[dict[str, Any], None, None]:
         if self._pending is None:
             n = log_number_from
             for log in super().read_logs(log_number_from):

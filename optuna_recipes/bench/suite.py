@@ -257,7 +257,8 @@ class Suite:
         they need). Each target run is repeated per simulated worker count (sources are not
         simulated)."""
         n_seeds = self.seeds if seeds is None else seeds
-        counts: list[int | None] = list(simulate_workers or self.simulate_workers or [None])
+        workers = simulate_workers or self.simulate_workers
+        counts: list[int | None] = list(workers) if workers else [None]
         source_strategy = self.strategy(self.source_strategy)
         out: list[RunSpec] = []
         sources_done: set[str] = set()

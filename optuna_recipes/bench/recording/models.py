@@ -16,6 +16,7 @@ same curve twice (up to the libraries' floating-point summation order).
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -54,7 +55,7 @@ def _log_loss(y: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
     return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
 
 
-def _fold_mean(curves: list[np.ndarray], steps: int) -> np.ndarray:
+def _fold_mean(curves: Sequence[Sequence[float] | np.ndarray], steps: int) -> np.ndarray:
     out = np.full((len(curves), steps), np.nan)
     for i, curve in enumerate(curves):
         curve = np.asarray(curve, dtype=float)[:steps]

@@ -22,6 +22,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
+from optuna.distributions import IntDistribution
 from optuna.distributions import distribution_to_json
 
 from optuna_recipes._encoding import SearchSpaceEncoder
@@ -50,9 +51,9 @@ def default_out() -> Path:
 def _grid_values(dist: BaseDistribution) -> list[Any]:
     if isinstance(dist, CategoricalDistribution):
         return list(dist.choices)
-    step = getattr(dist, "step", None)
-    if step is None or getattr(dist, "log", False):
+    if not isinstance(dist, (IntDistribution, FloatDistribution)) or dist.step is None or dist.log:
         raise ValueError(f"A full-grid design needs discrete parameters; got {dist!r}.")
+    step = dist.step
     n = round((dist.high - dist.low) / step) + 1
     values = [dist.low + i * step for i in range(n)]
     return [round(v, 10) for v in values] if isinstance(dist, FloatDistribution) else values
@@ -188,7 +189,8 @@ def _check_resumable(path: Path, meta: dict[str, Any], new: dict[str, Any]) -> N
 def _write(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     """Write ``path`` atomically (a killed process leaves the previous file intact)."""
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    payload: dict[str, Any] = {"meta": np.array(json.dumps(meta)), **arrays}
+    np.savez_compressed(tmp, **payload)
     os.replace(tmp, path)
 
 
