@@ -17,6 +17,7 @@ import pytest
 
 from optuna_recipes.bench import load_results
 from optuna_recipes.bench.integrity import StateDamagedError
+from optuna_recipes.bench.resume import _difference
 from optuna_recipes.bench.storage import DONE_ATTR
 from optuna_recipes.bench.storage import batched_writes
 from optuna_recipes.bench.storage import open_storage
@@ -208,3 +209,15 @@ def test_a_lock_file_left_by_a_dead_process_does_not_block(
     rc, err = _bench(capsys, *args, "--workers", "1", "--no-progress", "--no-report")
     assert rc == 0, err
     assert f"pid {os.getpid()}" in (out / "bench.lock").read_text()
+
+
+def test_resume_mismatch_message_names_the_written_trial_counts() -> None:
+    assert _difference({"trials": 7}, [{"trials": 6}]) == "7 trials, 6 were written"
+    # A record without a trial count, beside one with: no TypeError from sorting None.
+    assert _difference({"trials": 7}, [{"trials": 10}, {}, {"trials": 6}]) == (
+        "7 trials, 6 or 10 were written"
+    )
+    assert (
+        _difference({"trials": 7}, [{}]) == "7 trials, a different number of trials were written"
+    )
+    assert _difference({"trials": 6}, [{"trials": 6}]) == "its trials differ from what was written"

@@ -173,7 +173,9 @@ def _difference(actual: dict[str, Any], expected: list[dict[str, Any]]) -> str:
     trials = {r.get("trials") for r in expected}
     if actual["trials"] not in trials:
         written = " or ".join(str(t) for t in sorted(t for t in trials if t is not None))
-        return f"{actual['trials']} trials, {written or 'another number'} were written"
+        return (
+            f"{actual['trials']} trials, {written or 'a different number of trials'} were written"
+        )
     return "its trials differ from what was written"
 
 
