@@ -336,3 +336,7 @@ def test_family_table_has_a_row_per_family_and_the_reach(tmp_path: Path) -> None
     assert table[0] == "| family | ws @2 | ws @4 | tpe @2 | tpe @4 | ws reach |"
     assert table[2].startswith("| fa |") and table[2].endswith("| 1 |")  # ws has 2.0 at trial 1
     assert table[3].startswith("| fb |") and table[3].endswith("| >4 |")  # never reaches 1.0
+    # ws is behind tpe only in family fb after 4 trials (at 2 trials both are 4.0 there).
+    assert evaluate('family_behind("t", "ws", [2, 4])', data) == "fb @4"
+    assert evaluate('family_behind("t", "tpe", [2, 4], "ws")', data) == "fa @2"
+    assert evaluate('family_behind("t", "ws", [2])', data) == "none"

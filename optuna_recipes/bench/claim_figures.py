@@ -444,6 +444,25 @@ def family_table(
     return "\n".join(lines)
 
 
+def family_behind(
+    data: Digest, group: str, strategy: str, budgets: list[int], reference: str = "tpe"
+) -> str:
+    """The ``FAMILY @BUDGET`` cells of :func:`family_table` where ``strategy``'s median
+    normalized regret is above ``reference``'s (as the table rounds them, to 3 decimals),
+    comma-separated; ``"none"`` when it is at or below in every family and budget."""
+    df = _trials(data, None, group=group)
+    families = sorted({str(p).split("-")[1] for p in df["problem"]})
+    behind = []
+    for family in families:
+        where = {"group": group, "problems": f"{group}-{family}-*"}
+        for b in budgets:
+            ours = round(normalized(data, strategy, b, **where), 3)
+            theirs = round(normalized(data, reference, b, **where), 3)
+            if ours > theirs:
+                behind.append(f"{family} @{b}")
+    return ", ".join(behind) or "none"
+
+
 def _parallel_scores(data: Digest, group: str) -> pd.DataFrame:
     """Per simulated run of ``group``: its normalized regret after all trials (``trials``) and
     at the problem's equal simulated time (``time``: the earliest end of any run of that
@@ -545,6 +564,7 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         parallel_table,
         parallel_rank,
         family_table,
+        family_behind,
     )
 }
 _OPS: dict[type, Callable[[Any, Any], Any]] = {
