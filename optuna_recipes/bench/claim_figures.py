@@ -417,6 +417,13 @@ def comparison_table(data: Digest, columns: dict[str, list[str]], strategies: li
     return "\n".join(lines)
 
 
+def _families(df: pd.DataFrame, group: str) -> list[tuple[str, dict[str, Any]]]:
+    """The task families of ``group``'s trials ``df`` (the second ``-``-separated part of a
+    problem name: ``GROUP-FAMILY-TASK``), sorted, each with the filter selecting its problems."""
+    families = sorted({str(p).split("-")[1] for p in df["problem"]})
+    return [(f, {"group": group, "problems": f"{group}-{f}-*"}) for f in families]
+
+
 def family_table(
     data: Digest, group: str, strategies: list[str], budgets: list[int], reference: str = "tpe"
 ) -> str:
@@ -425,12 +432,10 @@ def family_table(
     regret over (task, seed) blocks after each budget, then its median trials to reach
     ``reference``'s best after its last budget (``>N``: most runs never got there)."""
     df = _trials(data, None, group=group)
-    families = sorted({str(p).split("-")[1] for p in df["problem"]})
     head = [f"{s} @{b}" for s in strategies for b in budgets]
     head += [f"{s} reach" for s in strategies if s != reference]
     lines = ["| family | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
-    for family in families:
-        where = {"group": group, "problems": f"{group}-{family}-*"}
+    for family, where in _families(df, group):
         cells = [
             _cell(normalized(data, s, b, **where), "{:.3f}") for s in strategies for b in budgets
         ]
@@ -450,11 +455,8 @@ def family_behind(
     """The ``FAMILY @BUDGET`` cells of :func:`family_table` where ``strategy``'s median
     normalized regret is above ``reference``'s (as the table rounds them, to 3 decimals),
     comma-separated; ``"none"`` when it is at or below in every family and budget."""
-    df = _trials(data, None, group=group)
-    families = sorted({str(p).split("-")[1] for p in df["problem"]})
     behind = []
-    for family in families:
-        where = {"group": group, "problems": f"{group}-{family}-*"}
+    for family, where in _families(_trials(data, None, group=group), group):
         for b in budgets:
             ours = round(normalized(data, strategy, b, **where), 3)
             theirs = round(normalized(data, reference, b, **where), 3)
