@@ -83,6 +83,7 @@ _MIN_BANDWIDTH = 0.02
 # Source names shown by repr().
 _REPR_SOURCES = 5
 _SCORED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+_UNSCORED_STATES = (TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL)
 # Random streams of one trial: its joint sampling and its proposal.
 _RELATIVE_STREAM = 1
 _PROPOSAL_STREAM = 2
@@ -154,9 +155,9 @@ class WarmStartSampler(BaseSampler):
     Each trial records in its system attributes how it was sampled,
     ``optuna_recipes.warm_start:mode``: ``"gp"`` or ``"parzen"`` (the surrogate, over the new
     study's common search space), ``"cold"`` (the cold arm), ``"tpe"`` (the TPE arm or the
-    hand-over; until multivariate TPE has its startup trials the density ratio stands in,
-    recorded as ``"parzen"``), or ``"proposal"`` (no common search space yet, e.g. the first
-    trial); why,
+    hand-over; until multivariate TPE has its startup trials, and when all its draws repeat
+    known configurations, the density ratio stands in, recorded as ``"parzen"``), or
+    ``"proposal"`` (no common search space yet, e.g. the first trial); why,
     ``optuna_recipes.warm_start:decision``: ``{"reason": ...}`` with ``"warm-up"``,
     ``"bandit"`` (with each arm's discounted ``wins`` and ``pulls``: surrogate, cold, TPE),
     ``"sources faded"`` or ``"gp budget"``; the source weights behind it,
@@ -296,21 +297,21 @@ class WarmStartSampler(BaseSampler):
             return {}
         rng = self._trial_rng(trial, _RELATIVE_STREAM)
         enc = SearchSpaceEncoder(search_space)
-        known = _known_configurations(study, trial, enc)
         with threadpool_limits(1):  # small matrices: BLAS threads only cost time
             target, modes = self._target_data(study, search_space)
+            known = _known_configurations(study, trial, enc, scored=target[0])
             rel = self._relatedness(study, search_space, target)
             masses = source_masses(rel, len(target[1]), self._config)
             mode, decision = self._choose_mode(study, trial, search_space, target, modes, masses)
             if mode == MODE_TPE:
-                params = self._hand_over(study, trial, search_space, known)
+                params = self._hand_over(study, trial, search_space, enc, known)
                 if params is not None:
                     compat.set_trial_system_attr(study, trial, MODE_KEY, MODE_TPE)
                     compat.set_trial_system_attr(study, trial, DECISION_KEY, decision)
                     return params
-                # Multivariate TPE is still in its startup trials; until it has them, the
-                # density ratio on the target's trials (and what is left of the sources)
-                # stands in for it.
+                # Multivariate TPE is still in its startup trials, or every draw repeated a
+                # known configuration; the density ratio on the target's trials (and what is
+                # left of the sources) stands in for it.
                 mode = MODE_PARZEN
             coefficients = None
             if mode == MODE_COLD:
@@ -376,11 +377,12 @@ class WarmStartSampler(BaseSampler):
         study: optuna.Study,
         trial: FrozenTrial,
         space: dict[str, BaseDistribution],
+        enc: SearchSpaceEncoder,
         known: set[bytes],
     ) -> dict[str, Any] | None:
-        """Multivariate TPE's parameters, or ``None`` while it is in its startup trials. TPE
-        draws again (up to ``_TPE_RETRIES`` times) while it proposes a configuration in
-        ``known``."""
+        """Multivariate TPE's parameters, or ``None`` while it is in its startup trials or
+        when it proposed a configuration in ``known`` on every one of its draws (the first and
+        ``_TPE_RETRIES`` more)."""
         if not any(n in self._source_space for n in space):
             self._warn_once(
                 "no-compatible",
@@ -390,12 +392,12 @@ class WarmStartSampler(BaseSampler):
         params = self._tpe.sample_relative(study, trial, space)
         if set(params) != set(space):
             return None
-        enc = SearchSpaceEncoder(space)
-        for _ in range(_TPE_RETRIES):
+        for attempt in range(_TPE_RETRIES + 1):
+            if attempt:
+                params = self._tpe.sample_relative(study, trial, space)
             if row_keys(enc.snap(enc.encode(params)[None, :]))[0] not in known:
-                break
-            params = self._tpe.sample_relative(study, trial, space)
-        return params
+                return params
+        return None
 
     def _propose_gp(
         self,
@@ -609,17 +611,25 @@ _NO_FIT: Any = object()
 
 
 def _known_configurations(
-    study: optuna.Study, trial: FrozenTrial, enc: SearchSpaceEncoder
+    study: optuna.Study,
+    trial: FrozenTrial,
+    enc: SearchSpaceEncoder,
+    scored: np.ndarray | None = None,
 ) -> set[bytes]:
     """Keys (``row_keys``) of the configurations the study's other trials evaluated, are
     evaluating, or failed or were pruned on: the proposals skip them while a new candidate
-    remains (re-evaluating one gives its value again, or fails again)."""
+    remains (re-evaluating one gives its value again, or fails again). ``scored``: the
+    complete and pruned trials already encoded by ``enc`` (``_target_data``), so that only the
+    others are encoded here."""
+    states = None if scored is None else _UNSCORED_STATES
     others = [
         t
-        for t in compat.get_trials(study, deepcopy=False, states=None)
+        for t in compat.get_trials(study, deepcopy=False, states=states)
         if t.number != trial.number
     ]
     rows = enc.encode_trials(others, out_of_range="nan")
+    if scored is not None:
+        rows = np.concatenate([scored.reshape(-1, rows.shape[1]), rows])
     rows = rows[~np.isnan(rows).any(axis=1)]
     return set(row_keys(enc.snap(rows))) if len(rows) else set()
 
