@@ -21,8 +21,11 @@ _DIMENSIONS = {"bbob": (2, 3, 5, 10, 20, 40), "bbob-mixint": (5, 10, 20, 40, 80,
 @lru_cache(maxsize=256)
 def _coco_problem(suite: str, function: int, dimension: int, instance: int) -> Any:
     cocoex = optional_import("cocoex", extra="bench", feature="The COCO benchmark problems")
-    options = f"dimensions: {dimension} function_indices: {function} instance_indices: {instance}"
-    coco_suite = cocoex.Suite(suite, "", options)
+    # The instance goes in the suite instance ("instances: N"), not the suite options: COCO caps
+    # ``instance_indices`` at 15 (with a warning) and then keeps only its default instances
+    # (bbob: 1-5 and 71-80), so any other instance would not exist.
+    options = f"dimensions: {dimension} function_indices: {function}"
+    coco_suite = cocoex.Suite(suite, f"instances: {instance}", options)
     # Problems met while iterating a suite are freed by the next step; get_problem_* returns one
     # that lives as long as it and its suite are referenced.
     problem = coco_suite.get_problem_by_function_dimension_instance(function, dimension, instance)
