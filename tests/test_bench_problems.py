@@ -101,21 +101,22 @@ def test_grid_space_is_static_where_the_space_is() -> None:
     assert make_problem("conditional", {}).search_space() is None
 
 
-@pytest.mark.parametrize(("suite", "dimension"), [("bbob", 5), ("bbob-mixint", 5)])
-def test_coco_family_tasks_exist_outside_the_default_instances(suite: str, dimension: int) -> None:
+@pytest.mark.parametrize("suite", ["bbob", "bbob-mixint"])
+def test_coco_family_tasks_exist_outside_the_default_instances(suite: str) -> None:
     # COCO's default instances are bbob 1-5, 71-80 and bbob-mixint 1-15; a family starting at 5
     # (bbob) or 15 (bbob-mixint) needs the instances after it.
     start = {"bbob": 5, "bbob-mixint": 15}[suite]
     values = []
     for task in range(3):
-        options = {"suite": suite, "dimension": dimension, "instance": start, "sources": 2}
+        options = {"suite": suite, "dimension": 5, "instance": start, "sources": 2}
         problem = make_problem("coco", {**options, "task": task})
         values.append(_optimize(problem, n=1).trials[0].value)
     assert len(set(values)) == 3  # three different instances, not one of them three times
 
 
 def test_coco_instance_is_cocos_own() -> None:
-    cocoex = pytest.importorskip("cocoex")
+    import cocoex  # the bench extra, as for every COCO problem test here
+
     suite = cocoex.Suite("bbob", "", "dimensions: 5 function_indices: 3")
     expected = suite.get_problem_by_function_dimension_instance(3, 5, 72)
     problem = make_problem("coco", {"suite": "bbob", "function": 3, "instance": 72})
