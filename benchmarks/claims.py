@@ -10,17 +10,24 @@ digest, and its format). README.md shows each figure between markers:
     python benchmarks/claims.py --write          # digest fresh results, rewrite README figures
     python benchmarks/claims.py --record RUN...  # after a run: stamp its commit and code hash
     python benchmarks/claims.py --list           # runs, their commands and estimated minutes
+    python benchmarks/claims.py --rerun stale    # re-run every stale run and record it
 
 ``--check`` exits 1 when a README figure differs from what the committed digest gives, a marker
 names no claim or a claim has no marker, a run's folder or digest is missing, or a recorded run
 is stale (the content hash of its code scope differs from the one recorded). Runs marked
 ``provisional`` (small-scale runs waiting for the full one) are listed, and their staleness is
-reported without failing. See benchmarks/README.md.
+reported without failing.
+
+``--rerun RUN...`` (``stale``: every run whose code scope changed; ``all``: every run) runs each
+run's command into a fresh folder, one after another, and records each as it finishes; the
+committed results wait in ``OUT.rerun-backup`` until then. Interrupted, the same command resumes
+the unfinished run. See benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 import hashlib
@@ -28,6 +35,7 @@ import json
 from pathlib import Path
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from typing import Any
@@ -46,6 +54,8 @@ README = Path("README.md")
 MARKER = re.compile(r"<!-- claim:([A-Za-z0-9_.-]+) -->(.*?)<!-- /claim -->", re.S)
 RUN_KEYS = {"suite", "command", "out", "split", "code", "minutes", "provisional"}
 STAMP_KEYS = {"commit", "code_hash"}
+# Where --rerun keeps a run's committed results while the run makes new ones.
+BACKUP_SUFFIX = ".rerun-backup"
 CLAIM_KEYS = {"id", "run", "value", "format"}
 
 
@@ -363,6 +373,109 @@ def record(root: Path, names: list[str], provisional: bool) -> None:
     write(root)
 
 
+def stale_runs(root: Path, ledger: Ledger) -> list[str]:
+    """Names of the runs whose code scope changed since they were recorded (ledger order)."""
+    return [n for n, r in ledger.runs.items() if scope_hash(root, r)[0] != r.code_hash]
+
+
+def command_argv(run: Run) -> list[str]:
+    """The run's command as arguments, with ``python`` meaning this interpreter."""
+    argv = shlex.split(run.reproduce())
+    if argv and argv[0] in ("python", "python3"):
+        argv[0] = sys.executable
+    return argv
+
+
+def uncommitted(root: Path, paths: list[str]) -> list[str]:
+    """The files under ``paths`` that differ from HEAD (none outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", *paths],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return []
+    if out.returncode != 0:  # not a git checkout: the stamp will say `unknown`
+        return []
+    return [line[3:] for line in out.stdout.splitlines() if line.strip()]
+
+
+def _finished(folder: Path) -> bool:
+    from optuna_recipes.bench import outdir
+
+    try:
+        return outdir.read_manifest(folder).get("state") == "complete"
+    except outdir.OutputFolderError:
+        return False
+
+
+def rerun(
+    root: Path,
+    names: list[str],
+    dry_run: bool = False,
+    execute: Callable[..., subprocess.CompletedProcess[Any]] = subprocess.run,
+) -> list[str]:
+    """Re-run ``names`` (or ``stale`` / ``all``) one after another and record each; return the
+    names in the order they ran (with ``dry_run``, would run).
+
+    A run's folder is moved to ``OUT.rerun-backup`` before its command starts and the backup is
+    removed once the new results are recorded. A folder that has not finished (a re-run that
+    was interrupted) is resumed, and one that finished but has a backup (interrupted before its
+    record) is only recorded. ``execute(argv, cwd=root)`` runs a command (tests replace it).
+    """
+    ledger = load_ledger(root)
+    if names == ["stale"]:
+        names = stale_runs(root, ledger)
+    elif names == ["all"]:
+        names = list(ledger.runs)
+    unknown = [n for n in names if n not in ledger.runs]
+    if unknown:
+        raise SystemExit(f"Unknown run(s) {unknown}; the ledger has {', '.join(ledger.runs)}.")
+    scope = sorted({p for n in names for p in ledger.runs[n].scope()})
+    dirty = uncommitted(root, scope) if names else []
+    if dirty:
+        raise SystemExit(
+            f"{len(dirty)} file(s) in the code scope of the runs differ from HEAD "
+            f"({', '.join(dirty[:5])}{', ...' if len(dirty) > 5 else ''}): commit them first, "
+            "so that each record stamps the commit that made its results."
+        )
+    minutes = sum(ledger.runs[n].minutes or 0 for n in names)
+    print(
+        f"{len(names)} run(s), about {minutes:.0f} min: {', '.join(names) or 'none'}", flush=True
+    )
+    if dry_run:
+        for name in names:
+            print(f"    {ledger.runs[name].reproduce()}")
+        return names
+    for i, name in enumerate(names, 1):
+        run = ledger.runs[name]
+        folder = root / run.out
+        backup = folder.with_name(folder.name + BACKUP_SUFFIX)
+        if folder.exists() and _finished(folder) and not backup.exists():
+            folder.rename(backup)  # the committed results, until the new ones are recorded
+        if not _finished(folder):
+            print(f"[{i}/{len(names)}] {name}: {run.reproduce()}", flush=True)
+            result = execute(command_argv(run), cwd=root)
+            if result.returncode != 0 or not _finished(folder):
+                back = (
+                    f"rm -r {run.out} && mv {run.out}{BACKUP_SUFFIX} {run.out}"
+                    if backup.exists()
+                    else f"rm -r {run.out} && git checkout -- {run.out}"
+                )
+                raise SystemExit(
+                    f"run {name!r} stopped (exit {result.returncode}) before it finished: "
+                    f"`python benchmarks/claims.py --rerun {name}` resumes it; "
+                    f"`{back}` puts its committed results back instead."
+                )
+        record(root, [name], provisional=False)
+        if backup.exists():
+            shutil.rmtree(backup)
+        print(f"[{i}/{len(names)}] {name}: recorded", flush=True)
+    return names
+
+
 def list_runs(root: Path) -> str:
     ledger = load_ledger(root)
     lines = []
@@ -385,8 +498,18 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help="Rewrite README figures.")
     mode.add_argument("--record", nargs="+", metavar="RUN", help="Stamp runs ('all': every run).")
     mode.add_argument("--list", action="store_true", help="Runs, commands, estimated minutes.")
+    mode.add_argument(
+        "--rerun",
+        nargs="+",
+        metavar="RUN",
+        help="Re-run runs one after another and record each ('stale': those whose code "
+        "changed; 'all': every run); interrupted, the same command resumes.",
+    )
     parser.add_argument(
         "--provisional", action="store_true", help="With --record: mark small-scale runs."
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="With --rerun: list the runs and commands only."
     )
     parser.add_argument("--root", type=Path, default=ROOT, help="Repository root.")
     args = parser.parse_args(argv)
@@ -394,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.list:
             print(list_runs(root))
+        elif args.rerun:
+            rerun(root, args.rerun, dry_run=args.dry_run)
         elif args.record:
             record(root, args.record, args.provisional)
             print(f"Recorded {', '.join(args.record)}; README figures rewritten.")

@@ -180,3 +180,101 @@ def test_recorded_folders_keep_no_per_run_resume_records(tmp_path: Path) -> None
     assert manifest["runs"] == {} and manifest["runs_recorded"] == 3
     for run in claims.load_ledger(ROOT).runs.values():  # what the repository commits
         assert not outdir.read_manifest(ROOT / run.out).get("runs"), run.name
+
+
+# --rerun on a small ledger of its own: one script run whose code scope is one file.
+_TINY = """\
+import sys
+from pathlib import Path
+
+from optuna_recipes.bench import outdir
+
+out = Path(sys.argv[sys.argv.index("--out") + 1])
+out.mkdir(parents=True, exist_ok=True)
+marker = out / "made.txt"
+marker.write_text(marker.read_text() + "x" if marker.exists() else "x")
+outdir.write_manifest(out, {"format": outdir.FORMAT, "state": "complete"})
+"""
+
+
+def _tiny(tmp: Path) -> Path:
+    """A repository with one ledger run (`tiny`, code scope `code.txt`), recorded, whose
+    committed folder holds `old.txt`."""
+    from optuna_recipes.bench import outdir
+
+    root = tmp / "tiny"
+    (root / "benchmarks" / "results" / "tiny").mkdir(parents=True)
+    (root / "README.md").write_text("No figures.\n")
+    (root / "code.txt").write_text("version 1\n")
+    (root / "benchmarks" / "tiny.py").write_text(_TINY)
+    (root / "benchmarks" / "claims.toml").write_text(
+        '[split]\nrule = "test"\n\n[runs.tiny]\n'
+        'command = "python benchmarks/tiny.py --out benchmarks/results/tiny"\n'
+        'out = "benchmarks/results/tiny"\nsplit = "test"\ncode = ["code.txt"]\nminutes = 1\n'
+    )
+    old = root / "benchmarks" / "results" / "tiny"
+    (old / "old.txt").write_text("committed results\n")
+    outdir.write_manifest(old, {"format": outdir.FORMAT, "state": "complete"})
+    claims.record(root, ["tiny"], provisional=False)
+    assert claims.stale_runs(root, claims.load_ledger(root)) == []
+    return root
+
+
+def _fail(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    raise AssertionError(f"ran {argv}")
+
+
+def test_rerun_stale_runs_the_changed_runs_command_and_records_it(tmp_path: Path) -> None:
+    root = _tiny(tmp_path)
+    assert claims.rerun(root, ["stale"], execute=_fail) == []  # nothing changed: nothing runs
+
+    (root / "code.txt").write_text("version 2\n")
+    assert claims.rerun(root, ["stale"], dry_run=True, execute=_fail) == ["tiny"]
+    assert claims.rerun(root, ["stale"]) == ["tiny"]  # the real command, in a subprocess
+
+    folder = root / "benchmarks" / "results" / "tiny"
+    assert (folder / "made.txt").read_text() == "x"  # a fresh folder: the script ran once
+    assert not (folder / "old.txt").exists()
+    assert not folder.with_name("tiny" + claims.BACKUP_SUFFIX).exists()
+    ledger = claims.load_ledger(root)
+    assert ledger.runs["tiny"].code_hash == claims.scope_hash(root, ledger.runs["tiny"])[0]
+    assert claims.stale_runs(root, ledger) == []
+
+
+def test_an_interrupted_rerun_keeps_the_committed_results_and_resumes(tmp_path: Path) -> None:
+    from optuna_recipes.bench import outdir
+
+    root = _tiny(tmp_path)
+    (root / "code.txt").write_text("version 2\n")
+    folder = root / "benchmarks" / "results" / "tiny"
+    backup = folder.with_name("tiny" + claims.BACKUP_SUFFIX)
+
+    def killed(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        outdir.write_manifest(folder, {"format": outdir.FORMAT, "state": "running"})
+        (folder / "partial.txt").write_text("half done\n")
+        return subprocess.CompletedProcess(argv, -9)
+
+    with pytest.raises(SystemExit, match="--rerun tiny` resumes it"):
+        claims.rerun(root, ["tiny"], execute=killed)
+    assert (backup / "old.txt").exists()  # the committed results are kept aside
+    assert claims.stale_runs(root, claims.load_ledger(root)) == ["tiny"]  # not recorded
+
+    def resumed(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        assert (folder / "partial.txt").exists()  # the unfinished folder was not wiped
+        outdir.write_manifest(folder, {"format": outdir.FORMAT, "state": "complete"})
+        return subprocess.CompletedProcess(argv, 0)
+
+    assert claims.rerun(root, ["stale"], execute=resumed) == ["tiny"]
+    assert not backup.exists()
+    assert claims.stale_runs(root, claims.load_ledger(root)) == []
+
+
+def test_rerun_refuses_code_that_differs_from_the_commit(tmp_path: Path) -> None:
+    root = _tiny(tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "tiny"], check=True)
+    (root / "code.txt").write_text("version 2, not committed\n")
+    with pytest.raises(SystemExit, match=r"code\.txt\): commit them first"):
+        claims.rerun(root, ["stale"], execute=_fail)
