@@ -117,8 +117,8 @@ def storage_identity(url: str | None) -> str:
             database = str(Path(database).expanduser().resolve())
         return f"sqlite:///{database}"
     host = _host(parsed.host)
-    port = parsed.port or DEFAULT_PORTS.get(backend, "")
-    return f"{backend}://{host}:{port}/{parsed.database or ''}"
+    number = parsed.port or DEFAULT_PORTS.get(backend)
+    return f"{backend}://{host}:{'' if number is None else number}/{parsed.database or ''}"
 
 
 def _host(host: str | None) -> str:

@@ -94,6 +94,9 @@ def test_storage_identity_ignores_driver_credentials_and_options(
     assert storage_identity("postgresql://h/hpo") != storage_identity("postgresql://h/other")
     assert storage_identity("postgresql://h/hpo") != storage_identity("postgresql://h:5433/hpo")
     assert storage_identity("redis://:pw@h:6379/0") == storage_identity("redis://h")
+    # A backend without a known default port keeps an empty one, and only an explicit one.
+    assert storage_identity("oracle://u:p@h/db") == "oracle://h:/db"
+    assert storage_identity("oracle://u@h:1521/db") == "oracle://h:1521/db"
     monkeypatch.chdir(tmp_path)
     assert storage_identity("a.journal") == storage_identity(str(tmp_path / "a.journal"))
     assert storage_identity("sqlite:///a.db") == storage_identity(f"sqlite:///{tmp_path}/a.db")
