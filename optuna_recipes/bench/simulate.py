@@ -391,6 +391,7 @@ class _EventLoop:
         if self.free_running:
             run.run_here()  # it never waits: no thread needed
         else:
+            assert run.thread is not None  # made with the run; only run_here() drops it
             run.thread.start()
         self._wait(run)
 
