@@ -306,6 +306,31 @@ def test_without_pruning_objectives_run_unhindered_in_the_loop_thread() -> None:
     )
 
 
+def test_steps_pass_from_trial_to_trial_without_waking_the_loop() -> None:
+    """Under a pruner each reported step waits for the simulated clock; control passes from
+    one trial's thread straight to the next one's, and the loop's own thread wakes only to ask
+    for trials and to tell ended ones: at most twice per trial, whatever the number of steps
+    (through the loop, each of the 240 steps here would wake it)."""
+    from optuna_recipes.bench import simulate
+
+    wakes = []
+    original = simulate._EventLoop._wait
+
+    def wait(self: Any, *args: Any) -> None:
+        wakes.append(1)
+        original(self, *args)
+
+    study = optuna.create_study(
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=100),  # waits, never prunes
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(simulate._EventLoop, "_wait", wait)
+        events = simulate_optimize(study, _stepped(20), n_trials=12, n_workers=4)
+    assert sum(e.steps for e in events) == 240
+    assert len(wakes) <= 2 * 12
+
+
 def test_cost_models() -> None:
     assert unit_cost({}, None) == 1.0 and unit_cost({}, 7) == 7.0
     calls: list[dict[str, Any]] = []

@@ -22,7 +22,10 @@ pruner, unchanged:
   ``ask`` and ``tell``. At equal times, results (steps reached, trials ending) come before asks,
   and lower worker ids first: a trial finishing at ``t`` is visible to a trial asked at ``t``.
   A thread whose next step is earlier than every pending event goes on without a hand-over
-  (nothing else can happen in between), so one worker costs the same as ``study.optimize``.
+  (nothing else can happen in between), so one worker costs the same as ``study.optimize``;
+  otherwise control passes straight to the thread of the trial whose step is next, and the
+  loop's own thread wakes only to ask for trials and to tell ended ones (one thread switch per
+  step, not two).
   Under a ``NopPruner`` no decision depends on when an intermediate value is written, so a
   trial's objective runs to its end without waiting at its steps (its result is still told only
   at its simulated end): many workers then cost about what one does in real time.
@@ -297,7 +300,7 @@ class _TrialRun:
         if self.loop.free_running:
             return
         if not self.loop.runs_next(self.time, self.worker):
-            self.loop.hand_over()
+            self.loop.switch(self)
             self._resume.acquire()
             if self.loop.aborted:
                 raise _Aborted
@@ -326,7 +329,7 @@ class _TrialRun:
             self.state, self.error = TrialState.FAIL, err
         self.finished = True
         if not self.loop.aborted:
-            self.loop.hand_over()
+            self.loop.switch(self)
 
 
 class _EventLoop:
@@ -351,20 +354,36 @@ class _EventLoop:
         self.events: list[SimEvent] = []
         self._main = threading.Lock()
         self._main.acquire()
+        # The trial whose thread last gave control back to the loop's own thread.
+        self.last: _TrialRun | None = None
 
     def runs_next(self, time: float, worker: int) -> bool:
         """Whether a result of ``worker`` at ``time`` precedes every pending event."""
         return not self.heap or (time, _RESULT, worker) < self.heap[0]
 
-    def hand_over(self) -> None:
-        """Called from a trial's thread: give control back to the event loop."""
+    def switch(self, run: _TrialRun) -> None:
+        """Called from ``run``'s thread, which holds control: queue its next result and pass
+        control on. When the next event is a step of another in-flight trial, that trial's
+        thread goes on directly (one thread switch per step instead of two through the loop's
+        thread); asks, ended trials and errors go back to the loop's thread. The order of the
+        events is the heap's either way."""
+        if run.fatal is None:
+            heapq.heappush(self.heap, (run.time, _RESULT, run.worker))
+            time, phase, worker = self.heap[0]
+            after = self.running.get(worker) if phase == _RESULT else None
+            if after is not None and after is not run and not after.finished:
+                heapq.heappop(self.heap)
+                self.clock = time
+                after.resume()
+                return
+        self.last = run
         self._main.release()
 
-    def _wait(self, run: _TrialRun) -> None:
+    def _wait(self) -> None:
+        """Block the loop's thread until a trial's thread gives control back."""
         self._main.acquire()
-        if run.fatal is not None:
-            raise run.fatal
-        heapq.heappush(self.heap, (run.time, _RESULT, run.worker))
+        if self.last is not None and self.last.fatal is not None:
+            raise self.last.fatal
 
     def run(self, n_trials: int, n_workers: int) -> list[SimEvent]:
         self.heap = [(0.0, _ASK, w) for w in range(n_workers)]
@@ -382,7 +401,7 @@ class _EventLoop:
                 heapq.heappush(self.heap, (self.clock, _ASK, worker))
             else:
                 run.resume()
-                self._wait(run)
+                self._wait()
         return self.events
 
     def _start(self, worker: int) -> None:
@@ -393,7 +412,7 @@ class _EventLoop:
         else:
             assert run.thread is not None  # made with the run; only run_here() drops it
             run.thread.start()
-        self._wait(run)
+        self._wait()
 
     def _finish(self, run: _TrialRun) -> None:
         if run.thread is not None:
