@@ -4,7 +4,8 @@ The simulation must not add real waiting: with 32 virtual workers a study should
 real time of the same study with one virtual worker (target: at most 1.5x). Four studies:
 
 - ``cheap``: a 5-D quadratic, no steps, unit cost per trial;
-- ``pruned``: the recorded ``lightgbm-breast_cancer`` problem (100 rounds reported, MedianPruner),
+- ``pruned``: the recorded ``lightgbm-diabetes`` problem (a test dataset; 100 rounds reported,
+  MedianPruner),
   each configuration costing the recorded training seconds of its nearest recorded configuration,
   scaled by the rounds trained.
 
@@ -76,7 +77,7 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     if kind == "cheap":
         objective, cost, pruner = cheap, unit_cost, optuna.pruners.NopPruner()
     elif kind == "pruned":
-        objective = RecordedProblem("lightgbm-breast_cancer")
+        objective = RecordedProblem("lightgbm-diabetes")
         cost, pruner = recorded_cost(objective), optuna.pruners.MedianPruner()
     else:
         objective = RecordedProblem("lightgbm", task="noisy")
