@@ -337,6 +337,20 @@ def compact_manifest(folder: Path) -> None:
         outdir.write_manifest(folder, manifest)
 
 
+def _run_names(root: Path, ledger: Ledger, names: list[str], stale: bool = False) -> list[str]:
+    """``names`` checked against the ledger; ``["all"]``: every run; with ``stale``,
+    ``["stale"]``: the stale ones (``stale_runs``; never for ``--record``, which would stamp
+    old results as current)."""
+    if names == ["all"]:
+        return list(ledger.runs)
+    if stale and names == ["stale"]:
+        return stale_runs(root, ledger)
+    unknown = [n for n in names if n not in ledger.runs]
+    if unknown:
+        raise SystemExit(f"Unknown run(s) {unknown}; the ledger has {', '.join(ledger.runs)}.")
+    return names
+
+
 def record(root: Path, names: list[str], provisional: bool) -> None:
     """Stamp runs with HEAD's commit and their code hash (``provisional`` as given), digest
     their folders and rewrite the README figures."""
@@ -344,10 +358,7 @@ def record(root: Path, names: list[str], provisional: bool) -> None:
     from optuna_recipes.bench import outdir
 
     ledger = load_ledger(root)
-    names = list(ledger.runs) if names == ["all"] else names
-    unknown = [n for n in names if n not in ledger.runs]
-    if unknown:
-        raise SystemExit(f"Unknown run(s) {unknown}; the ledger has {', '.join(ledger.runs)}.")
+    names = _run_names(root, ledger, names)
     text = (root / LEDGER).read_text(encoding="utf-8")
     for name in names:
         run = ledger.runs[name]
@@ -426,13 +437,7 @@ def rerun(
     record) is only recorded. ``execute(argv, cwd=root)`` runs a command (tests replace it).
     """
     ledger = load_ledger(root)
-    if names == ["stale"]:
-        names = stale_runs(root, ledger)
-    elif names == ["all"]:
-        names = list(ledger.runs)
-    unknown = [n for n in names if n not in ledger.runs]
-    if unknown:
-        raise SystemExit(f"Unknown run(s) {unknown}; the ledger has {', '.join(ledger.runs)}.")
+    names = _run_names(root, ledger, names, stale=True)
     scope = sorted({p for n in names for p in ledger.runs[n].scope()})
     dirty = uncommitted(root, scope) if names else []
     if dirty:
