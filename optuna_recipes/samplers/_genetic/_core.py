@@ -300,12 +300,19 @@ def make_offspring(
 
     child = x.copy()
     if mu >= 3:
-        r1, r2 = rng.choice(mu, size=2, replace=False)
+        # Difference vector between two elites other than the target (JADE's r1 != r2 != i:
+        # with r1 the target and r2 the guide, the mutant would be the target itself).
+        others = np.delete(np.arange(mu), target)
+        r1, r2 = rng.choice(others, size=2, replace=False)
         f = rng.uniform(0.4, 0.9)
         v = x + f * (guide - x) + f * (population[r1] - population[r2])
         cr = 0.9 if rng.random() < 0.7 else 0.2
         take: np.ndarray = np.asarray(rng.random(d) < cr)
-        take[rng.integers(d)] = True
+        # At least one numerical gene crosses over (the forced gene must be one the mutant
+        # vector can change; categorical genes come from the guide below).
+        genes = np.flatnonzero(numeric)
+        if genes.size:
+            take[genes[rng.integers(genes.size)]] = True
         take &= numeric
         child[take] = _reflect(v[take])
     cat = spec.is_categorical & (rng.random(d) < 0.5)
