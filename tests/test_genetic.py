@@ -290,7 +290,7 @@ def test_collapsed_population_restarts_without_waiting_for_patience() -> None:
         t.number for t, o in zip(study.trials, origins, strict=True) if o.get("epoch") == 1
     )
     assert first_restart > flagged[0]
-    assert study.best_value < 1e-5  # the elites had converged on the optimum when they collapsed
+    assert study.best_value < 1e-6  # the restart keeps the best trial found before it
 
 
 def test_multi_objective_is_refused_at_the_first_trial() -> None:
