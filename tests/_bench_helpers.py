@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
+import importlib.util
 import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
+from types import ModuleType
 from typing import Any
 
 import optuna
@@ -18,6 +20,20 @@ import optuna
 from optuna_recipes import _optuna_compat as compat
 from optuna_recipes.bench.problems import FunctionProblem
 from optuna_recipes.bench.problems import Problem
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark_script(name: str) -> ModuleType:
+    """Import ``benchmarks/NAME.py`` (not a package) as module ``benchmarks_NAME``."""
+    spec = importlib.util.spec_from_file_location(
+        f"benchmarks_{name}", ROOT / "benchmarks" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 class Parabola(Problem):

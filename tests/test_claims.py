@@ -3,14 +3,13 @@ hand-edited figure and a run whose code changed since it ran (on temporary copie
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 import re
 import shutil
 import subprocess
 import sys
-from types import ModuleType
 
+from _bench_helpers import load_benchmark_script
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,17 +24,7 @@ _NOT_KEPT = (
 )
 
 
-def _claims() -> ModuleType:
-    path = ROOT / "benchmarks" / "claims.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_claims", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-claims = _claims()
+claims = load_benchmark_script("claims")
 
 
 def _copy(tmp: Path) -> Path:

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
+from _bench_helpers import load_benchmark_script
 import optuna
 import pandas as pd
 import pytest
 
 from optuna_recipes.bench import compare as bench_compare
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _paired() -> ModuleType:
-    path = ROOT / "benchmarks" / "paired.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_paired", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-paired = _paired()
+paired = load_benchmark_script("paired")
 
 
 def _runs(strategy: str, finals: list[float], direction: str = "maximize") -> pd.DataFrame:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-import sys
-from types import ModuleType
 
+from _bench_helpers import load_benchmark_script
 import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
@@ -14,20 +12,7 @@ import pytest
 
 from optuna_recipes.samplers import WarmStartSampler
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _ws_arms() -> ModuleType:
-    path = ROOT / "benchmarks" / "ws_arms.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_ws_arms", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ws_arms = _ws_arms()
+ws_arms = load_benchmark_script("ws_arms")
 
 
 def _objective(trial: optuna.Trial, shift: float) -> float:
