@@ -3,11 +3,12 @@
 A development diagnostic, not a ledger run: a sampler variant is tried as a dev-only module on
 ``PYTHONPATH`` (``strategies = ["mymod:Variant"]``) in its own folder, or as a second run of the
 same strategy after a code change, and compared with the baseline run block by block (same
-problem, same seed). Example (development suites only, never test ones):
+problem, same seed). Example (the built-in ``bbob`` suite runs instance 1, a development
+instance; never compare variants on test problems):
 
-    optuna-recipes bench run bbob-dev.toml --out /tmp/base
-    PYTHONPATH=/tmp/dev optuna-recipes bench run bbob-dev-x.toml --out /tmp/variant
-    python benchmarks/paired.py /tmp/base:ga /tmp/variant:mymod:Variant --budgets 0.25,0.5,1
+    optuna-recipes bench run bbob --strategies ga --out /tmp/base
+    PYTHONPATH=/tmp/dev optuna-recipes bench run bbob --strategies mymod:Variant --out /tmp/var
+    python benchmarks/paired.py /tmp/base:ga /tmp/var:mymod:Variant --budgets 0.25,0.5,1
 
 Per group and budget (a fraction of each run's trials) it prints the blocks both ran, how many
 the second strategy ends better / worse / level on (best loss so far, direction-aware), the
