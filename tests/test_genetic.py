@@ -210,6 +210,31 @@ def test_enqueued_and_added_trials_seed_the_population() -> None:
     assert study.best_value < 0.01
 
 
+def test_first_population_grows_with_the_completed_trials() -> None:
+    """Offspring of 10 completed trials come from their best 5 (a third, at least 5); with 30
+    completed trials the population is the default 10 (max(10, 2 d))."""
+    space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+
+    def add(values: range) -> None:
+        for v in values:
+            params = {"x": v / 40, "y": 1 - v / 40}
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=v))
+
+    def parent_values(n: int) -> list[float]:
+        trials = [study.ask(space) for _ in range(n)]
+        for t in trials:
+            study.tell(t, state=TrialState.FAIL)
+        by_number = {t.number: t.value for t in study.trials}
+        origins = [study.trials[t.number].system_attrs[ORIGIN_ATTR] for t in trials]
+        return [by_number[o["parent"]] for o in origins]
+
+    add(range(10))
+    assert max(parent_values(200)) <= 4  # the best 5 of 10 (with 10 parents: ~19% worse)
+    add(range(10, 30))
+    assert max(parent_values(200)) >= 5  # the best 10 of 30
+
+
 def test_constraints_feasible_first_then_by_violation() -> None:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -5.0, 5.0)

@@ -300,10 +300,10 @@ def make_offspring(
 
     child = x.copy()
     if mu >= 3:
-        # r1 and r2 may include the target (unlike JADE's r1 != r2 != i): x - x_r2 points
-        # from a weaker elite towards the rank-drawn target, which helps on continuous
-        # functions (excluding it lost on COCO bbob); the rare pair r1 = target, r2 = guide
-        # leaves only the mutation step.
+        # r1 and r2 may include the target (unlike JADE's r1 != r2 != i). Excluding it was
+        # level on development problems and lost once on COCO bbob test instances, so the
+        # original draw stays. The rare pair r1 = target, r2 = guide leaves only the mutation
+        # step.
         r1, r2 = rng.choice(mu, size=2, replace=False)
         f = rng.uniform(0.4, 0.9)
         v = x + f * (guide - x) + f * (population[r1] - population[r2])

@@ -33,6 +33,8 @@ ORIGIN_ATTR = ATTR_PREFIX + "origin"
 _SUCCESS_WINDOW = 20
 # Probability that a gene outside the relative search space is inherited from the target parent.
 _INHERIT_PROB = 0.8
+# Smallest population of the first epoch while it grows (a third of its completed trials).
+_MIN_POPULATION = 5
 
 
 def _fresh_seed() -> int:
@@ -184,7 +186,10 @@ class GeneticSampler(BaseSampler):
       other completed trial.
     - **Population**: the best ``population_size`` completed trials of the current epoch, feasible
       ones first (constraints set with ``trial.set_constraint``), infeasible ones by total
-      violation. Failed and pruned trials are ignored (NaN objectives are failed trials).
+      violation. Failed and pruned trials are ignored (NaN objectives are failed trials). In the
+      first epoch the population grows with the completed trials: the best third of them (at
+      least 5) until it reaches ``population_size``, so the first offspring are bred from the
+      best of the initial design rather than from all of it.
     - **Offspring**: rank-based selection of a target parent, DE current-to-pbest/1 crossover
       (``F`` in [0.4, 0.9], binomial crossover with rate 0.9 or 0.2) in the encoded unit space
       (log scales and steps respected), uniform crossover of categorical genes with one of the top
@@ -313,6 +318,10 @@ class GeneticSampler(BaseSampler):
             if in_epoch.size < startup:
                 return self._fresh(search_space, trial, rng, restarts, archive, running)
             mu = self._mu(d) * 2**restarts
+            if restarts == 0:
+                # The first epoch's population grows with its completed trials (a third of them),
+                # so the first offspring are bred from the best of the start-up design only.
+                mu = min(mu, max(_MIN_POPULATION, in_epoch.size // 3))
             if d > 0:
                 archive.set_space(search_space)
                 in_epoch = in_epoch[~np.isnan(archive.rows[in_epoch]).any(axis=1)]
