@@ -19,7 +19,8 @@ Rows: ``problem`` = the objective, ``strategy`` = ``optimize`` (plain ``study.op
 simulator), ``1w`` or ``32w``, ``seed``; ``value`` = real seconds of the study; ``makespan``,
 ``list_schedule`` (the makespan of list scheduling the same trial costs in trial order: what an
 ideal asynchronous system would reach) and ``total_over_workers`` in simulated seconds, and
-their ratios (see the report). Run:
+their ratios (see the report); ``sampler`` and ``pruner`` = real seconds inside their calls
+(delegating wrappers), ``other`` = the rest (objective, storage, the simulator). Run:
 
     python benchmarks/simulate_overhead.py --out benchmarks/results/simulate-overhead
 """
