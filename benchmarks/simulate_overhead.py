@@ -20,7 +20,8 @@ simulator), ``1w`` or ``32w``, ``seed``; ``value`` = real seconds of the study; 
 ``list_schedule`` (the makespan of list scheduling the same trial costs in trial order: what an
 ideal asynchronous system would reach) and ``total_over_workers`` in simulated seconds, and
 their ratios (see the report); ``sampler`` and ``pruner`` = real seconds inside their calls
-(delegating wrappers), ``other`` = the rest (objective, storage, the simulator). Run:
+(the harness's ``TimedSampler`` and a delegating pruner), ``other`` = the rest (objective,
+storage, the simulator). Run:
 
     python benchmarks/simulate_overhead.py --out benchmarks/results/simulate-overhead
 """
@@ -44,6 +45,7 @@ from optuna_recipes.bench.problems.recorded import RecordedProblem
 from optuna_recipes.bench.simulate import ScaledCost
 from optuna_recipes.bench.simulate import simulate_optimize
 from optuna_recipes.bench.simulate import unit_cost
+from optuna_recipes.bench.timing import TimedSampler
 
 
 def cheap(trial: optuna.Trial) -> float:
@@ -62,50 +64,18 @@ def recorded_cost(problem: RecordedProblem) -> ScaledCost:
     return ScaledCost(trial_seconds, problem.n_steps)
 
 
-class _Clock:
-    """Real seconds spent inside the calls it wraps (the sampler's or the pruner's)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def time(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return call(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - start
-
-
-class TimedSampler(optuna.samplers.BaseSampler):
-    """Delegates every call to ``sampler`` and adds the real time it takes to ``clock``."""
-
-    def __init__(self, sampler: optuna.samplers.BaseSampler, clock: _Clock) -> None:
-        self.sampler, self.clock = sampler, clock
-
-    def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
-        return self.clock.time(self.sampler.infer_relative_search_space, study, trial)
-
-    def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
-        return self.clock.time(self.sampler.sample_relative, study, trial, search_space)
-
-    def sample_independent(self, study: Any, trial: Any, name: str, dist: Any) -> Any:
-        return self.clock.time(self.sampler.sample_independent, study, trial, name, dist)
-
-    def before_trial(self, study: Any, trial: Any) -> None:
-        self.clock.time(self.sampler.before_trial, study, trial)
-
-    def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
-        self.clock.time(self.sampler.after_trial, study, trial, state, values)
-
-
 class TimedPruner(optuna.pruners.BasePruner):
-    """Delegates ``prune`` to ``pruner`` and adds the real time it takes to ``clock``."""
+    """Delegates ``prune`` to ``pruner`` and adds the real time it takes to ``seconds``."""
 
-    def __init__(self, pruner: optuna.pruners.BasePruner, clock: _Clock) -> None:
-        self.pruner, self.clock = pruner, clock
+    def __init__(self, pruner: optuna.pruners.BasePruner) -> None:
+        self.pruner, self.seconds = pruner, 0.0
 
     def prune(self, study: Any, trial: Any) -> bool:
-        return bool(self.clock.time(self.pruner.prune, study, trial))
+        start = time.perf_counter()
+        try:
+            return self.pruner.prune(study, trial)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def list_schedule(costs: list[float], n_workers: int) -> float:
@@ -121,6 +91,7 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
 
     ``n_workers=0`` runs plain ``study.optimize`` (the reference without the simulator).
     """
+    pruner: optuna.pruners.BasePruner
     if kind == "cheap":
         objective, cost, pruner = cheap, unit_cost, optuna.pruners.NopPruner()
     elif kind == "pruned":
@@ -134,18 +105,18 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     )
     if kind == "random":
         sampler = optuna.samplers.RandomSampler(seed=seed)
-    sampler_clock, pruner_clock = _Clock(), _Clock()
+    timed = TimedSampler(sampler)
     # A NopPruner stays itself: the simulator runs objectives free (no waiting at steps) only
     # under a NopPruner.
     if not isinstance(pruner, optuna.pruners.NopPruner):
-        pruner = TimedPruner(pruner, pruner_clock)
+        pruner = TimedPruner(pruner)
     study = optuna.create_study(
         direction=getattr(objective, "direction", "minimize"),
-        sampler=TimedSampler(sampler, sampler_clock),
+        sampler=timed,
         pruner=pruner,
     )
     start, cpu = time.perf_counter(), time.process_time()
-    keys = ("makespan", "list_schedule", "total_over_workers", "makespan_ratio")
+    keys: tuple[str, ...] = ("makespan", "list_schedule", "total_over_workers", "makespan_ratio")
     keys += ("longest_ratio", "lpt_ratio")
     out = dict.fromkeys(keys, math.nan)
     if n_workers == 0:
@@ -167,7 +138,8 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
         out["lpt_ratio"] = longest_first / out["total_over_workers"]
     out["real"] = time.perf_counter() - start
     out["cpu"] = time.process_time() - cpu
-    out["sampler"], out["pruner"] = sampler_clock.seconds, pruner_clock.seconds
+    out["sampler"] = sum(t["sampler"] for t in timed.times.values())
+    out["pruner"] = pruner.seconds if isinstance(pruner, TimedPruner) else 0.0
     out["other"] = out["real"] - out["sampler"] - out["pruner"]
     out["steps"] = sum(len(t.intermediate_values) for t in study.trials)
     return out
