@@ -14,6 +14,9 @@ real time of the same study with one virtual worker (target: at most 1.5x). Four
 - ``random``: the same task and cost with the random sampler (the issue's makespan target is
   stated for it): the makespan and the longest single trial against total cost / 32, and the
   longest-first schedule of the same costs (possible only when costs are known in advance).
+- ``random-2000``: the same with 2000 trials, 32 workers only (about 62 trials per worker, so
+  one long trial at the end no longer dominates): whether the simulator's makespan comes close
+  to total cost / 32 when the study is large enough for any schedule to get there.
 
 Rows: ``problem`` = the objective, ``strategy`` = ``optimize`` (plain ``study.optimize``, no
 simulator), ``1w`` or ``32w``, ``seed``; ``value`` = real seconds of the study; ``makespan``,
@@ -86,7 +89,7 @@ def list_schedule(costs: list[float], n_workers: int) -> float:
     return max(free)
 
 
-def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
+def once(kind: str, n_workers: int, seed: int, n_trials: int = 200) -> dict[str, float]:
     """Real and CPU seconds, steps trained, makespan and total cost / workers of one study.
 
     ``n_workers=0`` runs plain ``study.optimize`` (the reference without the simulator).
@@ -103,7 +106,7 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     sampler: optuna.samplers.BaseSampler = optuna.samplers.TPESampler(
         seed=seed, constant_liar=True
     )
-    if kind == "random":
+    if kind.startswith("random"):
         sampler = optuna.samplers.RandomSampler(seed=seed)
     timed = TimedSampler(sampler)
     # A NopPruner stays itself: the simulator runs objectives free (no waiting at steps) only
@@ -120,10 +123,10 @@ def once(kind: str, n_workers: int, seed: int) -> dict[str, float]:
     keys += ("longest_ratio", "lpt_ratio")
     out = dict.fromkeys(keys, math.nan)
     if n_workers == 0:
-        study.optimize(objective, 200)
+        study.optimize(objective, n_trials)
     else:
         events = sorted(
-            simulate_optimize(study, objective, 200, n_workers, cost=cost),
+            simulate_optimize(study, objective, n_trials, n_workers, cost=cost),
             key=lambda e: e.trial,
         )
         costs = [e.end - e.start for e in events]
@@ -153,11 +156,11 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore")
     rows = []
-    for kind in ("cheap", "pruned", "recorded", "random"):
+    for kind in ("cheap", "pruned", "recorded", "random", "random-2000"):
         # Interleaved (seed by seed), so that a change of machine load hits every setting.
         for seed in range(args.repeats):
-            for n_workers in (0, 1, 32):
-                r = once(kind, n_workers, seed)
+            for n_workers in (0, 1, 32) if kind != "random-2000" else (32,):
+                r = once(kind, n_workers, seed, 2000 if kind == "random-2000" else 200)
                 name = "optimize" if n_workers == 0 else f"{n_workers}w"
                 rows.append({"problem": kind, "strategy": name, "seed": seed, "value": r["real"]})
                 rows[-1].update({k: v for k, v in r.items() if k != "real"})
@@ -179,8 +182,9 @@ def main() -> None:
         "`sampler`, `pruner`: real seconds inside the sampler's and the pruner's calls; "
         "`other`: the rest of `value` (objective, storage and, with the simulator, its thread "
         "hand-offs at every reported step). "
-        "TPE (constant liar) except `random` (the random sampler, no pruner). `optimize` rows "
-        "are plain `study.optimize` without the simulator.",
+        "TPE (constant liar) except `random` (the random sampler, no pruner; `random-2000`: "
+        "the same with 2000 trials, 32 workers only). `optimize` rows are plain "
+        "`study.optimize` without the simulator.",
         summary=summary.median().reset_index(),
     )
 
