@@ -108,6 +108,37 @@ def test_timing_rows_per_run_and_window(tmp_path: Path) -> None:
     assert windows[["lo", "hi"]].drop_duplicates().values.tolist() == [[0, 25]]
 
 
+def test_timing_of_overlapping_simulated_trials() -> None:
+    # 32 simulated workers: trials overlap in real time, so the run's timing rows have no
+    # objective, other or duration figures (each trial's would span the others' turns); the
+    # sampler's stay. One worker keeps them all.
+    rows = [
+        dict(
+            group="g",
+            problem="p",
+            strategy=f"s@{w}w",
+            sampler="s",
+            pruner="none",
+            seed=0,
+            trial=t,
+            state="COMPLETE",
+            duration=3.0 if w > 1 else 0.5,
+            sampler_time=0.002,
+            objective_time=2.5 if w > 1 else 0.3,
+            steps=np.nan,
+            workers=w,
+        )
+        for w in (1, 32)
+        for t in range(4)
+    ]
+    runs = digest.timing(pd.DataFrame(rows)).query("scope == 'run'").set_index("strategy")
+    assert runs.loc["s@32w", "sampler_ms"] == pytest.approx(2.0)
+    unknown = ["objective_ms", "other_ms", "objective_s", "duration_s"]
+    assert runs.loc["s@32w", unknown].isna().all()
+    assert runs.loc["s@1w", "objective_ms"] == pytest.approx(300.0)
+    assert runs.loc["s@1w", "duration_s"] == pytest.approx(2.0)
+
+
 def test_windows_of_long_runs() -> None:
     trials = pd.Series(np.arange(0, 350))
     lo = digest._window_of(trials)

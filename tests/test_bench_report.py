@@ -127,7 +127,44 @@ def test_metrics_on_a_known_table() -> None:
     over = metrics.overhead(df).set_index("strategy")
     assert over.loc["a", "sampler_ms_median"] == pytest.approx(100.0)
     assert over.loc["a", "other_ms_median"] == pytest.approx(400.0)
+    # Each run ends at wall_time = its trial count: one real second per trial.
+    assert over.loc["a", "real_ms_per_trial"] == pytest.approx(1000.0)
     assert metrics.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_overhead_of_overlapping_simulated_trials() -> None:
+    # One run of 4 trials with 32 simulated workers: the simulator interleaved them, so each
+    # trial's duration (3 s) and objective time (2.5 s) span the others' turns, while the whole
+    # run took 2 s of real time. Per-trial objective and other time would count the same
+    # seconds up to four times: they are unknown (NaN); sampler time and real time per trial
+    # stay. The same run with one worker keeps its per-trial split.
+    rows = []
+    for workers in (1, 32):
+        for trial in range(4):
+            rows.append(
+                dict(
+                    strategy=f"s@{workers}w",
+                    problem="p",
+                    seed=0,
+                    trial=trial,
+                    state="COMPLETE",
+                    wall_time=0.5 * (trial + 1),
+                    duration=3.0 if workers > 1 else 0.5,
+                    sampler_time=0.1,
+                    objective_time=2.5 if workers > 1 else 0.3,
+                    workers=workers,
+                )
+            )
+    df = pd.DataFrame(rows)
+    over = metrics.overhead(df).set_index("strategy")
+    assert over.loc["s@32w", "sampler_ms_median"] == pytest.approx(100.0)
+    assert np.isnan(over.loc["s@32w", "objective_ms_median"])
+    assert np.isnan(over.loc["s@32w", "other_ms_median"])
+    assert over.loc["s@32w", "real_ms_per_trial"] == pytest.approx(500.0)
+    assert over.loc["s@1w", "objective_ms_median"] == pytest.approx(300.0)
+    assert over.loc["s@1w", "other_ms_median"] == pytest.approx(100.0)
+    times = metrics.trial_times(df)
+    assert times.loc[df["workers"] > 1, ["duration", "objective_time", "other"]].isna().all().all()
 
 
 def test_speedup_over_random() -> None:

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optuna_recipes.bench import metrics
 from optuna_recipes.bench import outdir
 
 DIGEST = "digest.csv.gz"
@@ -145,8 +146,9 @@ def trace(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.
 def timing(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """The rows of ``timing.csv``: one per run (``scope = run``) and per trial window."""
     df = results[results["role"] == "target"] if "role" in results else results
-    df = df.assign(
-        other=df["duration"] - df["sampler_time"] - df["objective_time"],
+    # Trials that overlapped in real time (several simulated workers) have no per-trial
+    # duration, objective or other time (metrics.trial_times).
+    df = metrics.trial_times(df).assign(
         pruned=(df["state"] == "PRUNED").astype(int),
         failed=(df["state"] == "FAIL").astype(int),
         lo=_window_of(df["trial"]),
@@ -161,8 +163,8 @@ def timing(results: pd.DataFrame, extra: list[str] | tuple[str, ...] = ()) -> pd
             "sampler_ms": ("sampler_time", "median"),
             "objective_ms": ("objective_time", "median"),
             "other_ms": ("other", "median"),
-            "objective_s": ("objective_time", "sum"),
-            "duration_s": ("duration", "sum"),
+            "objective_s": ("objective_time", lambda s: float(s.sum(min_count=1))),
+            "duration_s": ("duration", lambda s: float(s.sum(min_count=1))),
             "steps": ("steps", lambda s: float(s.sum(min_count=1))),
             "pruned": ("pruned", "sum"),
             "failed": ("failed", "sum"),

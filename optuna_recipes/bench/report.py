@@ -335,7 +335,11 @@ def _overhead_section(out: Path, df: pd.DataFrame) -> list[str]:
         "Milliseconds per trial: inside the sampler (all its calls), inside the objective "
         "(including its `trial.suggest_*` storage writes and, with a pruner, the "
         "`trial.report`/`should_prune` calls: the pruner's cost shows here), and the rest of "
-        "the trial's duration in the storage (Optuna's and the harness's bookkeeping).",
+        "the trial's duration in the storage (Optuna's and the harness's bookkeeping); "
+        "`real_ms_per_trial`: each run's real time over its trials (median over runs). With "
+        "several simulated workers the simulator interleaves the in-flight trials, so a "
+        "trial's duration (and, under a pruner, its objective time) spans the others' turns: "
+        "those runs show only sampler and real time per trial.",
         "",
         markdown_table(over),
     ]
