@@ -360,6 +360,20 @@ def test_damaged_results_file_is_reported(tmp_path: Path) -> None:
         load_results(out)
 
 
+@pytest.mark.slow
+def test_a_finished_folder_without_its_results_file_says_so(tmp_path: Path) -> None:
+    """A recorded folder keeps the digest and the report, not results.csv: the error says that
+    the benchmark finished and how to make the table again, not that it has not finished."""
+    out = tmp_path / "out"
+    run_suite(_suite(tmp_path), out, seeds=1, trials=2, progress=False, report=False)
+    (out / "results.csv").unlink()
+    with pytest.raises(OutputFolderError) as err:
+        load_results(out)
+    message = str(err.value)
+    assert "finished, but its per-trial results (results.csv) are not in the folder" in message
+    assert "has not finished" not in message and "with another `--out` folder" in message
+
+
 def _write_studies(url: str, prefix: str, n_studies: int = 4, n_trials: int = 30) -> None:
     """Write finished studies the way the runner does: one batch per study."""
     storage = open_storage(url)

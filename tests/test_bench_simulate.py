@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-import threading
+import gc
 from typing import Any
 
+import greenlet
 import optuna
 from optuna.trial import TrialState
 import pytest
@@ -35,6 +36,16 @@ def _table_cost(params: Any, steps: int | None) -> float:
 
 def _rows(events: Sequence[SimEvent]) -> list[tuple[int, int, float, float]]:
     return [(e.trial, e.worker, e.start, e.end) for e in events]
+
+
+def _suspended_objectives() -> list[greenlet.greenlet]:
+    """Greenlets (trials' objectives) that started and have not ended."""
+    here = greenlet.getcurrent()
+    return [
+        g
+        for g in gc.get_objects()
+        if isinstance(g, greenlet.greenlet) and g and g is not here and g.parent is not None
+    ]
 
 
 def test_event_order_and_visibility_on_a_cost_table() -> None:
@@ -175,7 +186,7 @@ def test_an_uncaught_exception_stops_the_simulation_and_fails_running_trials() -
         simulate_optimize(study, objective, 4, 2, cost=_table_cost, catch=(ValueError,))
     states = [t.state for t in study.trials if t.state != TrialState.WAITING]
     assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.FAIL]
-    assert not [t for t in threading.enumerate() if t.name.startswith("simulated-worker")]
+    assert not _suspended_objectives()
 
 
 def test_an_invalid_cost_is_an_error_that_names_the_trial() -> None:
@@ -187,7 +198,7 @@ def test_an_invalid_cost_is_an_error_that_names_the_trial() -> None:
     with pytest.raises(ValueError, match=r"finite number >= 0; got -1\.0 for trial 1"):
         simulate_optimize(study, _stepped(3), n_trials=4, n_workers=2, cost=cost)
     assert not study.get_trials(states=(TrialState.RUNNING,))
-    assert not [t for t in threading.enumerate() if t.name.startswith("simulated-worker")]
+    assert not _suspended_objectives()
 
 
 def _tpe_run(n_workers: int) -> tuple[list[SimEvent], list[dict[str, Any]]]:
@@ -264,20 +275,21 @@ def _greedy_makespan(costs: Sequence[float], n_workers: int) -> float:
     return max(free)
 
 
-def test_without_pruning_objectives_run_unhindered_in_the_loop_thread() -> None:
-    """Under a NopPruner the objective never waits at its steps (no thread, no hand-over); the
-    events are those of the waiting mode, and the makespan is the list schedule's."""
+def test_without_pruning_objectives_run_unhindered_in_the_loop() -> None:
+    """Under a NopPruner the objective never waits at its steps (it runs in the caller's
+    greenlet, no hand-over); the events are those of the waiting mode, and the makespan is the
+    list schedule's."""
     from optuna_recipes.bench import simulate
 
-    def run(free: bool) -> tuple[list[Any], set[str]]:
-        threads: set[str] = set()
+    def run(free: bool) -> tuple[list[Any], list[greenlet.greenlet]]:
+        where: list[greenlet.greenlet] = []
         study = optuna.create_study(
             sampler=optuna.samplers.TPESampler(seed=3, n_startup_trials=4, constant_liar=True),
             pruner=optuna.pruners.NopPruner(),
         )
 
         def objective(trial: optuna.Trial) -> float:
-            threads.add(threading.current_thread().name)
+            where.append(greenlet.getcurrent())
             return _stepped(5)(trial)
 
         def cost(params: Any, steps: int | None) -> float:
@@ -293,13 +305,15 @@ def test_without_pruning_objectives_run_unhindered_in_the_loop_thread() -> None:
             mp.setattr(simulate._EventLoop, "__init__", init)
             events = simulate_optimize(study, objective, n_trials=30, n_workers=8, cost=cost)
         trials = [(t.params, t.value, t.intermediate_values) for t in study.trials]
-        return [_rows(events), trials], threads
+        return [_rows(events), trials], where
 
-    free, free_threads = run(True)
-    waiting, waiting_threads = run(False)
+    free, free_where = run(True)
+    waiting, waiting_where = run(False)
     assert free == waiting
-    assert free_threads == {threading.current_thread().name}
-    assert all(name.startswith("simulated-worker-") for name in waiting_threads)
+    assert all(g is greenlet.getcurrent() for g in free_where)
+    assert len({id(g) for g in waiting_where}) == 30  # one greenlet per trial
+    assert all(g is not greenlet.getcurrent() for g in waiting_where)
+    assert not _suspended_objectives()
     rows = sorted(free[0])
     assert max(end for *_, end in rows) == pytest.approx(
         _greedy_makespan([end - start for _, _, start, end in rows], 8)
@@ -308,7 +322,7 @@ def test_without_pruning_objectives_run_unhindered_in_the_loop_thread() -> None:
 
 def test_steps_pass_from_trial_to_trial_without_waking_the_loop() -> None:
     """Under a pruner each reported step waits for the simulated clock; control passes from
-    one trial's thread straight to the next one's, and the loop's own thread wakes only to ask
+    one trial's objective straight to the next one's, and the loop itself wakes only to ask
     for trials and to tell ended ones: at most twice per trial, whatever the number of steps
     (through the loop, each of the 240 steps here would wake it)."""
     from optuna_recipes.bench import simulate
@@ -379,4 +393,34 @@ def test_a_sampler_error_stops_the_simulation_and_fails_running_trials() -> None
     with pytest.raises(RuntimeError, match="sampler bug"):
         simulate_optimize(study, objective, 6, 2, cost=lambda p, s: 1.0 if s is None else s)
     assert not study.get_trials(states=(TrialState.RUNNING,))
-    assert not [t for t in threading.enumerate() if t.name.startswith("simulated-worker")]
+    assert not _suspended_objectives()
+
+
+def test_each_objective_keeps_its_own_torch_grad_mode() -> None:
+    """All objectives run in the caller's thread: a trial that reports inside
+    ``torch.no_grad()`` must not switch gradients off for the trials that run in between (nor
+    get them switched back on itself), as with real workers' threads."""
+    torch = pytest.importorskip("torch")
+    seen: dict[int, list[bool]] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        seen[trial.number] = []
+        for step in range(5):
+            if trial.number % 2 == 0:
+                with torch.no_grad():
+                    trial.report(x, step)
+                    seen[trial.number].append(torch.is_grad_enabled())
+            else:
+                trial.report(x, step)
+                seen[trial.number].append(torch.is_grad_enabled())
+        return x
+
+    study = optuna.create_study(
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=100),  # waits, never prunes
+    )
+    assert torch.is_grad_enabled()
+    simulate_optimize(study, objective, n_trials=8, n_workers=4)
+    assert torch.is_grad_enabled()
+    assert seen == {n: [n % 2 == 1] * 5 for n in range(8)}

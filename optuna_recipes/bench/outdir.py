@@ -305,7 +305,20 @@ def load_results(out: Path | str) -> pd.DataFrame:
     manifest = read_manifest(out)
     path = out / RESULTS
     command = manifest.get("command")
-    if manifest.get("state") != "complete" or not path.exists():
+    if manifest.get("state") == "complete" and not path.exists():
+        kept = [name for name in ("digest.csv.gz", "report.md") if (out / name).exists()]
+        raise OutputFolderError(
+            f"The benchmark in {str(out)!r} finished, but its per-trial results ({RESULTS}) "
+            "are not in the folder"
+            + (
+                f" (it keeps {' and '.join(kept)}, as the committed folders of the claims "
+                "ledger do)"
+                if kept
+                else ""
+            )
+            + f"; to make them, run `{command}` with another `--out` folder."
+        )
+    if manifest.get("state") != "complete":
         raise OutputFolderError(
             f"The benchmark in {str(out)!r} has not finished (state: "
             f"{manifest.get('state')!r}); run `{command}` again to resume it."

@@ -12,20 +12,25 @@ pruner, unchanged:
   and its result is told to the study (``study.tell``) only when that cost has elapsed. Until
   then the trial is ``RUNNING`` in the storage, exactly as under real workers, so samplers that
   look at running trials (TPE's constant liar, the GA's steady state) see what they would see.
-- Each in-flight trial's objective runs in its own thread, but only one thread runs at a time:
-  ``trial.report(value, step)`` blocks until the event loop has advanced the virtual clock to the
-  time that step is reached, then writes the intermediate value; ``trial.should_prune()`` right
-  after it therefore sees exactly the steps every other trial has reached by then. Pruning
-  decisions, and the number of steps a pruned trial trains, are those of real asynchronous
-  workers with these costs.
+- Each in-flight trial's objective runs as a greenlet (a coroutine of the ``greenlet`` package,
+  in the caller's thread), so only one runs at a time and switching between them costs about a
+  microsecond (a thread hand-off costs tens): ``trial.report(value, step)`` suspends the
+  objective until the event loop has advanced the virtual clock to the time that step is
+  reached, then writes the intermediate value; ``trial.should_prune()`` right after it therefore
+  sees exactly the steps every other trial has reached by then. Pruning decisions, and the
+  number of steps a pruned trial trains, are those of real asynchronous workers with these
+  costs. Per-thread state is shared by all trials' objectives, as it is not between real
+  workers' threads; PyTorch's grad mode is kept per trial (a trial that reports inside
+  ``torch.no_grad()`` does not turn gradients off in the others), other per-thread settings
+  held across a ``report`` call are not.
 - A discrete-event loop (a heap keyed by ``(time, phase, worker)``) is the only caller of
   ``ask`` and ``tell``. At equal times, results (steps reached, trials ending) come before asks,
   and lower worker ids first: a trial finishing at ``t`` is visible to a trial asked at ``t``.
-  A thread whose next step is earlier than every pending event goes on without a hand-over
-  (nothing else can happen in between), so one worker costs the same as ``study.optimize``;
-  otherwise control passes straight to the thread of the trial whose step is next, and the
-  loop's own thread wakes only to ask for trials and to tell ended ones (one thread switch per
-  step, not two).
+  An objective whose next step is earlier than every pending event goes on without a hand-over
+  (nothing else can happen in between), so one worker costs about what ``study.optimize`` does;
+  otherwise control passes straight to the objective of the trial whose step is next, and the
+  loop itself resumes only to ask for trials and to tell ended ones (one switch per step, not
+  two).
   Under a ``NopPruner`` no decision depends on when an intermediate value is written, so a
   trial's objective runs to its end without waiting at its steps (its result is still told only
   at its simulated end): many workers then cost about what one does in real time.
@@ -79,7 +84,7 @@ from dataclasses import dataclass
 import heapq
 import logging
 import math
-import threading
+import sys
 from typing import Any
 
 import optuna
@@ -235,6 +240,31 @@ class _Aborted(BaseException):
     """Unwinds a trial's objective when the simulation stops (not an ``Exception``)."""
 
 
+def _greenlet_type() -> type[Any]:
+    """``greenlet.greenlet``, or an ImportError that says how to install it."""
+    try:
+        from greenlet import greenlet
+    except ImportError as err:
+        raise ImportError(
+            "Simulated workers under a pruner run each trial's objective as a greenlet: "
+            "install the `greenlet` package (pip install 'optuna-recipes[bench]' or "
+            "pip install greenlet)."
+        ) from err
+    return greenlet
+
+
+def _switch(target: Any) -> None:
+    """Pass control to greenlet ``target``; when control comes back, restore the caller's
+    per-thread state that all greenlets of the thread share and a trial may have changed:
+    PyTorch's grad mode (a trial that reports inside ``torch.no_grad()`` must not turn off
+    gradients in the others)."""
+    torch = sys.modules.get("torch")
+    grad = torch.is_grad_enabled() if torch is not None else None
+    target.switch()
+    if grad is not None and torch is not None and torch.is_grad_enabled() != grad:
+        torch.set_grad_enabled(grad)
+
+
 class _SimulatedTrial(optuna.Trial):
     """The trial an objective sees: the live ``optuna.Trial`` whose ``report`` waits.
 
@@ -258,7 +288,7 @@ class _SimulatedTrial(optuna.Trial):
 
 
 class _TrialRun:
-    """One in-flight trial: its worker, its simulated times and its objective's thread."""
+    """One in-flight trial: its worker, its simulated times and its objective's greenlet."""
 
     def __init__(self, loop: _EventLoop, trial: optuna.Trial, worker: int) -> None:
         self.loop = loop
@@ -271,11 +301,9 @@ class _TrialRun:
         self.value: Any = None
         self.error: BaseException | None = None
         self.fatal: BaseException | None = None
-        self._resume = threading.Lock()
-        self._resume.acquire()
-        self.thread: threading.Thread | None = threading.Thread(
-            target=self._main, name=f"simulated-worker-{worker}", daemon=True
-        )
+        # Made by the loop's greenlet, which is its parent: control returns there when the
+        # objective ends. None in free-running mode (the objective runs in the loop itself).
+        self.glet: Any = None if loop.free_running else loop.greenlet(self._main)
 
     def _cost(self, steps: int | None) -> float:
         try:
@@ -292,7 +320,7 @@ class _TrialRun:
         return self.start + seconds
 
     def reach(self, step: int) -> None:
-        """Called from the objective's thread: wait until ``step`` is reached in virtual time."""
+        """Called in the objective: wait until ``step`` is reached in virtual time."""
         if self.loop.aborted:
             raise _Aborted
         self.steps = max(self.steps, step + 1)
@@ -301,19 +329,14 @@ class _TrialRun:
             return
         if not self.loop.runs_next(self.time, self.worker):
             self.loop.switch(self)
-            self._resume.acquire()
             if self.loop.aborted:
                 raise _Aborted
         self.loop.clock = self.time
 
     def resume(self) -> None:
-        """Called from the event loop: let the objective go on from its last step."""
-        self._resume.release()
-
-    def run_here(self) -> None:
-        """Run the objective in the event loop's thread (free-running mode only)."""
-        self.thread = None
-        self._main()
+        """Let the objective go on from its last step (or start it); returns when control
+        comes back to the caller."""
+        _switch(self.glet)
 
     def _main(self) -> None:
         try:
@@ -328,8 +351,10 @@ class _TrialRun:
         except BaseException as err:  # the objective failed: the trial fails, the study goes on
             self.state, self.error = TrialState.FAIL, err
         self.finished = True
-        if not self.loop.aborted:
-            self.loop.switch(self)
+        if not self.loop.aborted and self.fatal is None:
+            heapq.heappush(self.loop.heap, (self.time, _RESULT, self.worker))
+        self.loop.last = self
+        # Returning passes control to the parent: the loop's greenlet.
 
 
 class _EventLoop:
@@ -349,12 +374,13 @@ class _EventLoop:
         self.aborted = False
         # Without pruning nothing reads intermediate values: objectives need not wait at steps.
         self.free_running = isinstance(study.pruner, optuna.pruners.NopPruner)
+        # greenlet.greenlet, and the greenlet that runs the loop (the caller's); set by run().
+        self.greenlet: Any = None
+        self.home: Any = None
         self.heap: list[tuple[float, int, int]] = []
         self.running: dict[int, _TrialRun] = {}
         self.events: list[SimEvent] = []
-        self._main = threading.Lock()
-        self._main.acquire()
-        # The trial whose thread last gave control back to the loop's own thread.
+        # The trial that last gave control back to the loop's own greenlet.
         self.last: _TrialRun | None = None
 
     def runs_next(self, time: float, worker: int) -> bool:
@@ -362,30 +388,31 @@ class _EventLoop:
         return not self.heap or (time, _RESULT, worker) < self.heap[0]
 
     def switch(self, run: _TrialRun) -> None:
-        """Called from ``run``'s thread, which holds control: queue its next result and pass
-        control on. When the next event is a step of another in-flight trial, that trial's
-        thread goes on directly (one thread switch per step instead of two through the loop's
-        thread); asks, ended trials and errors go back to the loop's thread. The order of the
-        events is the heap's either way."""
-        if run.fatal is None:
-            heapq.heappush(self.heap, (run.time, _RESULT, run.worker))
-            time, phase, worker = self.heap[0]
-            after = self.running.get(worker) if phase == _RESULT else None
-            if after is not None and after is not run and not after.finished:
-                heapq.heappop(self.heap)
-                self.clock = time
-                after.resume()
-                return
+        """Called in ``run``'s objective, which holds control and waits for a later time:
+        queue its next step and pass control on; returns when ``run`` is resumed. When the
+        next event is a step of another in-flight trial, that trial goes on directly (one
+        switch per step instead of two through the loop); asks and ended trials go back to
+        the loop's greenlet. The order of the events is the heap's either way."""
+        heapq.heappush(self.heap, (run.time, _RESULT, run.worker))
+        time, phase, worker = self.heap[0]
+        after = self.running.get(worker) if phase == _RESULT else None
+        if after is not None and after is not run and not after.finished:
+            heapq.heappop(self.heap)
+            self.clock = time
+            after.resume()
+            return
         self.last = run
-        self._main.release()
+        _switch(self.home)
 
     def _wait(self) -> None:
-        """Block the loop's thread until a trial's thread gives control back."""
-        self._main.acquire()
+        """Called when control is back in the loop's greenlet: raise a trial's cost error."""
         if self.last is not None and self.last.fatal is not None:
             raise self.last.fatal
 
     def run(self, n_trials: int, n_workers: int) -> list[SimEvent]:
+        if not self.free_running:
+            self.greenlet = _greenlet_type()
+            self.home = self.greenlet.getcurrent()
         self.heap = [(0.0, _ASK, w) for w in range(n_workers)]
         asked = 0
         while self.heap:
@@ -408,15 +435,12 @@ class _EventLoop:
         run = _TrialRun(self, self.study.ask(), worker)
         self.running[worker] = run
         if self.free_running:
-            run.run_here()  # it never waits: no thread needed
+            run._main()  # it never waits: it runs to its end here
         else:
-            assert run.thread is not None  # made with the run; only run_here() drops it
-            run.thread.start()
+            run.resume()
         self._wait()
 
     def _finish(self, run: _TrialRun) -> None:
-        if run.thread is not None:
-            run.thread.join()
         times = {"worker": run.worker, "start": run.start, "end": run.time}
         compat.set_trial_system_attr(self.study, run.trial, SIM_ATTR, times)
         if run.state == TrialState.COMPLETE:
@@ -447,11 +471,9 @@ class _EventLoop:
         """Stop every in-flight trial (its objective unwinds) and mark it failed."""
         self.aborted = True
         for run in self.running.values():
-            if not run.finished:
-                run.resume()
+            if run.glet is not None and not run.glet.dead:
+                run.resume()  # its next report raises _Aborted, up to the objective's end
         for run in self.running.values():
-            if run.thread is not None and run.thread.ident is not None:
-                run.thread.join(timeout=10.0)
             try:
                 self.study.tell(run.trial, state=TrialState.FAIL, skip_if_finished=True)
             except Exception:  # the storage itself may be what broke
