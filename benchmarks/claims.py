@@ -413,6 +413,15 @@ def uncommitted(root: Path, paths: list[str]) -> list[str]:
     return [line[3:] for line in out.stdout.splitlines() if line.strip()]
 
 
+def _same_run(folder: Path, other: Path) -> bool:
+    """Whether two output folders hold the same run (byte-identical ``bench.json``: a new run
+    writes its own start and end times)."""
+    from optuna_recipes.bench import outdir
+
+    a, b = folder / outdir.MANIFEST, other / outdir.MANIFEST
+    return a.exists() and b.exists() and a.read_bytes() == b.read_bytes()
+
+
 def _finished(folder: Path) -> bool:
     from optuna_recipes.bench import outdir
 
@@ -434,7 +443,8 @@ def rerun(
     A run's folder is moved to ``OUT.rerun-backup`` before its command starts and the backup is
     removed once the new results are recorded. A folder that has not finished (a re-run that
     was interrupted) is resumed, and one that finished but has a backup (interrupted before its
-    record) is only recorded. ``execute(argv, cwd=root)`` runs a command (tests replace it).
+    record) is only recorded, unless it is the backup's run itself (the committed results put
+    back): that one runs again. ``execute(argv, cwd=root)`` runs a command (tests replace it).
     """
     ledger = load_ledger(root)
     names = _run_names(root, ledger, names, stale=True)
@@ -458,6 +468,11 @@ def rerun(
         run = ledger.runs[name]
         folder = root / run.out
         backup = folder.with_name(folder.name + BACKUP_SUFFIX)
+        if backup.exists() and _finished(folder) and _same_run(folder, backup):
+            # The committed results were put back (e.g. `git checkout`) after an interrupted
+            # re-run: recording them would stamp old results with the new code. Run it.
+            print(f"[{i}/{len(names)}] {name}: {run.out} holds the committed results again")
+            shutil.rmtree(folder)
         if folder.exists() and _finished(folder) and not backup.exists():
             folder.rename(backup)  # the committed results, until the new ones are recorded
         if not _finished(folder):

@@ -258,6 +258,22 @@ def test_an_interrupted_rerun_keeps_the_committed_results_and_resumes(tmp_path: 
     assert claims.stale_runs(root, claims.load_ledger(root)) == []
 
 
+def test_committed_results_put_back_after_an_interrupted_rerun_are_run_again(
+    tmp_path: Path,
+) -> None:
+    """An interrupted re-run leaves the committed results in the backup; putting them back
+    (`git checkout`) must not let the next re-run record them as made by the new code."""
+    root = _tiny(tmp_path)
+    (root / "code.txt").write_text("version 2\n")
+    folder = root / "benchmarks" / "results" / "tiny"
+    backup = folder.with_name("tiny" + claims.BACKUP_SUFFIX)
+    shutil.copytree(folder, backup)  # what an interrupted re-run leaves, after the put-back
+    assert claims.rerun(root, ["stale"]) == ["tiny"]
+    assert (folder / "made.txt").read_text() == "x"  # it ran
+    assert not (folder / "old.txt").exists() and not backup.exists()
+    assert claims.stale_runs(root, claims.load_ledger(root)) == []
+
+
 def test_rerun_refuses_code_that_differs_from_the_commit(tmp_path: Path) -> None:
     root = _tiny(tmp_path)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
