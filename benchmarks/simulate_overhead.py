@@ -180,8 +180,8 @@ def main() -> None:
         "the same costs longest first (known in advance) / total_over_workers (no schedule "
         "ends before the larger of total_over_workers and the longest trial). "
         "`sampler`, `pruner`: real seconds inside the sampler's and the pruner's calls; "
-        "`other`: the rest of `value` (objective, storage and, with the simulator, its thread "
-        "hand-offs at every reported step). "
+        "`other`: the rest of `value` (objective, storage and, with the simulator, its event "
+        "loop and the switch between trials' objectives at every reported step). "
         "TPE (constant liar) except `random` (the random sampler, no pruner; `random-2000`: "
         "the same with 2000 trials, 32 workers only). `optimize` rows are plain "
         "`study.optimize` without the simulator.",
