@@ -162,3 +162,11 @@ def spawn_bench_run(args: list[str]) -> subprocess.Popen:
         start_new_session=True,
         preexec_fn=default_sigint,
     )
+
+
+class SourceSampler(optuna.samplers.RandomSampler):
+    """Takes earlier studies, as ``WarmStartSampler`` does: it cannot be built without them."""
+
+    def __init__(self, source_studies: list[Any], *, seed: int | None = None) -> None:
+        super().__init__(seed=seed)
+        self.source_studies = source_studies

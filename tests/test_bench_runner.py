@@ -290,6 +290,23 @@ def test_broken_strategy_is_an_error_run_and_others_finish(tmp_path: Path) -> No
     assert set(result.results["strategy"]) == {"random"}
 
 
+def test_a_strategy_that_cannot_be_built_is_an_error_run_that_names_the_fix(
+    tmp_path: Path,
+) -> None:
+    """A sampler class that wants earlier studies, named without ``sampler_needs_sources``:
+    its runs end as errors saying what to add to the suite; the other strategy finishes."""
+    text = SUITE.replace('["random", "tpe"]', '["random", "_bench_helpers:SourceSampler"]')
+    result = run_suite(
+        _suite(tmp_path, text), tmp_path / "out", workers=1, progress=False, report=False
+    )
+    status = result.runs.set_index("strategy")["status"]
+    assert set(status["random"]) == {"done"}
+    assert set(status["_bench_helpers:SourceSampler"]) == {"error"}
+    messages = result.runs["message"].fillna("").str.cat()
+    assert "building the strategy failed" in messages
+    assert "sampler_needs_sources = true" in messages
+
+
 def test_source_studies_are_made_once_and_handed_over(tmp_path: Path) -> None:
     text = """
 [suite]

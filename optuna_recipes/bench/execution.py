@@ -226,6 +226,9 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
         problem, sampler, pruner = build_run(run, storage_url)
     except StrategyUnavailableError as err:
         return RunOutcome(run.study_name, "unavailable", message=redact(str(err)))
+    except Exception as err:  # the strategy cannot be built (e.g. a constructor's arguments)
+        message = "building the strategy failed: " + _last_line(err) + _sources_hint(run, err)
+        return RunOutcome(run.study_name, "error", time.perf_counter() - start, redact(message))
     try:
         work, timed = optimize_run(run, problem, sampler, pruner)
         if timed.errors:
@@ -237,14 +240,32 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
             storage_url, run, _direction(problem), work.get_trials(deepcopy=False), timed.times
         )
     except Exception as err:  # the strategy itself broke: report it, go on with other runs
-        last = redact(traceback.format_exception_only(type(err), err)[-1].strip())
-        return RunOutcome(run.study_name, "error", time.perf_counter() - start, last)
+        return RunOutcome(
+            run.study_name, "error", time.perf_counter() - start, redact(_last_line(err))
+        )
     except BaseException:
         # Interrupted anywhere, maybe halfway through replaying the journal: never reuse this
         # process's view of the storage.
         forget_storage(storage_url)
         raise
     return RunOutcome(run.study_name, "done", time.perf_counter() - start, record=record)
+
+
+def _last_line(err: BaseException) -> str:
+    return traceback.format_exception_only(type(err), err)[-1].strip()
+
+
+def _sources_hint(run: RunSpec, err: Exception) -> str:
+    """The fix when a sampler or pruner class wants the earlier studies and was not given them
+    (an import-path strategy is given none unless its suite entry says so)."""
+    if run.sources or not isinstance(err, TypeError) or "source_studies" not in str(err):
+        return ""
+    return (
+        f"; strategy {run.strategy.name!r} wants earlier studies: define it in the suite as "
+        f'[strategies.NAME] with sampler = "{run.strategy.sampler}" and '
+        "sampler_needs_sources = true (pruner_needs_sources for a pruner), and set "
+        "source_trials in [suite]"
+    )
 
 
 def default_workers(n_runs: int) -> int:
