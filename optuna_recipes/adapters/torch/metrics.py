@@ -84,8 +84,10 @@ class _PerSample:
     """A loss module without its reduction, averaged over all but the batch axis (picklable)."""
 
     def __init__(self, loss: nn.Module) -> None:
-        self.loss = copy.copy(loss)
-        self.loss.reduction = "none"
+        # A torch loss module: its `reduction` is a plain string attribute.
+        unreduced: Any = copy.copy(loss)
+        unreduced.reduction = "none"
+        self.loss = unreduced
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         values = self.loss(pred, target)
@@ -105,7 +107,7 @@ def resolve_loss(loss: str | LossFn) -> LossSpec:
         module = factory()
         return LossSpec(module, key, kind, _PerSample(module))
     for key, (factory, kind) in _LOSSES.items():
-        if type(loss) is factory:
+        if isinstance(loss, nn.Module) and type(loss) is factory:
             return LossSpec(loss, key, kind, _PerSample(loss))
     if callable(loss):
         return LossSpec(loss, getattr(loss, "__name__", type(loss).__name__), CUSTOM)
