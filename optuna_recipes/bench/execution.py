@@ -263,8 +263,7 @@ def _sources_hint(run: RunSpec, err: Exception) -> str:
     return (
         f"; strategy {run.strategy.name!r} wants earlier studies: define it in the suite as "
         f'[strategies.NAME] with sampler = "{run.strategy.sampler}" and '
-        "sampler_needs_sources = true (pruner_needs_sources for a pruner), and set "
-        "source_trials in [suite]"
+        "sampler_needs_sources = true (pruner_needs_sources for a pruner)"
     )
 
 
