@@ -246,11 +246,36 @@ def test_the_digest_is_the_same_bytes_for_the_same_table(tmp_path: Path) -> None
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
-def test_combine_refuses_the_same_problem_in_two_folders(tmp_path: Path) -> None:
+def test_combine_refuses_the_same_runs_in_two_folders(tmp_path: Path) -> None:
     a = _folder(tmp_path / "a", _results(CURVES))
     b = _folder(tmp_path / "b", _results(CURVES))
-    with pytest.raises(ValueError, match="problem 'p1' is in both"):
+    with pytest.raises(ValueError, match="strategy 'tpe' on problem 'p1' are in both"):
         digest.combine([a, b])
+
+
+def test_folders_with_other_strategies_on_one_problem_pool_as_one_folder(tmp_path: Path) -> None:
+    """An anchor strategy run in a folder of its own: the pooled figures are those of the one
+    folder holding every strategy (ranks, regret and reach are computed per block)."""
+    whole = _folder(tmp_path / "whole", _results(CURVES))
+    tpe = _folder(tmp_path / "tpe", _results({k: v for k, v in CURVES.items() if k[1] == "tpe"}))
+    ws = _folder(tmp_path / "ws", _results({k: v for k, v in CURVES.items() if k[1] == "ws"}))
+    pooled = digest.combine([ws, tpe])
+    for expression in (
+        'mean_rank("ws")',
+        'mean_rank("tpe", budget=3)',
+        'median_reach("ws", "tpe")',
+        'win_rate("ws", "tpe")',
+        'sampler_ms("ws") / sampler_ms("tpe")',
+    ):
+        assert evaluate(expression, pooled) == pytest.approx(evaluate(expression, whole))
+
+
+def test_combine_refuses_one_problem_name_with_two_optima(tmp_path: Path) -> None:
+    a = _results({("p1", "tpe", 0): [3.0, 2.0]})
+    b = _results({("p1", "ws", 0): [3.0, 1.0]})
+    a["optimum"], b["optimum"] = 0.0, 1.0
+    with pytest.raises(ValueError, match="another direction or optimum"):
+        digest.combine([_folder(tmp_path / "a", a), _folder(tmp_path / "b", b)])
 
 
 @pytest.mark.parametrize(

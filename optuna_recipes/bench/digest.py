@@ -297,6 +297,15 @@ def with_recorded_attrs(
     )
 
 
+def _problem_facts(rows: pd.DataFrame) -> tuple[Any, ...]:
+    """What must agree between two folders' runs of one problem (direction and optimum)."""
+    facts = []
+    for column in ("direction", "optimum"):
+        values = rows[column].dropna().unique() if column in rows else []
+        facts.append(tuple(sorted(str(v) for v in values)))
+    return tuple(facts)
+
+
 def _declared_attrs(out: Path) -> list[str]:
     """Attribute names the problems of the folder's suite record (``Problem.result_attrs``)."""
     from optuna_recipes.bench.suite import load_suite
@@ -314,18 +323,39 @@ def _declared_attrs(out: Path) -> list[str]:
 def combine(digests: list[Digest]) -> Digest:
     """One digest of several folders' runs (figures that pool suites, such as a table).
 
+    Folders may share a problem when they ran different strategies on it (for example a
+    comparison whose anchor strategies run in a folder of their own): the blocks then hold every
+    folder's runs, as one folder with all the strategies would.
+
     Raises:
-        ValueError: two folders have runs of the same problem name (their blocks would mix).
+        ValueError: two folders have runs of the same strategy on the same problem (the blocks
+            would hold both), or give one problem two directions or optima.
     """
     if len(digests) == 1:
         return digests[0]
-    seen: dict[str, Path] = {}
+    seen: dict[tuple[str, str], Path] = {}
+    shape: dict[str, tuple[tuple[Any, ...], Path]] = {}
     for d in digests:
         frame = d.trace if d.trace is not None else d.table
-        for problem in frame["problem"].unique() if frame is not None else ():
-            if problem in seen:
-                raise ValueError(f"problem {problem!r} is in both {seen[problem]} and {d.folder}.")
-            seen[str(problem)] = d.folder
+        if frame is None:
+            continue
+        for (problem, strategy), rows in frame.groupby(["problem", "strategy"], sort=False):
+            key = (str(problem), str(strategy))
+            if key in seen:
+                raise ValueError(
+                    f"runs of strategy {key[1]!r} on problem {key[0]!r} are in both "
+                    f"{seen[key]} and {d.folder}: pool folders that ran different strategies "
+                    "or different problems."
+                )
+            seen[key] = d.folder
+            facts = _problem_facts(rows)
+            if key[0] in shape and shape[key[0]][0] != facts:
+                raise ValueError(
+                    f"problem {key[0]!r} has another direction or optimum in {d.folder} than in "
+                    f"{shape[key[0]][1]} ({facts} against {shape[key[0]][0]}): two problems of "
+                    "one name; rename one of them."
+                )
+            shape.setdefault(key[0], (facts, d.folder))
 
     def cat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
         present = [f for f in frames if f is not None]
