@@ -278,33 +278,30 @@ def test_crashing_objective_fails_its_trials_and_the_run_goes_on(tmp_path: Path)
     assert len(parabola) == 2 * 2 * 6
 
 
-def test_broken_strategy_is_an_error_run_and_others_finish(tmp_path: Path) -> None:
-    text = SUITE.replace('["random", "tpe"]', '["random", "_bench_helpers:BrokenSampler"]')
-    result = run_suite(
-        _suite(tmp_path, text), tmp_path / "out", workers=1, progress=False, report=False
-    )
-    status = result.runs.set_index("strategy")["status"]
-    assert set(status["random"]) == {"done"}
-    assert set(status["_bench_helpers:BrokenSampler"]) == {"error"}
-    assert "sampler bug" in result.runs["message"].fillna("").str.cat()
-    assert set(result.results["strategy"]) == {"random"}
-
-
-def test_a_strategy_that_cannot_be_built_is_an_error_run_that_names_the_fix(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "sampler, messages",
+    [
+        # Raises inside sampling: a broken strategy, not a crashing objective.
+        ("BrokenSampler", ["sampler bug"]),
+        # Wants earlier studies and is named without `sampler_needs_sources`: cannot be built;
+        # the message says what to add to the suite.
+        ("SourceSampler", ["building the strategy failed", "sampler_needs_sources = true"]),
+    ],
+)
+def test_broken_strategy_is_an_error_run_and_others_finish(
+    tmp_path: Path, sampler: str, messages: list[str]
 ) -> None:
-    """A sampler class that wants earlier studies, named without ``sampler_needs_sources``:
-    its runs end as errors saying what to add to the suite; the other strategy finishes."""
-    text = SUITE.replace('["random", "tpe"]', '["random", "_bench_helpers:SourceSampler"]')
+    name = f"_bench_helpers:{sampler}"
+    text = SUITE.replace('["random", "tpe"]', f'["random", "{name}"]')
     result = run_suite(
         _suite(tmp_path, text), tmp_path / "out", workers=1, progress=False, report=False
     )
     status = result.runs.set_index("strategy")["status"]
     assert set(status["random"]) == {"done"}
-    assert set(status["_bench_helpers:SourceSampler"]) == {"error"}
-    messages = result.runs["message"].fillna("").str.cat()
-    assert "building the strategy failed" in messages
-    assert "sampler_needs_sources = true" in messages
+    assert set(status[name]) == {"error"}
+    found = result.runs["message"].fillna("").str.cat()
+    assert all(m in found for m in messages), found
+    assert set(result.results["strategy"]) == {"random"}
 
 
 def test_source_studies_are_made_once_and_handed_over(tmp_path: Path) -> None:
