@@ -403,7 +403,6 @@ class SklearnObjective(BaseObjective):
         stop = min(start + self.plan.iterations_per_fit, self.max_rounds)
         state.model.set_params(**{self.plan.param: stop})
         state.model.fit(state.X, state.y, **state.fit_kwargs)
-        predictions: Iterator[np.ndarray]
         if self.plan.kind == "staged":
             staged = (
                 state.model.staged_predict_proba(state.X_valid)

@@ -165,8 +165,7 @@ class BoostingObjective(BaseObjective):
         self.device = device
         self.X = self._prepare(X)
         self.has_categorical = self._categorical(self.X)
-        # Per fold index, and the whole data set under "full" (for the refit).
-        self._fold_cache: dict[int | str, Any] = {}
+        self._fold_cache: dict[int, Any] = {}
         rounds = check_int("num_boost_round", num_boost_round, minimum=1)
         super().__init__(self.X, y, max_rounds=rounds, **settings)
 

@@ -45,8 +45,7 @@ BestSource = tuple[dict[str, Any], int | None, FrozenTrial | None, optuna.Study 
 class SavableObjective(Protocol):
     """What persistence needs of an objective (every :class:`BaseObjective` has it)."""
 
-    @property
-    def library(self) -> str: ...
+    library: str
 
     def describe(self) -> dict[str, Any]: ...
 

@@ -84,10 +84,8 @@ class _PerSample:
     """A loss module without its reduction, averaged over all but the batch axis (picklable)."""
 
     def __init__(self, loss: nn.Module) -> None:
-        # A torch loss module: its `reduction` is a plain string attribute.
-        unreduced: Any = copy.copy(loss)
-        unreduced.reduction = "none"
-        self.loss = unreduced
+        self.loss = copy.copy(loss)
+        self.loss.reduction = "none"
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         values = self.loss(pred, target)
@@ -107,7 +105,7 @@ def resolve_loss(loss: str | LossFn) -> LossSpec:
         module = factory()
         return LossSpec(module, key, kind, _PerSample(module))
     for key, (factory, kind) in _LOSSES.items():
-        if isinstance(loss, nn.Module) and type(loss) is factory:
+        if type(loss) is factory:
             return LossSpec(loss, key, kind, _PerSample(loss))
     if callable(loss):
         return LossSpec(loss, getattr(loss, "__name__", type(loss).__name__), CUSTOM)
