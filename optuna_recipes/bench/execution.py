@@ -145,6 +145,10 @@ def _init_worker(parent: int) -> None:
     limit_threads()
 
 
+class StrategyBuildError(RuntimeError):
+    """A run's sampler or pruner raised when built (the message names the error and the fix)."""
+
+
 def _direction(problem: Problem) -> StudyDirection:
     minimize = problem.direction == "minimize"
     return StudyDirection.MINIMIZE if minimize else StudyDirection.MAXIMIZE
@@ -155,14 +159,21 @@ def build_run(run: RunSpec, storage_url: str) -> tuple[Problem, BaseSampler, Bas
 
     Raises:
         StrategyUnavailableError: the strategy cannot run on this problem.
+        StrategyBuildError: its sampler or pruner raised when built.
     """
     storage = open_storage(storage_url)
     problem = run.problem.build()
     sources = [optuna.load_study(study_name=n, storage=storage) for n in run.sources]
-    sampler = run.strategy.build_sampler(
-        seed=run.seed, problem=problem, n_trials=run.n_trials, sources=sources
-    )
-    pruner = run.strategy.build_pruner(problem=problem, sources=sources)
+    try:
+        sampler = run.strategy.build_sampler(
+            seed=run.seed, problem=problem, n_trials=run.n_trials, sources=sources
+        )
+        pruner = run.strategy.build_pruner(problem=problem, sources=sources)
+    except StrategyUnavailableError:
+        raise
+    except Exception as err:  # e.g. a constructor's arguments
+        message = "building the strategy failed: " + _last_line(err) + _sources_hint(run, err)
+        raise StrategyBuildError(message) from err
     return problem, sampler, pruner
 
 
@@ -226,9 +237,8 @@ def execute_run(run: RunSpec, storage_url: str) -> RunOutcome:
         problem, sampler, pruner = build_run(run, storage_url)
     except StrategyUnavailableError as err:
         return RunOutcome(run.study_name, "unavailable", message=redact(str(err)))
-    except Exception as err:  # the strategy cannot be built (e.g. a constructor's arguments)
-        message = "building the strategy failed: " + _last_line(err) + _sources_hint(run, err)
-        return RunOutcome(run.study_name, "error", time.perf_counter() - start, redact(message))
+    except StrategyBuildError as err:  # one strategy broken: report it, go on with the others
+        return RunOutcome(run.study_name, "error", time.perf_counter() - start, redact(str(err)))
     try:
         work, timed = optimize_run(run, problem, sampler, pruner)
         if timed.errors:
