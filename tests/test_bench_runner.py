@@ -304,6 +304,20 @@ def test_broken_strategy_is_an_error_run_and_others_finish(
     assert set(result.results["strategy"]) == {"random"}
 
 
+def test_bench_run_prints_the_first_error_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fix for a strategy that cannot be built reaches the terminal, not only runs.csv."""
+    from optuna_recipes.cli import main
+
+    text = SUITE.replace('["random", "tpe"]', '["random", "_bench_helpers:SourceSampler"]')
+    args = ["bench", "run", _suite(tmp_path, text), "--out", str(tmp_path / "out")]
+    assert main([*args, "--workers", "1", "--no-progress", "--no-report"]) == 1
+    err = capsys.readouterr().err
+    assert "run(s) ended with an error (see runs.csv); the first, " in err
+    assert "sampler_needs_sources = true" in err
+
+
 def test_source_studies_are_made_once_and_handed_over(tmp_path: Path) -> None:
     text = """
 [suite]

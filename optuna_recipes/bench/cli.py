@@ -280,9 +280,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(f"Results: {result.out / 'results.csv'}")
     if not errors.empty:
+        first = errors.iloc[0]
         print(
-            f"{len(errors)} run(s) ended with an error (see runs.csv); re-running the command "
-            "retries them.",
+            f"{len(errors)} run(s) ended with an error (see runs.csv); the first, "
+            f"{first['study']}: {first['message']}\nRe-running the command retries them.",
             file=sys.stderr,
         )
         return 1
