@@ -30,6 +30,50 @@ def test_kendall_tau_matches_scipy(seed: int) -> None:
     assert rel_.kendall_tau(a, b) == pytest.approx(stats.kendalltau(a, b).statistic)
 
 
+def _pairwise_top_weighted_tau(predicted: np.ndarray, observed: np.ndarray) -> float:
+    """The definition, pair by pair: weight 1 / (r + 1) per point by its observed rank r."""
+    n = len(observed)
+    rank = np.empty(n)
+    rank[np.argsort(observed, kind="stable")] = np.arange(n)
+    w = 1.0 / (1.0 + rank)
+    num = den_p = den_o = 0.0
+    for i in range(n):
+        for j in range(i + 1, n):
+            sp = np.sign(predicted[i] - predicted[j])
+            so = np.sign(observed[i] - observed[j])
+            num += (w[i] + w[j]) * sp * so
+            den_p += (w[i] + w[j]) * (sp != 0)
+            den_o += (w[i] + w[j]) * (so != 0)
+    return num / np.sqrt(den_p * den_o)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_top_weighted_tau_is_the_pairwise_definition(seed: int) -> None:
+    rng = np.random.RandomState(seed)
+    observed = rng.randint(0, 8, size=25).astype(float)  # with ties
+    predicted = observed + rng.normal(0, 3, size=25)
+    assert rel_.top_weighted_tau(predicted, observed) == pytest.approx(
+        _pairwise_top_weighted_tau(predicted, observed)
+    )
+    assert rel_.top_weighted_tau(predicted[:1], observed[:1]) == 0.0
+    assert rel_.top_weighted_tau(predicted, np.ones(25)) == 0.0  # undefined
+
+
+def test_top_weighted_tau_punishes_a_wrong_top_more_than_kendall_tau() -> None:
+    observed = np.arange(20.0)
+    bulk_right_top_wrong = observed.copy()
+    bulk_right_top_wrong[:3] = [15.5, 16.5, 17.5]  # the three best predicted among the worst
+    top_right_bulk_noisy = observed.copy()
+    top_right_bulk_noisy[3:] = np.random.RandomState(0).permutation(observed[3:])
+    plain = rel_.kendall_tau(bulk_right_top_wrong, observed)
+    top = rel_.top_weighted_tau(bulk_right_top_wrong, observed)
+    assert plain > 0.5 and top < 0.35 and top < plain - 0.3
+    # The reverse: the best points ranked right, the rest shuffled, keeps more trust than plain.
+    assert rel_.top_weighted_tau(top_right_bulk_noisy, observed) > rel_.kendall_tau(
+        top_right_bulk_noisy, observed
+    )
+
+
 def _mixture(centers: np.ndarray, n_choices: np.ndarray) -> parzen.ParzenMixture:
     return parzen.fit_mixture(
         centers, np.ones(len(centers)), n_choices, np.full(len(n_choices), 0.02), 1.0

@@ -23,6 +23,7 @@ from optuna_recipes.samplers._warm_start import MODE_KEY
 from optuna_recipes.samplers._warm_start import PROPOSAL_KEY
 from optuna_recipes.samplers._warm_start import WEIGHTS_KEY
 from optuna_recipes.samplers._warm_start import _parzen
+from optuna_recipes.samplers._warm_start import _relatedness as rel_
 from optuna_recipes.samplers._warm_start import _sampler
 from optuna_recipes.warm_start import as_sources
 
@@ -88,7 +89,7 @@ def _assert_consistent(study: optuna.Study, sources: list[SourceStudy]) -> None:
 @pytest.mark.slow
 def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources: list) -> None:
     study = optuna.create_study(storage=storage, sampler=WarmStartSampler(related_sources, seed=0))
-    study.optimize(mixed_objective, n_trials=12)
+    study.optimize(mixed_objective, n_trials=22)
     trials = study.trials
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     _assert_consistent(study, related_sources)
@@ -96,13 +97,13 @@ def test_on_every_storage(storage: optuna.storages.BaseStorage, related_sources:
     assert trials[0].system_attrs[MODE_KEY] == "proposal"
     proposal = trials[0].system_attrs[PROPOSAL_KEY]
     assert proposal["source_weights"] == {s.name: 1.0 for s in related_sources}
-    # ... the next ones by the GP (its warm-up), with the source weights recorded; from 10
+    # ... the next ones by the GP (its warm-up), with the source weights recorded; from 20
     # target trials on the bandit picks the GP or the cold arm, and says so.
     modes = [t.system_attrs[MODE_KEY] for t in trials]
-    assert modes[1:10] == ["gp"] * 9 and set(modes[10:]) <= {"gp", "cold", "tpe"}
+    assert modes[1:20] == ["gp"] * 19 and set(modes[20:]) <= {"gp", "cold", "tpe"}
     reasons = [t.system_attrs[DECISION_KEY]["reason"] for t in trials[1:]]
-    assert reasons == ["warm-up"] * 9 + ["bandit"] * 2
-    assert len(trials[11].system_attrs[DECISION_KEY]["pulls"]) == 3
+    assert reasons == ["warm-up"] * 19 + ["bandit"] * 2
+    assert len(trials[21].system_attrs[DECISION_KEY]["pulls"]) == 3
 
 
 @pytest.mark.slow
@@ -365,31 +366,43 @@ def _two_basins(trial: optuna.Trial, sources_only: bool = False, shift: float = 
     return min(0.3 + near, 4 * float(np.sum((v - 0.8) ** 2)))
 
 
+def _mislead_run(sources: list, n_trials: int, bandit_start: int | None = None) -> tuple:
+    sampler = WarmStartSampler(sources, seed=1)
+    if bandit_start is not None:
+        sampler._config.bandit_start = bandit_start
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_two_basins, n_trials=n_trials)
+    return _curve(study), [t.system_attrs[MODE_KEY] for t in study.trials]
+
+
 @pytest.mark.slow
-def test_sources_that_mislead_after_a_good_start_hand_over_to_the_cold_arm() -> None:
+def test_sources_that_mislead_after_a_good_start_lose_trust_and_trials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     sources = []
     for seed, shift in enumerate((0.02, -0.03)):
         src = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
         src.optimize(functools.partial(_two_basins, sources_only=True, shift=shift), n_trials=40)
         sources.append(src)
-    curves, modes = {}, {}
-    for bandit_start in (10, 10**6):  # the sampler, and its surrogate alone
-        sampler = WarmStartSampler(sources, seed=1)
-        sampler._config.bandit_start = bandit_start
-        study = optuna.create_study(sampler=sampler)
-        study.optimize(_two_basins, n_trials=30)
-        curves[bandit_start] = _curve(study)
-        modes[bandit_start] = [t.system_attrs[MODE_KEY] for t in study.trials]
-    # Both start well: the sources' basin within the first 10 trials.
-    assert curves[10][9] == curves[10**6][9] < 0.32
-    # The surrogate alone stays there (the sources still rank the study's points well, so
-    # they never fade) ...
-    assert modes[10**6] == ["proposal"] + ["gp"] * 29
-    assert curves[10**6][-1] > 0.29
-    # ... while the bandit gives trials to the cold arm, which finds the deeper basin; the
-    # GP (or TPE, once the sources fade) then refines it.
-    assert modes[10][:10] == ["proposal"] + ["gp"] * 9 and "cold" in modes[10][10:20]
-    assert curves[10][-1] < 0.1
+    default, alone = _mislead_run(sources, 40), _mislead_run(sources, 40, bandit_start=10**6)
+    # Both start well: the sources' basin within the first 10 trials, the surrogate's warm-up.
+    assert default[0][9] == alone[0][9] < 0.32
+    assert default[1][:20] == ["proposal"] + ["gp"] * 19
+    # Once the study's best points lie in the deeper basin, the sources rank them wrong: the
+    # top-weighted tau takes their trust, so even the surrogate alone hands over to TPE, and
+    # both leave the sources' basin.
+    assert "tpe" in alone[1] and alone[0][-1] < 0.1
+    assert default[0][-1] < 0.1
+    # A plain Kendall tau keeps trusting them (they rank the bulk of the points right): the
+    # surrogate alone stays in their basin ...
+    monkeypatch.setattr(rel_, "top_weighted_tau", rel_.kendall_tau)
+    plain_alone = _mislead_run(sources, 30, bandit_start=10**6)
+    assert plain_alone[1] == ["proposal"] + ["gp"] * 29
+    assert plain_alone[0][-1] > 0.29
+    # ... and the bandit's cold arm is what finds the deeper basin (GP or TPE then refine it).
+    plain_bandit = _mislead_run(sources, 30, bandit_start=10)
+    assert plain_bandit[1][:10] == ["proposal"] + ["gp"] * 9 and "cold" in plain_bandit[1][10:20]
+    assert plain_bandit[0][-1] < 0.1
 
 
 def _grid_objective(trial: optuna.Trial, shift: int = 0) -> float:

@@ -98,7 +98,9 @@ def decide(
     """The arm of the next trial, from the recorded ``modes`` and ``scores`` of the study's
     trials in trial order, and the record of the decision (``"reason": "bandit"``, each arm's
     discounted ``wins`` and ``pulls``)."""
-    arm_of = np.array([ARM_OF_MODE.get(m, NO_ARM) for m in modes], dtype=int)  # type: ignore[arg-type]
+    arm_of = np.array(
+        [NO_ARM if m is None else ARM_OF_MODE.get(m, NO_ARM) for m in modes], dtype=np.int64
+    )
     wins, pulls = credits(arm_of, new_bests(scores), half_life)
     arm = choose_arm(wins, pulls, cold_floor, rng)
     record = {

@@ -46,7 +46,7 @@ class WarmStartConfig:
     n0: float = 5.0
     prior_weight: float = 1.0
     n_ei_candidates: int = 24
-    bandit_start: int = 10
+    bandit_start: int = 20
     half_life: float = 15.0
     cold_floor: float = 0.15
 

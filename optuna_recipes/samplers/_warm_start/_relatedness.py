@@ -1,9 +1,13 @@
 """How much each source is trusted: the negative-transfer guard of both surrogates (numpy only).
 
 Each source has a model (a Gaussian process on the source, ``_gp``) passed in as a *predictor*:
-a callable from encoded rows to predicted scores. Kendall's tau between a source's predictions
-at the new study's evaluated points and their observed scores, shrunk towards a prior with
-``n0`` pseudo-trials, gives the source's relatedness ``r = clip(tau_shrunk / tau0, 0, 1)``. The
+a callable from encoded rows to predicted scores. A top-weighted Kendall tau between a source's
+predictions at the new study's evaluated points and their observed scores (``top_weighted_tau``:
+a pair counts by the observed ranks of its two points, so the study's best points weigh most),
+shrunk towards a prior with ``n0`` pseudo-trials, gives the source's relatedness
+``r = clip(tau_shrunk / tau0, 0, 1)``. A plain Kendall tau kept trusting a source that ranks the
+bulk of the study's points right and its best ones wrong (the study's optimum lies elsewhere),
+which is the case where the sources mislead after a good start. The
 prior is how well the source's model ranks the *other* sources' trials (``agreement_priors``):
 sources of a related family agree with each other, sources whose optimum moves anywhere between
 tasks do not, so an unrelated family starts faded. A source that ranks the new study's points
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 import math
 
 import numpy as np
+from scipy import stats
 
 from optuna_recipes.samplers._warm_start._data import SourceData
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
@@ -49,6 +54,22 @@ def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(sa * sb) / denom)
 
 
+def top_weighted_tau(predicted: np.ndarray, observed: np.ndarray) -> float:
+    """Kendall's tau with each pair weighted by the observed ranks of its two points: the
+    ``r``-th best observed point (``r = 0`` the best) weighs ``1 / (r + 1)`` and a pair the sum
+    of its two weights (``scipy.stats.weightedtau``'s hyperbolic, additive weighing, ranked by
+    ``observed``, lower is better). 0.0 when undefined (fewer than two points, or one side has
+    no two distinct values)."""
+    predicted = np.asarray(predicted, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    if len(observed) < 2:
+        return 0.0
+    rank = np.empty(len(observed), dtype=int)
+    rank[np.argsort(observed, kind="stable")] = np.arange(len(observed))
+    tau = float(stats.weightedtau(predicted, observed, rank=rank)[0])
+    return 0.0 if math.isnan(tau) else tau
+
+
 def relatedness(
     predict: Sequence[Predictor | None],
     target_x: np.ndarray,
@@ -56,7 +77,7 @@ def relatedness(
     prior_taus: np.ndarray,
     config: WarmStartConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-source relatedness in ``[0, 1]`` and the raw Kendall taus behind them.
+    """Per-source relatedness in ``[0, 1]`` and the raw taus behind them (``top_weighted_tau``).
 
     ``predict[i]`` maps encoded rows to source ``i``'s predicted score (lower is better), or is
     ``None`` for a source without a model (relatedness 0); it is called on ``target_x`` once
@@ -68,7 +89,7 @@ def relatedness(
     taus = np.zeros(len(predict))
     for i, f in enumerate(predict):
         if f is not None and n_t >= MIN_TARGET_TRIALS:
-            taus[i] = kendall_tau(f(target_x), target_q)
+            taus[i] = top_weighted_tau(f(target_x), target_q)
     rel = shrink_taus(taus, n_t, config, prior_taus)
     rel[[f is None for f in predict]] = 0.0
     return rel, taus
@@ -79,9 +100,9 @@ def agreement_priors(
     sources: Sequence[SourceData],
     config: WarmStartConfig,
 ) -> np.ndarray:
-    """Each source's prior Kendall tau: how well its model ranks the *other* sources'
-    observed scores (the mean over them), or ``config.tau0`` when there is no other source
-    with data.
+    """Each source's prior tau: how well its model ranks the *other* sources' observed scores
+    (``top_weighted_tau``, the mean over them), or ``config.tau0`` when there is no other
+    source with data.
 
     Sources that agree with each other come from a family of related tasks, and a new task of
     that family is likely related too; sources that rank each other at random (the optimum
@@ -92,7 +113,7 @@ def agreement_priors(
         if f is None:
             continue
         taus = [
-            kendall_tau(f(other.x), rank_quantiles(other.y))
+            top_weighted_tau(f(other.x), rank_quantiles(other.y))
             for j, other in enumerate(sources)
             if j != i and len(other.y) >= MIN_OTHER_TRIALS
         ]

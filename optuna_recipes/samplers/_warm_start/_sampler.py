@@ -131,15 +131,17 @@ class WarmStartSampler(BaseSampler):
     How the two compare with cold-start TPE on related and unrelated tasks, and what they cost
     per trial, is measured in the README section "Tune again after retraining".
 
-    Each source is weighted by how well it ranks the new study's evaluated points: Kendall's tau
-    between the source GP's predictions and the observed values, shrunk towards a prior (how
-    well that source's GP ranks the other sources' trials) for the first trials. A source that
-    disagrees fades out (a GP source of weight 0 leaves the GP), and once every source has
-    faded both surrogates hand over to multivariate TPE.
+    Each source is weighted by how well it ranks the new study's evaluated points: a Kendall tau
+    between the source GP's predictions and the observed values in which pairs holding the
+    study's best points weigh most (:func:`scipy.stats.weightedtau`, ranked by the observed
+    values), so a source that ranks the bulk right and the best points wrong loses trust; shrunk
+    towards a prior (how well that source's GP ranks the other sources' trials) for the first
+    trials. A source that disagrees fades out (a GP source of weight 0 leaves the GP), and once
+    every source has faded both surrogates hand over to multivariate TPE.
 
     Sources can also help at first and then mislead: their region is good early, another one
     is better later, and a surrogate built on them keeps sampling theirs. So after the first
-    10 target trials each trial goes to one of three arms: the surrogate; multivariate TPE on
+    20 target trials each trial goes to one of three arms: the surrogate; multivariate TPE on
     all the study's trials (which refines what any arm found, without the sources); or a *cold*
     arm (a TPE-style density ratio fitted only on the trials the cold arm proposed, uniform for
     its first 5, so it explores as a cold start would, away from where the sources pointed). The
