@@ -1,9 +1,14 @@
 """Regenerate the family suites: the built-in ``hpo-families-dev.toml`` and
-``hpo-families-test.toml``, ``benchmarks/suites/families-test.toml`` (the test suite plus
-OptunaHub's MetaLearnTPESampler in the transfer groups, loaded from the registry checkout in
-``../shared``; built-in suites name no hub package or import path) and
+``hpo-families-test.toml``; for the claims ledger, ``benchmarks/suites/families-test.toml``
+(the test suite), ``benchmarks/suites/families-test-metalearn.toml`` (OptunaHub's
+MetaLearnTPESampler alone on the test suite's transfer groups, loaded from the registry
+checkout in ``../shared``; built-in suites name no hub package or import path) and
 ``benchmarks/suites/families-ga-hub.toml`` (the test tasks' ``hpo`` group: GeneticSampler
 against OptunaHub's IPOP-CMA-ES, differential evolution and CatCMA).
+
+MetaLearnTPESampler is a suite of its own so that its runs, which are not our code and cost
+more than the rest of the test suite together, are not re-run when a sampler of ours changes;
+the claims pool the two folders (a ledger claim's ``run`` list).
 
 They list every task of the recorded families shipped in the package data
 (``optuna_recipes/bench/data``), on each side of the split of
@@ -25,6 +30,7 @@ from optuna_recipes.bench.recording.record import FORMAT
 ROOT = Path(__file__).resolve().parents[1]
 SUITES = ROOT / "optuna_recipes" / "bench" / "suites"
 BENCH_SUITE = ROOT / "benchmarks" / "suites" / "families-test.toml"
+METALEARN_SUITE = ROOT / "benchmarks" / "suites" / "families-test-metalearn.toml"
 HEADER = """# Recorded HPO task families ({split} tasks): the families shipped in the package data
 # (XGBoost, LightGBM, scikit-learn HistGradientBoosting, RandomForest, ExtraTrees, SVM, MLP),
 # each recorded on one search space over 10 tasks (optuna_recipes/bench/recording/families.py;
@@ -63,7 +69,7 @@ UNRELATED = (
     "model's landscape)"
 )
 TRANSFER = 'strategies = ["tpe", "warmstart"]\n'
-TRANSFER_HUB = 'strategies = ["tpe", "warmstart", "metalearn"]\n'
+TRANSFER_HUB = 'strategies = ["metalearn"]\n'
 
 
 def _problem(group: str, family: str, task: str, split: str, hub: bool) -> str:
@@ -85,8 +91,9 @@ def _problem(group: str, family: str, task: str, split: str, hub: bool) -> str:
 
 
 def suite_text(split: str, shipped: list[str], hub: bool = False) -> str:
-    """The suite of one side of the split over the ``shipped`` families (``hub``: with
-    MetaLearnTPESampler from the local OptunaHub registry)."""
+    """The suite of one side of the split over the ``shipped`` families (``hub``: its
+    transfer groups only, with MetaLearnTPESampler from the local OptunaHub registry as their
+    one strategy)."""
     header = HEADER.format(
         split=split,
         role=ROLE[split],
@@ -95,11 +102,19 @@ def suite_text(split: str, shipped: list[str], hub: bool = False) -> str:
     )
     if hub:
         header = header.replace(
-            "[suite]", "# Generated for the claims ledger (with OptunaHub).\n\n[suite]"
+            "[suite]",
+            "# Generated for the claims ledger: MetaLearnTPESampler alone, on the transfer\n"
+            "# groups of families-test.toml (the same problems, seeds and source studies); the\n"
+            "# claims pool the two folders.\n\n[suite]",
+        )
+        header = header.replace(
+            f"`hpo` compares samplers on every {split} task (200 trials); `transfer` gives "
+            "`warmstart`",
+            "`transfer` gives `metalearn`",
         )
         header = header.replace('source_strategy = "tpe"\n', 'source_strategy = "tpe"\n' + HUB)
     blocks = [header]
-    for group in ("hpo", "transfer", "unrelated"):
+    for group in ("transfer", "unrelated") if hub else ("hpo", "transfer", "unrelated"):
         if group == "unrelated" and split == "dev":
             continue
         for family in shipped:
@@ -158,8 +173,11 @@ def main() -> None:
         path = SUITES / f"hpo-families-{split}.toml"
         path.write_text(suite_text(split, shipped))
         print(f"wrote {path}")
-    BENCH_SUITE.write_text(suite_text("test", shipped, hub=True))
+    ledger = "# Generated for the claims ledger (MetaLearnTPESampler: families-test-metalearn).\n"
+    BENCH_SUITE.write_text(suite_text("test", shipped).replace("\n[suite]", ledger + "\n[suite]"))
     print(f"wrote {BENCH_SUITE}")
+    METALEARN_SUITE.write_text(suite_text("test", shipped, hub=True))
+    print(f"wrote {METALEARN_SUITE}")
     GA_HUB_SUITE.write_text(ga_hub_text(shipped))
     print(f"wrote {GA_HUB_SUITE}")
 
