@@ -24,7 +24,6 @@ from collections.abc import Sequence
 import math
 
 import numpy as np
-from scipy import stats
 
 from optuna_recipes.samplers._warm_start._data import SourceData
 from optuna_recipes.samplers._warm_start._data import WarmStartConfig
@@ -60,6 +59,8 @@ def top_weighted_tau(predicted: np.ndarray, observed: np.ndarray) -> float:
     of its two weights (``scipy.stats.weightedtau``'s hyperbolic, additive weighing, ranked by
     ``observed``, lower is better). 0.0 when undefined (fewer than two points, or one side has
     no two distinct values)."""
+    from scipy import stats  # here: scipy.stats is slow to import, and unused until trials exist
+
     predicted = np.asarray(predicted, dtype=float)
     observed = np.asarray(observed, dtype=float)
     if len(observed) < 2:
