@@ -351,9 +351,9 @@ def _run_names(root: Path, ledger: Ledger, names: list[str], stale: bool = False
     return names
 
 
-def record(root: Path, names: list[str], provisional: bool) -> None:
+def record(root: Path, names: list[str], provisional: bool, write_figures: bool = True) -> None:
     """Stamp runs with HEAD's commit and their code hash (``provisional`` as given), digest
-    their folders and rewrite the README figures."""
+    their folders and (``write_figures``) rewrite the README figures."""
     from optuna_recipes.bench import digest
     from optuna_recipes.bench import outdir
 
@@ -381,7 +381,8 @@ def record(root: Path, names: list[str], provisional: bool) -> None:
         }
         text = _set_keys(text, f"runs.{name}", stamps)
     (root / LEDGER).write_text(text, encoding="utf-8")
-    write(root)
+    if write_figures:
+        write(root)
 
 
 def stale_runs(root: Path, ledger: Ledger) -> list[str]:
@@ -489,10 +490,19 @@ def rerun(
                     f"`python benchmarks/claims.py --rerun {name}` resumes it; "
                     f"`{back}` puts its committed results back instead."
                 )
-        record(root, [name], provisional=False)
+        record(root, [name], provisional=False, write_figures=False)
         if backup.exists():
             shutil.rmtree(backup)
         print(f"[{i}/{len(names)}] {name}: recorded", flush=True)
+        try:
+            write(root)
+        except SystemExit as err:
+            # A claim may pool a run that comes later in this re-run (a new run has no folder
+            # yet): its figure waits; after the last run, what is still missing is an error.
+            if i == len(names):
+                raise
+            print(f"[{i}/{len(names)}] figures not written yet (later runs may supply them):")
+            print(str(err), flush=True)
     return names
 
 

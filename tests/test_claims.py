@@ -274,6 +274,36 @@ def test_committed_results_put_back_after_an_interrupted_rerun_are_run_again(
     assert claims.stale_runs(root, claims.load_ledger(root)) == []
 
 
+def test_a_claim_pooling_a_later_run_waits_for_it_instead_of_stopping_the_rerun(
+    tmp_path: Path,
+) -> None:
+    """A claim that pools a run not made yet (a new run, later in the same re-run) cannot be
+    computed after the first run; the re-run goes on, and only what is still missing after
+    the last run stops it, with every run recorded."""
+    root = _tiny(tmp_path)
+    ledger = root / "benchmarks" / "claims.toml"
+    later = (
+        '\n[runs.later]\ncommand = "python benchmarks/tiny.py --out benchmarks/results/later"\n'
+        'out = "benchmarks/results/later"\nsplit = "test"\ncode = ["code.txt"]\nminutes = 1\n'
+        '\n[[claims]]\nid = "pooled"\nrun = ["tiny", "later"]\nvalue = "blocks()"\nformat = "d"\n'
+    )
+    ledger.write_text(ledger.read_text() + later)
+    (root / "code.txt").write_text("version 2\n")
+    seen: list[str] = []
+
+    def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+        seen.append(argv[-1])
+        return subprocess.run(argv, cwd=cwd)
+
+    # The tiny runs write no results, so the pooled figure never exists: the error comes once,
+    # after both runs ran and were recorded.
+    with pytest.raises(SystemExit, match="claim 'pooled'"):
+        claims.rerun(root, ["tiny", "later"], execute=run)
+    assert seen == ["benchmarks/results/tiny", "benchmarks/results/later"]
+    assert claims.stale_runs(root, claims.load_ledger(root)) == []
+    assert not (root / "benchmarks" / "results" / ("tiny" + claims.BACKUP_SUFFIX)).exists()
+
+
 def test_rerun_refuses_code_that_differs_from_the_commit(tmp_path: Path) -> None:
     root = _tiny(tmp_path)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
