@@ -11,6 +11,7 @@ digest, and its format). README.md shows each figure between markers:
     python benchmarks/claims.py --record RUN...  # after a run: stamp its commit and code hash
     python benchmarks/claims.py --list           # runs, their commands and estimated minutes
     python benchmarks/claims.py --rerun stale    # re-run every stale run and record it
+    python benchmarks/claims.py --restamp RUN... # after narrowing a run's scope: see below
 
 ``--check`` exits 1 when a README figure differs from what the committed digest gives, a marker
 names no claim or a claim has no marker, a run's folder or digest is missing, or a recorded run
@@ -21,7 +22,13 @@ reported without failing.
 ``--rerun RUN...`` (``stale``: every run whose code scope changed; ``all``: every run) runs each
 run's command into a fresh folder, one after another, and records each as it finishes; the
 committed results wait in ``OUT.rerun-backup`` until then. Interrupted, the same command resumes
-the unfinished run. See benchmarks/README.md.
+the unfinished run.
+
+``--restamp RUN...`` is for a run whose ledger entry was narrowed (fewer `code` paths, or
+`strategies`: a folder made by the whole suite, serving some of its strategies while the others
+run in a folder of their own) without a re-run: it hashes the run's new scope as it was at the
+run's recorded commit (from git) and stamps the hash only if HEAD's scope is identical, so the
+folder is what the current code would make. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ else:  # pragma: no cover - Python 3.10
 LEDGER = Path("benchmarks/claims.toml")
 README = Path("README.md")
 MARKER = re.compile(r"<!-- claim:([A-Za-z0-9_.-]+) -->(.*?)<!-- /claim -->", re.S)
-RUN_KEYS = {"suite", "command", "out", "split", "code", "minutes", "provisional"}
+RUN_KEYS = {"suite", "command", "out", "split", "code", "minutes", "provisional", "strategies"}
 STAMP_KEYS = {"commit", "code_hash"}
 # Where --rerun keeps a run's committed results while the run makes new ones.
 BACKUP_SUFFIX = ".rerun-backup"
@@ -75,10 +82,15 @@ class Run:
     provisional: bool = False
     commit: str | None = None
     code_hash: str | None = None
+    strategies: list[str] | None = None
 
     def reproduce(self) -> str:
         if self.suite:
-            return f"python -m optuna_recipes bench run {self.suite} --out {self.out} --workers 2"
+            only = f" --only {','.join(self.strategies)}" if self.strategies else ""
+            return (
+                f"python -m optuna_recipes bench run {self.suite} --out {self.out} --workers 2"
+                + only
+            )
         return str(self.command)
 
     def scope(self) -> list[str]:
@@ -122,6 +134,17 @@ def load_ledger(root: Path) -> Ledger:
         for key in ("out", "code", "split"):
             if key not in table:
                 raise LedgerError(f"{LEDGER}: [runs.{name}] needs `{key}`.")
+        strategies = table.get("strategies")
+        if strategies is not None and (
+            not table.get("suite")
+            or not isinstance(strategies, list)
+            or not strategies
+            or not all(isinstance(n, str) and n for n in strategies)
+        ):
+            raise LedgerError(
+                f"{LEDGER}: [runs.{name}] `strategies` must be a non-empty list of the suite's "
+                "strategy names (the run is `bench run SUITE --only ...`), and needs `suite`."
+            )
         runs[name] = Run(name=name, **{**table, "out": Path(table["out"])})
     claims = []
     seen: set[str] = set()
@@ -191,7 +214,11 @@ def _data(root: Path, ledger: Ledger, names: list[str], cache: dict[str, Any]) -
 
     for name in names:
         if name not in cache:
-            cache[name] = digest.load(root / ledger.runs[name].out)
+            run = ledger.runs[name]
+            data = digest.load(root / run.out)
+            # A folder made by the whole suite may serve a run of some of its strategies (the
+            # others run in a folder of their own): it contributes those alone.
+            cache[name] = digest.only(data, run.strategies) if run.strategies else data
     return digest.combine([cache[n] for n in names])
 
 
@@ -368,6 +395,12 @@ def record(root: Path, names: list[str], provisional: bool, write_figures: bool 
             raise SystemExit(f"{folder} has not finished: run `{run.reproduce()}` first.")
         if run.suite and _content(folder / "suite.toml") != _content(root / run.suite):
             raise SystemExit(f"{folder} was made from another version of {run.suite}: re-run it.")
+        ran = (manifest.get("settings") or {}).get("only")
+        if run.strategies and ran and set(run.strategies) - set(ran):
+            raise SystemExit(
+                f"{folder} ran only {', '.join(ran)}, not every one of the run's strategies "
+                f"({', '.join(run.strategies)}): re-run it with `{run.reproduce()}`."
+            )
         if (folder / "results.csv").exists():
             digest.condense(folder)
         compact_manifest(folder)
@@ -383,6 +416,63 @@ def record(root: Path, names: list[str], provisional: bool, write_figures: bool 
     (root / LEDGER).write_text(text, encoding="utf-8")
     if write_figures:
         write(root)
+
+
+def scope_hash_at(root: Path, run: Run, commit: str) -> tuple[str, list[str]]:
+    """:func:`scope_hash` of the run's scope as it was at ``commit`` (read from git)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        present, missing = [], []
+        for rel in sorted(set(run.scope())):
+            probe = subprocess.run(
+                ["git", "cat-file", "-e", f"{commit}:{rel}"], cwd=root, capture_output=True
+            )
+            (present if probe.returncode == 0 else missing).append(rel)
+        if present:
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", commit, "--", *present],
+                cwd=root,
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        digest, absent = scope_hash(Path(tmp), run)
+    return digest, sorted(set(missing) | set(absent))
+
+
+def restamp(root: Path, names: list[str]) -> None:
+    """Stamp the code hash of runs whose scope was narrowed in the ledger, when the narrowed
+    scope is the same at HEAD as at the commit the run was made at (else: re-run them)."""
+    from optuna_recipes.bench import outdir
+
+    ledger = load_ledger(root)
+    names = _run_names(root, ledger, names)
+    text = (root / LEDGER).read_text(encoding="utf-8")
+    for name in names:
+        run = ledger.runs[name]
+        dirty = uncommitted(root, run.scope())
+        if dirty:
+            raise SystemExit(f"run {name!r}: commit {', '.join(dirty[:5])} first.")
+        if not run.commit:
+            raise SystemExit(f"run {name!r} has no recorded commit: run it (--rerun {name}).")
+        folder = root / run.out
+        if outdir.read_manifest(folder).get("state") != "complete":
+            raise SystemExit(f"{folder} has not finished: run `{run.reproduce()}`.")
+        if run.suite and _content(folder / "suite.toml") != _content(root / run.suite):
+            raise SystemExit(f"{folder} was made from another version of {run.suite}: re-run it.")
+        current, missing = scope_hash(root, run)
+        then, missing_then = scope_hash_at(root, run, run.commit)
+        if missing or missing_then or current != then:
+            why = f"missing {missing or missing_then}" if missing or missing_then else "changed"
+            raise SystemExit(
+                f"run {name!r}: its code scope at HEAD is not what it was at {run.commit} "
+                f"({why}): re-run it (`--rerun {name}`)."
+            )
+        text = _set_keys(text, f"runs.{name}", {"code_hash": f'"{current}"'})
+        print(f"{name}: scope unchanged since {run.commit}; code hash stamped", flush=True)
+    (root / LEDGER).write_text(text, encoding="utf-8")
+    write(root)
 
 
 def stale_runs(root: Path, ledger: Ledger) -> list[str]:
@@ -529,6 +619,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--record", nargs="+", metavar="RUN", help="Stamp runs ('all': every run).")
     mode.add_argument("--list", action="store_true", help="Runs, commands, estimated minutes.")
     mode.add_argument(
+        "--restamp",
+        nargs="+",
+        metavar="RUN",
+        help="After narrowing runs' code scope or strategies: stamp their code hash if the "
+        "narrowed scope is unchanged since the run's commit.",
+    )
+    mode.add_argument(
         "--rerun",
         nargs="+",
         metavar="RUN",
@@ -549,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
             print(list_runs(root))
         elif args.rerun:
             rerun(root, args.rerun, dry_run=args.dry_run)
+        elif args.restamp:
+            restamp(root, args.restamp)
         elif args.record:
             record(root, args.record, args.provisional)
             print(f"Recorded {', '.join(args.record)}; README figures rewritten.")

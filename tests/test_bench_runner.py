@@ -24,6 +24,7 @@ from optuna_recipes.bench.storage import DONE_ATTR
 from optuna_recipes.bench.storage import RunConflictError
 from optuna_recipes.bench.storage import batched_writes
 from optuna_recipes.bench.storage import open_storage
+from optuna_recipes.bench.suite import SuiteError
 from optuna_recipes.bench.suite import load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -347,6 +348,57 @@ type = "_bench_helpers:Parabola"
     assert len(optuna.get_all_study_names(storage)) == 2 + 2 * 2
     # --trials (as documented in the CLI's help) sets the source studies' trials too.
     assert {r.n_trials for r in load_suite(suite).runs(trials=3)} == {3}
+
+
+def test_only_runs_some_strategies_with_their_sources_and_the_same_results(
+    tmp_path: Path,
+) -> None:
+    text = """
+[suite]
+trials = 4
+seeds = 2
+source_trials = 5
+source_strategy = "random"
+strategies = ["random", "tpe", "counting"]
+
+[strategies.counting]
+sampler = "_bench_helpers:SourceCountingSampler"
+sampler_needs_sources = true
+
+[[problems]]
+name = "parabola"
+type = "_bench_helpers:Parabola"
+
+[[problems]]
+name = "sphere"
+type = "mixed"
+group = "other"
+strategies = ["random"]
+options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
+"""
+    suite = _suite(tmp_path, text)
+    full = run_suite(suite, tmp_path / "full", workers=1, progress=False, report=False).results
+    part = run_suite(
+        suite, tmp_path / "part", workers=1, progress=False, report=False, only=["counting", "tpe"]
+    ).results
+    # Only the named strategies, in every group that has them (group "other" has neither).
+    assert set(part["strategy"]) == {"tpe", "counting"}
+    assert set(part["problem"]) == {"parabola"}
+    # The same runs as in the full suite, source studies included.
+    mine = full[full["strategy"].isin(["tpe", "counting"])]
+    pd.testing.assert_frame_equal(
+        _comparable(part).drop(columns="steps"), _comparable(mine).drop(columns="steps")
+    )
+    storage = open_storage(str((tmp_path / "part" / "studies.journal").resolve()))
+    study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
+    assert study.trials[0].system_attrs["test:source_sizes"] == [5, 5]
+    # The folder remembers it: the command reproduces it, another --only is another benchmark.
+    manifest = json.loads((tmp_path / "part" / "bench.json").read_text())
+    assert "--only counting,tpe" in manifest["command"]
+    with pytest.raises(OutputFolderError, match="only"):
+        run_suite(suite, tmp_path / "part", workers=1, progress=False, only=["tpe"])
+    with pytest.raises(SuiteError, match=r"--only ga: not a strategy .* has random, tpe"):
+        run_suite(suite, tmp_path / "bad", progress=False, only=["ga"])
 
 
 @pytest.mark.slow

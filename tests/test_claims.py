@@ -331,3 +331,67 @@ def test_rerun_refuses_code_that_differs_from_the_commit(tmp_path: Path) -> None
     (root / "code.txt").write_text("version 2, not committed\n")
     with pytest.raises(SystemExit, match=r"code\.txt\): commit them first"):
         claims.rerun(root, ["stale"], execute=_fail)
+
+
+def _git(root: Path, *args: str) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
+    subprocess.run([*git, *args], check=True, capture_output=True)
+
+
+def _tiny_committed(tmp: Path) -> Path:
+    """``_tiny`` with a second scope file, recorded at a commit of a git repository."""
+    root = _tiny(tmp)
+    (root / "other.txt").write_text("the GA, say\n")
+    ledger = root / "benchmarks" / "claims.toml"
+    ledger.write_text(ledger.read_text().replace('["code.txt"]', '["code.txt", "other.txt"]'))
+    _git(root, "init", "-q")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "tiny")
+    claims.record(root, ["tiny"], provisional=False)
+    _git(root, "commit", "-q", "-am", "record")
+    return root
+
+
+def test_restamp_accepts_a_narrowed_scope_unchanged_since_the_run(tmp_path: Path) -> None:
+    root = _tiny_committed(tmp_path)
+    made_at = claims.load_ledger(root).runs["tiny"].commit
+    (root / "other.txt").write_text("the GA, changed\n")
+    ledger = root / "benchmarks" / "claims.toml"
+    ledger.write_text(ledger.read_text().replace('["code.txt", "other.txt"]', '["code.txt"]'))
+    _git(root, "commit", "-q", "-am", "narrow the run: other.txt is not its code")
+    assert claims.stale_runs(root, claims.load_ledger(root)) == ["tiny"]
+    claims.restamp(root, ["tiny"])
+    run = claims.load_ledger(root).runs["tiny"]
+    assert claims.stale_runs(root, claims.load_ledger(root)) == []
+    assert run.commit == made_at  # the results are still the ones made at that commit
+
+
+def test_restamp_refuses_a_scope_that_changed_since_the_run(tmp_path: Path) -> None:
+    root = _tiny_committed(tmp_path)
+    (root / "code.txt").write_text("version 2\n")
+    ledger = root / "benchmarks" / "claims.toml"
+    ledger.write_text(ledger.read_text().replace('["code.txt", "other.txt"]', '["code.txt"]'))
+    _git(root, "commit", "-q", "-am", "change the run's own code and narrow it")
+    with pytest.raises(SystemExit, match=r"not what it was at .*: re-run it"):
+        claims.restamp(root, ["tiny"])
+    assert claims.stale_runs(root, claims.load_ledger(root)) == ["tiny"]
+
+
+def test_a_run_of_some_strategies_reads_only_those_and_reproduces_with_only(
+    tmp_path: Path,
+) -> None:
+    root = _copy(tmp_path)
+    ledger = claims.load_ledger(root)
+    split = [r for r in ledger.runs.values() if r.strategies]
+    assert split, "the ledger splits no suite by strategies"
+    cache: dict = {}
+    for run in split:
+        assert run.reproduce().endswith("--only " + ",".join(run.strategies))
+        data = claims._data(root, ledger, [run.name], cache)
+        names = set(data.trace["strategy"].str.replace(r"@\d+w$", "", regex=True))
+        assert names == set(run.strategies), run.name
+    text = (root / claims.LEDGER).read_text()
+    bad = text.replace('strategies = ["ga"]', "strategies = []", 1)
+    (root / claims.LEDGER).write_text(bad)
+    with pytest.raises(claims.LedgerError, match="non-empty list of the suite's strategy"):
+        claims.load_ledger(root)

@@ -71,6 +71,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ),
     )
     p_run.add_argument(
+        "--only",
+        metavar="STRATEGIES",
+        help=(
+            "Comma-separated strategies of the suite to run, leaving out the others (in every "
+            "group; with the source studies they need), e.g. --only ga to re-run one sampler "
+            "of a comparison into a folder of its own. Its runs are those of the full suite "
+            "(seeds are per problem, strategy and seed)."
+        ),
+    )
+    p_run.add_argument(
         "--hub-registry",
         metavar="DIR",
         help=(
@@ -261,6 +271,7 @@ def _run(args: argparse.Namespace) -> int:
             allow_imports=not args.no_imports,
             simulate_workers=args.simulate_workers,
             hub_registry=args.hub_registry,
+            only=args.only.split(",") if args.only else None,
         )
     except RunConflictError as err:
         from optuna_recipes._redact import redact

@@ -53,6 +53,8 @@ WINDOW_EDGES = (0, 25, 50, 100)
 #: Prefix of the trial user attributes a problem records for the results (``bench:test_value``).
 ATTR_PREFIX = "bench:"
 _FLOAT_FORMAT = "%.9g"
+# The label suffix of a run with simulated workers (``tpe@32w``).
+_SIMULATED = r"@\d+w$"
 
 
 @dataclass
@@ -318,6 +320,40 @@ def _declared_attrs(out: Path) -> list[str]:
         cls_attrs = getattr(sp.spec.build(), "result_attrs", ())
         names += [n for n in cls_attrs if n not in names]
     return names
+
+
+def only(data: Digest, strategies: list[str]) -> Digest:
+    """The digest's runs of ``strategies`` alone (a run simulated with N workers, labelled
+    ``NAME@Nw``, counts as ``NAME``): a folder's share of a comparison whose other strategies
+    run in a folder of their own (``bench run SUITE --only NAME``).
+
+    Raises:
+        ValueError: the folder has no run of one of ``strategies``.
+    """
+    frame = data.trace if data.trace is not None else data.table
+    if frame is None or "strategy" not in frame:
+        return data
+    base = frame["strategy"].astype(str).str.replace(_SIMULATED, "", regex=True)
+    absent = [s for s in strategies if s not in set(base)]
+    if absent:
+        raise ValueError(
+            f"{data.folder} has no runs of strateg{'ies' if len(absent) > 1 else 'y'} "
+            f"{', '.join(absent)}; it has {', '.join(sorted(set(base)))}."
+        )
+
+    def keep(table: pd.DataFrame | None) -> pd.DataFrame | None:
+        if table is None:
+            return None
+        names = table["strategy"].astype(str).str.replace(_SIMULATED, "", regex=True)
+        return table[names.isin(strategies)].reset_index(drop=True)
+
+    return Digest(
+        folder=data.folder,
+        manifest=data.manifest,
+        trace=keep(data.trace),
+        timing=keep(data.timing),
+        table=keep(data.table),
+    )
 
 
 def combine(digests: list[Digest]) -> Digest:

@@ -83,6 +83,8 @@ def reproduce_command(settings: dict[str, Any], out: Path, storage: str | None) 
             parts += [f"--{key}", str(settings[key])]
     if settings.get("strategies"):
         parts += ["--strategies", ",".join(settings["strategies"])]
+    if settings.get("only"):
+        parts += ["--only", ",".join(settings["only"])]
     if settings.get("simulate_workers"):
         parts += ["--simulate-workers", ",".join(map(str, settings["simulate_workers"]))]
     if settings.get("hub_registry"):
@@ -130,6 +132,7 @@ def run_suite(
     allow_imports: bool = True,
     simulate_workers: int | Sequence[int] | None = None,
     hub_registry: str | Path | None = None,
+    only: Sequence[str] | None = None,
 ) -> BenchResult:
     """Run a suite (resuming what an earlier call left), write the results and the report.
 
@@ -162,6 +165,10 @@ def run_suite(
             ``simulate_workers``, else none (``study.optimize``). Combines with ``workers``.
         hub_registry: Local OptunaHub registry checkout for ``hub:`` strategies (a folder
             holding ``package/``); default: the suite's ``hub_registry``, else download.
+        only: Run only these of the suite's strategies (after ``strategies``), in every group,
+            with the source studies they need; groups left without one are skipped. For
+            re-running one strategy of a comparison (``--only ga``) into a folder of its own:
+            seeding is per (problem, strategy, seed), so its runs are those of the full suite.
 
     Raises:
         SuiteError: the suite is malformed, or names import paths and ``allow_imports`` is off.
@@ -176,12 +183,13 @@ def run_suite(
     for name, value in (("seeds", seeds), ("trials", trials), ("workers", workers)):
         check_int(name, value, minimum=1, allow_none=True)
     chosen = list(strategies) if strategies else None
+    kept = _only(suite, chosen, only)
     counts = _worker_counts(simulate_workers)
     if hub_registry is not None:
         suite.hub_registry = _registry_setting(hub_registry)
-    _check_imports(suite, chosen, allow_imports)
+    _check_imports(suite, kept or chosen, allow_imports)
     options = _Options(
-        seeds, trials, chosen, workers, storage, dask, progress, report, counts, hub_registry
+        seeds, trials, chosen, workers, storage, dask, progress, report, counts, hub_registry, kept
     )
     with suite.import_roots():
         return _run_suite(suite, out, options)
@@ -201,6 +209,7 @@ class _Options:
     report: bool
     counts: list[int] | None = None
     hub_registry: str | Path | None = None
+    only: list[str] | None = None
 
 
 def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult:
@@ -208,9 +217,11 @@ def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult
     chosen, storage, progress = o.strategies, o.storage, o.progress
     suite.check(chosen)
     out_path = Path(out) if out is not None else Path("bench-out") / suite.name
-    _, missing = available_strategies(chosen or suite.strategy_names(), suite)
+    _, missing = available_strategies(o.only or chosen or suite.strategy_names(), suite)
     settings = _settings(suite, o.seeds, o.trials, chosen)
     settings.update(simulate_workers=o.counts, hub_registry=_registry_setting(o.hub_registry))
+    if o.only:
+        settings["only"] = o.only
     start = time.perf_counter()
     with outdir.FolderLock(out_path), sigterm_as_interrupt():
         manifest, storage_url = _open(suite, out_path, settings, storage)
@@ -252,6 +263,26 @@ def _check_imports(suite: Suite, strategies: list[str] | None, allow: bool) -> N
             "modules and calls them. Read the suite first (`optuna-recipes bench show "
             "SUITE`), then run it without --no-imports if you trust that code."
         )
+
+
+def _only(
+    suite: Suite, strategies: list[str] | None, only: Sequence[str] | None
+) -> list[str] | None:
+    """``only`` checked against the strategies the run would have (its order kept)."""
+    if only is None:
+        return None
+    if isinstance(only, str):
+        only = [only]
+    names = list(dict.fromkeys(str(n).strip() for n in only if str(n).strip()))
+    known = strategies or suite.strategy_names()
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise SuiteError(
+            f"--only {','.join(unknown) or '(empty)'}: not a strategy of "
+            f"{'--strategies' if strategies else suite.path}, which has {', '.join(known)}. "
+            "Name some of those (--strategies replaces them; --only keeps some of them)."
+        )
+    return names
 
 
 def _worker_counts(value: int | Sequence[int] | None) -> list[int] | None:
@@ -303,6 +334,7 @@ def _run(
         strategies=settings["strategies"],
         exclude=set(missing),
         simulate_workers=settings.get("simulate_workers"),
+        only=settings.get("only"),
     )
     store = open_storage(storage_url)
     plan = _runs_to_do(store, storage_url, all_runs, missing, manifest, out)

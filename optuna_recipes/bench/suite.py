@@ -251,11 +251,12 @@ class Suite:
         strategies: list[str] | None = None,
         exclude: frozenset[str] | set[str] = frozenset(),
         simulate_workers: list[int] | None = None,
+        only: list[str] | None = None,
     ) -> list[RunSpec]:
         """All runs, sources first: ``seeds``, ``trials``, ``strategies``, ``simulate_workers``
-        override the file; strategies named in ``exclude`` are left out (with the sources only
-        they need). Each target run is repeated per simulated worker count (sources are not
-        simulated)."""
+        override the file; strategies named in ``exclude``, or not in ``only`` when it is given,
+        are left out (with the sources only they need). Each target run is repeated per
+        simulated worker count (sources are not simulated)."""
         n_seeds = self.seeds if seeds is None else seeds
         workers = simulate_workers or self.simulate_workers
         counts: list[int | None] = list(workers) if workers else [None]
@@ -264,7 +265,7 @@ class Suite:
         sources_done: set[str] = set()
         for sp in self.problems:
             names = strategies if strategies is not None else sp.strategies
-            names = [n for n in names if n not in exclude]
+            names = [n for n in names if n not in exclude and (only is None or n in only)]
             n_trials = trials if trials is not None else sp.trials
             parsed = [self.strategy(n) for n in names]
             source_names: tuple[str, ...] = ()
