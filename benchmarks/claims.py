@@ -472,7 +472,11 @@ def restamp(root: Path, names: list[str]) -> None:
         text = _set_keys(text, f"runs.{name}", {"code_hash": f'"{current}"'})
         print(f"{name}: scope unchanged since {run.commit}; code hash stamped", flush=True)
     (root / LEDGER).write_text(text, encoding="utf-8")
-    write(root)
+    try:
+        write(root)
+    except SystemExit as err:
+        # Claims may also pool runs that have not run yet (the parts split off): they wait.
+        print(f"figures not written yet (runs they pool have to run first):\n{err}", flush=True)
 
 
 def stale_runs(root: Path, ledger: Ledger) -> list[str]:
