@@ -395,3 +395,23 @@ def test_a_run_of_some_strategies_reads_only_those_and_reproduces_with_only(
     (root / claims.LEDGER).write_text(bad)
     with pytest.raises(claims.LedgerError, match="non-empty list of the suite's strategy"):
         claims.load_ledger(root)
+
+
+def test_the_runs_that_split_a_suite_cover_its_strategies_once() -> None:
+    """Runs of one suite with `strategies` lists must together run each of the suite's
+    strategies exactly once: a strategy left out would vanish from the pooled figures, one run
+    twice would make the pooled blocks ambiguous."""
+    from optuna_recipes.bench.suite import load_suite
+
+    ledger = claims.load_ledger(ROOT)
+    by_suite: dict[str, list] = {}
+    for run in ledger.runs.values():
+        if run.suite:
+            by_suite.setdefault(run.suite, []).append(run)
+    split = {s: runs for s, runs in by_suite.items() if any(r.strategies for r in runs)}
+    assert split
+    for suite, runs in split.items():
+        assert all(r.strategies for r in runs), f"{suite}: a run without `strategies`"
+        names = [n for r in runs for n in r.strategies]
+        assert len(names) == len(set(names)), f"{suite}: a strategy in two runs"
+        assert set(names) == set(load_suite(str(ROOT / suite)).strategy_names()), suite
