@@ -49,6 +49,32 @@ KEY = ["problem", "strategy", "seed", "trial"]
 SAME = ["state", "value", "best", "regret", "steps"]
 
 
+# A suite whose `counting` strategy reads two source studies (STRATEGIES: the strategy list).
+SOURCES_SUITE = """
+[suite]
+trials = 4
+seeds = 2
+source_trials = 5
+source_strategy = "random"
+strategies = [STRATEGIES]
+
+[strategies.counting]
+sampler = "_bench_helpers:SourceCountingSampler"
+sampler_needs_sources = true
+
+[[problems]]
+name = "parabola"
+type = "_bench_helpers:Parabola"
+"""
+
+
+def _source_sizes(out: Path) -> list[int]:
+    """The source-study sizes the first `counting` trial saw (seed 1) in the folder ``out``."""
+    storage = open_storage(str((out / "studies.journal").resolve()))
+    study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
+    return study.trials[0].system_attrs["test:source_sizes"]
+
+
 def _suite(tmp_path: Path, text: str = SUITE, name: str = "tiny") -> str:
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
@@ -320,31 +346,14 @@ def test_bench_run_prints_the_first_error_and_exits_1(
 
 
 def test_source_studies_are_made_once_and_handed_over(tmp_path: Path) -> None:
-    text = """
-[suite]
-trials = 4
-seeds = 2
-source_trials = 5
-source_strategy = "random"
-strategies = ["random", "counting"]
-
-[strategies.counting]
-sampler = "_bench_helpers:SourceCountingSampler"
-sampler_needs_sources = true
-
-[[problems]]
-name = "parabola"
-type = "_bench_helpers:Parabola"
-"""
-    suite = _suite(tmp_path, text)
+    suite = _suite(tmp_path, SOURCES_SUITE.replace("STRATEGIES", '"random", "counting"'))
     runs = load_suite(suite).runs()
     assert [r.role for r in runs[:2]] == ["source", "source"]
     out = tmp_path / "out"
     result = run_suite(suite, out, workers=1, progress=False, report=False)
     assert set(result.results["role"]) == {"target"}
     storage = open_storage(str((out / "studies.journal").resolve()))
-    study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
-    assert study.trials[0].system_attrs["test:source_sizes"] == [5, 5]
+    assert _source_sizes(out) == [5, 5]
     assert len(optuna.get_all_study_names(storage)) == 2 + 2 * 2
     # --trials (as documented in the CLI's help) sets the source studies' trials too.
     assert {r.n_trials for r in load_suite(suite).runs(trials=3)} == {3}
@@ -353,22 +362,9 @@ type = "_bench_helpers:Parabola"
 def test_only_runs_some_strategies_with_their_sources_and_the_same_results(
     tmp_path: Path,
 ) -> None:
-    text = """
-[suite]
-trials = 4
-seeds = 2
-source_trials = 5
-source_strategy = "random"
-strategies = ["random", "tpe", "counting"]
-
-[strategies.counting]
-sampler = "_bench_helpers:SourceCountingSampler"
-sampler_needs_sources = true
-
-[[problems]]
-name = "parabola"
-type = "_bench_helpers:Parabola"
-
+    text = (
+        SOURCES_SUITE.replace("STRATEGIES", '"random", "tpe", "counting"')
+        + """
 [[problems]]
 name = "sphere"
 type = "mixed"
@@ -376,6 +372,7 @@ group = "other"
 strategies = ["random"]
 options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
 """
+    )
     suite = _suite(tmp_path, text)
     full = run_suite(suite, tmp_path / "full", workers=1, progress=False, report=False).results
     part = run_suite(
@@ -389,9 +386,7 @@ options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
     pd.testing.assert_frame_equal(
         _comparable(part).drop(columns="steps"), _comparable(mine).drop(columns="steps")
     )
-    storage = open_storage(str((tmp_path / "part" / "studies.journal").resolve()))
-    study = optuna.load_study(study_name="tiny:parabola/counting/seed1", storage=storage)
-    assert study.trials[0].system_attrs["test:source_sizes"] == [5, 5]
+    assert _source_sizes(tmp_path / "part") == [5, 5]
     # The folder remembers it: the command reproduces it, another --only is another benchmark.
     manifest = json.loads((tmp_path / "part" / "bench.json").read_text())
     assert "--only counting,tpe" in manifest["command"]
