@@ -1,4 +1,5 @@
-"""How much each source is trusted: the negative-transfer guard of both surrogates (numpy only).
+"""How much each source is trusted: the negative-transfer guard of both surrogates (numpy and
+scipy's weighted Kendall tau).
 
 Each source has a model (a Gaussian process on the source, ``_gp``) passed in as a *predictor*:
 a callable from encoded rows to predicted scores. A top-weighted Kendall tau between a source's
