@@ -378,6 +378,49 @@ def test_parallel_figures_compare_at_equal_trials_and_equal_simulated_time(
         evaluate('parallel_rank("late", "g", 2, at="x")', data)
 
 
+def test_paired_parallel_figures_count_runs_and_test_them(tmp_path: Path) -> None:
+    """Strategy a ends below b on six problems and level on a seventh; c repeats b."""
+    curves = {}
+    for i in range(7):
+        curves[(f"p{i}", "a@2w", 0)] = [4.0, 1.0]
+        curves[(f"p{i}", "b@2w", 0)] = [4.0, 1.0 if i == 6 else 1.0 + 0.1 * (i + 1)]
+        curves[(f"p{i}", "c@2w", 0)] = curves[(f"p{i}", "b@2w", 0)]
+    results = _results(curves)
+    results["workers"] = 2
+    results["sim_time"] = [1.0, 2.0] * len(curves)
+    data = _folder(tmp_path, results)
+    for at in ("trials", "time"):
+        assert evaluate(f'parallel_wins("a", "b", "g", 2, at="{at}")', data) == 6
+        assert evaluate(f'parallel_wins("b", "a", "g", 2, at="{at}")', data) == 0
+        # Exact two-sided signed-rank test, six nonzero pairs of one sign: 2 / 2**6.
+        assert evaluate(f'parallel_p("a", "b", "g", 2, at="{at}")', data) == pytest.approx(2 / 64)
+    assert evaluate('parallel_p("b", "c", "g", 2)', data) == 1.0
+    assert evaluate('parallel_wins("b", "c", "g", 2)', data) == 0
+    with pytest.raises(FigureError, match="no runs of both 'a' and 'zz'"):
+        evaluate('parallel_p("a", "zz", "g", 2)', data)
+    with pytest.raises(FigureError, match="no runs of both"):
+        evaluate('parallel_wins("a", "b", "g", 8)', data)
+    with pytest.raises(FigureError, match="'trials' or 'time'"):
+        evaluate('parallel_p("a", "b", "g", 2, at="x")', data)
+
+
+def test_reach_interval_resamples_problems_with_their_seeds(tmp_path: Path) -> None:
+    data = _folder(tmp_path, _results(CURVES))
+    # Reach per block (bars as above): p1 -> [1, 7], p2 -> [1]. Drawing two problems: p1 twice
+    # (1 in 4) gives a median of 4, any other draw 1; so the 95% interval is 1 to 4.
+    low = evaluate('reach_interval("ws", "tpe", 4, bound="low")', data)
+    high = evaluate('reach_interval("ws", "tpe", 4, bound="high")', data)
+    assert (low, high) == (1.0, 4.0)
+    # A 20% interval (40th to 60th percentile) holds the common draws only.
+    assert evaluate('reach_interval("ws", "tpe", 4, bound="high", level=0.2)', data) == 1.0
+    # Resampling whole problems, not blocks: one problem has no spread at all.
+    assert evaluate('reach_interval("ws", "tpe", 4, bound="high", problems="p2")', data) == 1.0
+    with pytest.raises(FigureError, match="'low' or 'high'"):
+        evaluate('reach_interval("ws", "tpe", 4, bound="mid")', data)
+    with pytest.raises(FigureError, match="in \\(0, 1\\)"):
+        evaluate('reach_interval("ws", "tpe", 4, level=1.5)', data)
+
+
 def test_family_table_has_a_row_per_family_and_the_reach(tmp_path: Path) -> None:
     curves = {
         ("t-fa-x", "tpe", 0): [5.0, 4.0, 3.0, 2.0],

@@ -194,6 +194,37 @@ def median_reach(
     return float(_reach(data, strategy, reference, budget, **where).median())
 
 
+def reach_interval(
+    data: Digest,
+    strategy: str,
+    reference: str = "tpe",
+    budget: int | None = None,
+    bound: str = "low",
+    level: float = 0.95,
+    resamples: int = 10_000,
+    **where: Any,
+) -> float:
+    """A bound of the percentile bootstrap interval of :func:`median_reach`: problems are drawn
+    with replacement, each with all its seeds (seeds of one problem are not independent), and
+    the median over the drawn blocks is taken ``resamples`` times (generator seeded with 0, so
+    the figure is a pure function of the data). ``bound``: ``"low"`` or ``"high"``."""
+    if bound not in ("low", "high"):
+        raise FigureError(f"`bound` must be 'low' or 'high', got {bound!r}.")
+    if not 0.0 < level < 1.0:
+        raise FigureError(f"`level` must be in (0, 1), got {level!r}.")
+    reach = _reach(data, strategy, reference, budget, **where)
+    if reach.empty:
+        raise FigureError(f"no blocks where {strategy!r} and {reference!r} both ran.")
+    per_problem = [g.to_numpy() for _, g in reach.groupby(level="problem")]
+    rng = np.random.default_rng(0)
+    medians = np.empty(resamples)
+    for i in range(resamples):
+        drawn = rng.integers(len(per_problem), size=len(per_problem))
+        medians[i] = np.median(np.concatenate([per_problem[j] for j in drawn]))
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(medians, tail if bound == "low" else 1.0 - tail))
+
+
 def share_reached(
     data: Digest,
     strategy: str,
@@ -465,10 +496,13 @@ def family_behind(
     return ", ".join(behind) or "none"
 
 
-def _parallel_scores(data: Digest, group: str) -> pd.DataFrame:
+def _parallel_scores(data: Digest, group: str, at: str = "trials") -> pd.DataFrame:
     """Per simulated run of ``group``: its normalized regret after all trials (``trials``) and
     at the problem's equal simulated time (``time``: the earliest end of any run of that
-    problem and worker count). Columns ``problem, strategy, workers, seed, trials, time``."""
+    problem and worker count). Columns ``problem, strategy, workers, seed, trials, time``.
+    ``at``: the column the caller reads, checked here."""
+    if at not in ("trials", "time"):
+        raise FigureError(f"`at` must be 'trials' or 'time', got {at!r}.")
     t = data.trace
     if t is None or "sim_time" not in t or t["sim_time"].isna().all():
         raise FigureError(f"{data.folder} has no simulated-workers runs.")
@@ -522,14 +556,54 @@ def parallel_rank(
     """``strategy``'s place (1 = best) by the interquartile mean of normalized regret among the
     strategies of ``group`` at ``workers`` simulated workers, after all trials (``at="trials"``)
     or at equal simulated time (``at="time"``)."""
-    if at not in ("trials", "time"):
-        raise FigureError(f"`at` must be 'trials' or 'time', got {at!r}.")
-    scores = _parallel_scores(data, group)
+    scores = _parallel_scores(data, group, at)
     sub = scores[scores["workers"] == workers]
     table = sub.groupby("strategy")[at].agg(_iqm_of)
     if strategy not in table:
         raise FigureError(f"no runs of {strategy!r} at {workers} workers in group {group!r}.")
     return float(table.rank(method="min")[strategy])
+
+
+def _parallel_pairs(
+    data: Digest, a: str, b: str, group: str, workers: int, at: str
+) -> pd.DataFrame:
+    """Per run (problem, seed) at ``workers`` simulated workers: the normalized regret of
+    ``a`` (``x``) and of ``b`` (``y``) after all trials or at equal simulated time."""
+    scores = _parallel_scores(data, group, at)
+    sub = scores[scores["workers"] == workers].set_index(["problem", "seed"])
+    pairs = pd.concat(
+        [
+            sub[sub["strategy"] == a][at].rename("x"),
+            sub[sub["strategy"] == b][at].rename("y"),
+        ],
+        axis=1,
+        join="inner",
+    )
+    if pairs.empty:
+        raise FigureError(
+            f"no runs of both {a!r} and {b!r} at {workers} workers in group {group!r}."
+        )
+    return pairs
+
+
+def parallel_wins(data: Digest, a: str, b: str, group: str, workers: int, at: str = "time") -> int:
+    """Runs (problem, seed) at ``workers`` simulated workers where ``a``'s normalized regret
+    is strictly lower than ``b``'s (after all trials, or at equal simulated time)."""
+    pairs = _parallel_pairs(data, a, b, group, workers, at)
+    return int((pairs["x"] < pairs["y"]).sum())
+
+
+def parallel_p(data: Digest, a: str, b: str, group: str, workers: int, at: str = "time") -> float:
+    """Two-sided Wilcoxon signed-rank p-value of ``a`` against ``b``, paired by run (problem,
+    seed), on the normalized regret at ``workers`` simulated workers (one planned pair: no
+    multiplicity adjustment). 1.0 when every pair ties."""
+    from scipy.stats import wilcoxon
+
+    pairs = _parallel_pairs(data, a, b, group, workers, at)
+    diff = (pairs["x"] - pairs["y"]).to_numpy()
+    if not np.any(diff != 0.0):
+        return 1.0
+    return float(wilcoxon(diff, zero_method="wilcox").pvalue)
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -549,6 +623,7 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         problem_count,
         median_reach,
         share_reached,
+        reach_interval,
         speedup,
         normalized,
         best,
@@ -565,6 +640,8 @@ VOCABULARY: dict[str, Callable[..., Any]] = {
         comparison_table,
         parallel_table,
         parallel_rank,
+        parallel_wins,
+        parallel_p,
         family_table,
         family_behind,
     )
