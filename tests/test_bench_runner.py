@@ -396,6 +396,41 @@ options = { function = "sphere", n_float = 2, n_int = 1, n_cat = 1 }
         run_suite(suite, tmp_path / "bad", progress=False, only=["ga"])
 
 
+def test_first_seed_replicates_on_fresh_seeds_with_the_same_runs(tmp_path: Path) -> None:
+    from optuna_recipes.cli import main
+
+    text = SOURCES_SUITE.replace("STRATEGIES", '"random", "counting"')
+    suite = _suite(tmp_path, text)
+    full = run_suite(suite, tmp_path / "full", seeds=3, workers=1, progress=False).results
+    part = run_suite(
+        suite, tmp_path / "part", seeds=2, first_seed=1, workers=1, progress=False
+    ).results
+    assert sorted(set(part["seed"])) == [1, 2]
+    # Seeds 1 and 2 are those of the full run; the source studies are the same ones.
+    pd.testing.assert_frame_equal(
+        _comparable(part).drop(columns="steps"),
+        _comparable(full[full["seed"] >= 1]).drop(columns="steps"),
+    )
+    assert _source_sizes(tmp_path / "part") == [5, 5]
+    assert (tmp_path / "part" / "report.md").exists()
+    manifest = json.loads((tmp_path / "part" / "bench.json").read_text())
+    assert "--seeds 2 --first-seed 1" in manifest["command"]
+    with pytest.raises(OutputFolderError, match="first_seed"):
+        run_suite(suite, tmp_path / "part", seeds=2, first_seed=0, workers=1, progress=False)
+    # The suite key does the same; the command line overrides it.
+    keyed = _suite(tmp_path, text.replace("seeds = 2", "seeds = 2\nfirst_seed = 1"), "k")
+    assert [r.seed for r in load_suite(keyed).runs(only=["random"])] == [1, 2]
+    assert [r.seed for r in load_suite(keyed).runs(only=["random"], first_seed=4)] == [4, 5]
+    bad = _suite(tmp_path, text.replace("seeds = 2", "seeds = 2\nfirst_seed = -1"), "b")
+    with pytest.raises(SuiteError, match=r"line 5: `first_seed` must be an int >= 0; got -1"):
+        load_suite(bad)
+    args = ["bench", "run", suite, "--out", str(tmp_path / "cli"), "--first-seed", "-2"]
+    with pytest.raises(SystemExit):
+        main(args)
+    with pytest.raises(ValueError, match="first_seed"):
+        run_suite(suite, tmp_path / "neg", first_seed=-1, progress=False)
+
+
 @pytest.mark.slow
 def test_output_folder_is_never_silently_reused(tmp_path: Path) -> None:
     suite = _suite(tmp_path)

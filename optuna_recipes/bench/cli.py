@@ -31,6 +31,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
 def _counts(text: str) -> list[int]:
     """``8`` or ``1,8,32``: simulated worker counts."""
     return [_positive(part.strip()) for part in text.split(",")]
@@ -98,6 +108,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ),
     )
     p_run.add_argument("--seeds", type=_positive, help="Number of seeds (default: the suite's).")
+    p_run.add_argument(
+        "--first-seed",
+        type=_non_negative,
+        metavar="N",
+        help=(
+            "First seed (default: the suite's first_seed, else 0): --seeds 5 --first-seed 5 "
+            "replicates a benchmark on seeds 5-9, each run identical to that seed's run of "
+            "--seeds 10. Source studies do not change."
+        ),
+    )
     p_run.add_argument(
         "--trials",
         type=_positive,
@@ -173,7 +193,8 @@ def _show(name: str) -> int:
     print(f"Suite {suite.name} ({suite.path})")
     if suite.description:
         print(f"  {suite.description}")
-    print(f"  seeds: {suite.seeds}, trials: {suite.trials}")
+    first = f" (from {suite.first_seed})" if suite.first_seed else ""
+    print(f"  seeds: {suite.seeds}{first}, trials: {suite.trials}")
     if suite.simulate_workers:
         print(f"  simulated workers: {', '.join(map(str, suite.simulate_workers))}")
     if suite.hub_registry:
@@ -272,6 +293,7 @@ def _run(args: argparse.Namespace) -> int:
             simulate_workers=args.simulate_workers,
             hub_registry=args.hub_registry,
             only=args.only.split(",") if args.only else None,
+            first_seed=args.first_seed,
         )
     except RunConflictError as err:
         from optuna_recipes._redact import redact

@@ -42,7 +42,7 @@ RUNS = "runs.csv"
 LOCK = "bench.lock"
 FORMAT = 1
 # Settings that identify a benchmark: a resume must repeat them.
-IDENTITY = ("suite", "seeds", "trials", "strategies", "simulate_workers", "only")
+IDENTITY = ("suite", "seeds", "first_seed", "trials", "strategies", "simulate_workers", "only")
 # Files a run may create before its manifest: a folder holding only these is a new folder.
 OWN_FILES = frozenset({LOCK, "studies.journal", "studies.journal.flock"})
 

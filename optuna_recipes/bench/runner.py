@@ -78,9 +78,9 @@ def reproduce_command(settings: dict[str, Any], out: Path, storage: str | None) 
     shown as ``***``)."""
     parts = ["python -m optuna_recipes bench run", str(settings["suite_file"])]
     parts += ["--out", str(out)]
-    for key in ("seeds", "trials"):
+    for key in ("seeds", "first_seed", "trials"):
         if settings.get(key) is not None:
-            parts += [f"--{key}", str(settings[key])]
+            parts += [f"--{key.replace('_', '-')}", str(settings[key])]
     if settings.get("strategies"):
         parts += ["--strategies", ",".join(settings["strategies"])]
     if settings.get("only"):
@@ -133,6 +133,7 @@ def run_suite(
     simulate_workers: int | Sequence[int] | None = None,
     hub_registry: str | Path | None = None,
     only: Sequence[str] | None = None,
+    first_seed: int | None = None,
 ) -> BenchResult:
     """Run a suite (resuming what an earlier call left), write the results and the report.
 
@@ -148,7 +149,8 @@ def run_suite(
         suite: A built-in suite name, a path to a suite file, or a
             :class:`~optuna_recipes.bench.suite.Suite`.
         out: Output folder. Default ``bench-out/<suite name>``.
-        seeds: Number of seeds (``0 .. seeds-1``); default: the suite's.
+        seeds: Number of seeds (``first_seed .. first_seed + seeds - 1``); default: the
+            suite's.
         trials: Trials per run; default: the suite's (per problem).
         strategies: Strategy names replacing the suite's; default: the suite's.
         workers: Worker processes; default one per core.
@@ -169,6 +171,10 @@ def run_suite(
             with the source studies they need; groups left without one are skipped. For
             re-running one strategy of a comparison (``--only ga``) into a folder of its own:
             seeding is per (problem, strategy, seed), so its runs are those of the full suite.
+        first_seed: The first seed (``>= 0``); default: the suite's ``first_seed``, else 0.
+            For replicating a benchmark on fresh seeds: ``seeds=5, first_seed=5`` runs seeds
+            5-9, each run identical to the same seed's run of ``seeds=10``. Source studies
+            (warm start) do not depend on it.
 
     Raises:
         SuiteError: the suite is malformed, or names import paths and ``allow_imports`` is off.
@@ -182,6 +188,7 @@ def run_suite(
         suite = load_suite(str(suite))
     for name, value in (("seeds", seeds), ("trials", trials), ("workers", workers)):
         check_int(name, value, minimum=1, allow_none=True)
+    check_int("first_seed", first_seed, minimum=0, allow_none=True)
     chosen = list(strategies) if strategies else None
     kept = _only(suite, chosen, only)
     counts = _worker_counts(simulate_workers)
@@ -189,7 +196,18 @@ def run_suite(
         suite.hub_registry = _registry_setting(hub_registry)
     _check_imports(suite, kept or chosen, allow_imports)
     options = _Options(
-        seeds, trials, chosen, workers, storage, dask, progress, report, counts, hub_registry, kept
+        seeds,
+        trials,
+        chosen,
+        workers,
+        storage,
+        dask,
+        progress,
+        report,
+        counts,
+        hub_registry,
+        kept,
+        first_seed,
     )
     with suite.import_roots():
         return _run_suite(suite, out, options)
@@ -210,6 +228,7 @@ class _Options:
     counts: list[int] | None = None
     hub_registry: str | Path | None = None
     only: list[str] | None = None
+    first_seed: int | None = None
 
 
 def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult:
@@ -222,6 +241,8 @@ def _run_suite(suite: Suite, out: str | Path | None, o: _Options) -> BenchResult
     settings.update(simulate_workers=o.counts, hub_registry=_registry_setting(o.hub_registry))
     if o.only:
         settings["only"] = o.only
+    if o.first_seed is not None:
+        settings["first_seed"] = o.first_seed
     start = time.perf_counter()
     with outdir.FolderLock(out_path), sigterm_as_interrupt():
         manifest, storage_url = _open(suite, out_path, settings, storage)
@@ -335,6 +356,7 @@ def _run(
         exclude=set(missing),
         simulate_workers=settings.get("simulate_workers"),
         only=settings.get("only"),
+        first_seed=settings.get("first_seed"),
     )
     store = open_storage(storage_url)
     plan = _runs_to_do(store, storage_url, all_runs, missing, manifest, out)

@@ -6,6 +6,7 @@ A suite file (copy one from ``optuna_recipes/bench/suites/`` and edit it)::
     description = "What this suite compares"
     trials = 40                  # trials per run (a problem may override it)
     seeds = 3                    # seeds 0 .. seeds-1
+    first_seed = 0               # optional: seeds first_seed .. first_seed+seeds-1
     strategies = ["random", "tpe", "cmaes"]
     source_trials = 40           # trials of each source study (task families only)
     source_strategy = "tpe"      # the baseline that makes the source studies
@@ -73,6 +74,7 @@ SUITE_KEYS = {
     "description",
     "trials",
     "seeds",
+    "first_seed",
     "strategies",
     "source_trials",
     "source_strategy",
@@ -191,6 +193,7 @@ class Suite:
 
     simulate_workers: list[int] | None = None
     hub_registry: str | None = None
+    first_seed: int = 0
 
     def strategy(self, name: str) -> Strategy:
         """The strategy ``name`` resolves to, loading ``hub:`` packages from ``hub_registry``."""
@@ -252,12 +255,16 @@ class Suite:
         exclude: frozenset[str] | set[str] = frozenset(),
         simulate_workers: list[int] | None = None,
         only: list[str] | None = None,
+        first_seed: int | None = None,
     ) -> list[RunSpec]:
         """All runs, sources first: ``seeds``, ``trials``, ``strategies``, ``simulate_workers``
-        override the file; strategies named in ``exclude``, or not in ``only`` when it is given,
-        are left out (with the sources only they need). Each target run is repeated per
-        simulated worker count (sources are not simulated)."""
+        and ``first_seed`` override the file; strategies named in ``exclude``, or not in
+        ``only`` when it is given, are left out (with the sources only they need). Each target
+        run is repeated per simulated worker count (sources are not simulated). Target runs
+        use seeds ``first_seed .. first_seed + seeds - 1``; source studies do not depend on
+        them."""
         n_seeds = self.seeds if seeds is None else seeds
+        first = self.first_seed if first_seed is None else first_seed
         workers = simulate_workers or self.simulate_workers
         counts: list[int | None] = list(workers) if workers else [None]
         source_strategy = self.strategy(self.source_strategy)
@@ -298,7 +305,7 @@ class Suite:
                             sources=source_names if strategy.needs_sources else (),
                             sim_workers=count,
                         )
-                        for seed in range(n_seeds)
+                        for seed in range(first, first + n_seeds)
                     ]
         return out
 
@@ -324,8 +331,11 @@ class _Source:
         return SuiteError(f"{where}: {message}")
 
     def positive_int(self, value: Any, key: str) -> int:
+        return self.int_at_least(value, key, 1)
+
+    def int_at_least(self, value: Any, key: str, minimum: int) -> int:
         try:
-            return check_int(key, value, minimum=1)
+            return check_int(key, value, minimum=minimum)
         except ValueError as err:
             raise self.fail(str(err), key) from None
 
@@ -379,6 +389,7 @@ def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
     src.check_keys(head, SUITE_KEYS, "[suite]")
     trials = src.positive_int(head.get("trials", 50), "trials")
     seeds = src.positive_int(head.get("seeds", 3), "seeds")
+    first_seed = src.int_at_least(head.get("first_seed", 0), "first_seed", 0)
     source_trials = src.positive_int(head.get("source_trials", trials), "source_trials")
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
         raise SuiteError(f"{path}: the suite name {name!r} (the file name) must be a plain word.")
@@ -401,6 +412,7 @@ def parse_suite(text: str, path: str = "<suite>", name: str = "suite") -> Suite:
         description=str(head.get("description", "")),
         trials=trials,
         seeds=seeds,
+        first_seed=first_seed,
         strategies=defaults.strategies,
         problems=_problems(data.get("problems"), defaults, src),
         defined=defined,
