@@ -5,8 +5,9 @@ MetaLearnTPESampler alone on the test suite's transfer groups, loaded from the r
 checkout in ``../shared``; built-in suites name no hub package or import path) and
 ``benchmarks/suites/families-ga-hub.toml`` (the test tasks' ``hpo`` group: GeneticSampler
 against OptunaHub's IPOP-CMA-ES, differential evolution and CatCMA) and
-``benchmarks/suites/families-replicate.toml`` (the test suite on the next five seeds, to check
-its claims on seeds they were not read from).
+``benchmarks/suites/families-replicate.toml`` and ``families-replicate-metalearn.toml`` (the
+test suite and its MetaLearnTPESampler part on the next five seeds, to check their claims on
+seeds they were not read from).
 
 MetaLearnTPESampler is a suite of its own so that its runs, which are not our code and cost
 more than the rest of the test suite together, are not re-run when a sampler of ours changes;
@@ -130,10 +131,19 @@ def suite_text(split: str, shipped: list[str], hub: bool = False) -> str:
 
 GA_HUB_SUITE = ROOT / "benchmarks" / "suites" / "families-ga-hub.toml"
 REPLICATE_SUITE = ROOT / "benchmarks" / "suites" / "families-replicate.toml"
-REPLICATE_NOTE = """# Generated for the claims ledger: families-test.toml on seeds 5-9 (first_seed), the same
-# problems and source studies, so that its published figures can be checked on seeds they were
-# not read from (MetaLearnTPESampler is not replicated: it costs more than the rest together).
+REPLICATE_METALEARN_SUITE = ROOT / "benchmarks" / "suites" / "families-replicate-metalearn.toml"
+REPLICATE_NOTE = """# Generated for the claims ledger: {of} on seeds 5-9 (first_seed),
+# the same problems and source studies, so that its published figures can be checked on seeds
+# they were not read from.
 """
+
+
+def replicate(text: str, of: str) -> str:
+    """``text`` (a generated suite) on seeds 5-9."""
+    text = text.replace("\n[suite]", REPLICATE_NOTE.format(of=of) + "\n[suite]", 1)
+    return text.replace("seeds = 5\n", "seeds = 5\nfirst_seed = 5\n", 1)
+
+
 GA_HUB_HEADER = """# GeneticSampler against OptunaHub's mixed-space samplers on recorded HPO task
 # families (test tasks, the `hpo` group of families-test.toml: every test task, 200 trials,
 # 5 seeds):
@@ -187,9 +197,11 @@ def main() -> None:
     print(f"wrote {METALEARN_SUITE}")
     GA_HUB_SUITE.write_text(ga_hub_text(shipped))
     print(f"wrote {GA_HUB_SUITE}")
-    replicate = suite_text("test", shipped).replace("\n[suite]", REPLICATE_NOTE + "\n[suite]")
-    REPLICATE_SUITE.write_text(replicate.replace("seeds = 5\n", "seeds = 5\nfirst_seed = 5\n", 1))
+    REPLICATE_SUITE.write_text(replicate(suite_text("test", shipped), "families-test.toml"))
     print(f"wrote {REPLICATE_SUITE}")
+    metalearn = suite_text("test", shipped, hub=True)
+    REPLICATE_METALEARN_SUITE.write_text(replicate(metalearn, "families-test-metalearn.toml"))
+    print(f"wrote {REPLICATE_METALEARN_SUITE}")
 
 
 if __name__ == "__main__":
