@@ -249,8 +249,20 @@ def test_the_digest_is_the_same_bytes_for_the_same_table(tmp_path: Path) -> None
 def test_combine_refuses_the_same_runs_in_two_folders(tmp_path: Path) -> None:
     a = _folder(tmp_path / "a", _results(CURVES))
     b = _folder(tmp_path / "b", _results(CURVES))
-    with pytest.raises(ValueError, match="strategy 'tpe' on problem 'p1' are in both"):
+    with pytest.raises(ValueError, match="strategy 'tpe' on problem 'p1' with seed 0 are in both"):
         digest.combine([a, b])
+
+
+def test_folders_of_other_seeds_pool_as_one_folder(tmp_path: Path) -> None:
+    """A replicate on fresh seeds (``--first-seed``) pools with the first folder: the figures
+    are those of one folder holding both sets of seeds."""
+    fresh = {(p, s, seed + 2): v for (p, s, seed), v in CURVES.items()}
+    both = _folder(tmp_path / "both", _results({**CURVES, **fresh}))
+    pooled = digest.combine(
+        [_folder(tmp_path / "a", _results(CURVES)), _folder(tmp_path / "b", _results(fresh))]
+    )
+    for expression in ('mean_rank("ws")', 'median_reach("ws", "tpe", 4)', 'normalized("ws", 3)'):
+        assert evaluate(expression, pooled) == pytest.approx(evaluate(expression, both))
 
 
 def test_folders_with_other_strategies_on_one_problem_pool_as_one_folder(tmp_path: Path) -> None:

@@ -360,28 +360,32 @@ def combine(digests: list[Digest]) -> Digest:
     """One digest of several folders' runs (figures that pool suites, such as a table).
 
     Folders may share a problem when they ran different strategies on it (for example a
-    comparison whose anchor strategies run in a folder of their own): the blocks then hold every
-    folder's runs, as one folder with all the strategies would.
+    comparison whose anchor strategies run in a folder of their own), or different seeds of it
+    (a replicate on fresh seeds, ``bench run --first-seed``): the blocks then hold every
+    folder's runs, as one folder with all the strategies and seeds would.
 
     Raises:
-        ValueError: two folders have runs of the same strategy on the same problem (the blocks
-            would hold both), or give one problem two directions or optima.
+        ValueError: two folders have runs of the same strategy on the same problem with the
+            same seed (the blocks would hold both), or give one problem two directions or
+            optima.
     """
     if len(digests) == 1:
         return digests[0]
-    seen: dict[tuple[str, str], Path] = {}
+    seen: dict[tuple[str, str, str], Path] = {}
     shape: dict[str, tuple[tuple[Any, ...], Path]] = {}
     for d in digests:
         frame = d.trace if d.trace is not None else d.table
         if frame is None:
             continue
-        for (problem, strategy), rows in frame.groupby(["problem", "strategy"], sort=False):
-            key = (str(problem), str(strategy))
+        by = ["problem", "strategy", "seed"] if "seed" in frame else ["problem", "strategy"]
+        for values, rows in frame.groupby(by, sort=False):
+            key = (str(values[0]), str(values[1]), str(values[2]) if len(by) == 3 else "")
             if key in seen:
+                seed = f" with seed {key[2]}" if key[2] else ""
                 raise ValueError(
-                    f"runs of strategy {key[1]!r} on problem {key[0]!r} are in both "
-                    f"{seen[key]} and {d.folder}: pool folders that ran different strategies "
-                    "or different problems."
+                    f"runs of strategy {key[1]!r} on problem {key[0]!r}{seed} are in both "
+                    f"{seen[key]} and {d.folder}: pool folders that ran different strategies, "
+                    "problems or seeds."
                 )
             seen[key] = d.folder
             facts = _problem_facts(rows)
