@@ -219,7 +219,12 @@ def _data(root: Path, ledger: Ledger, names: list[str], cache: dict[str, Any]) -
             # A folder made by the whole suite may serve a run of some of its strategies (the
             # others run in a folder of their own): it contributes those alone.
             cache[name] = digest.only(data, run.strategies) if run.strategies else data
-    return digest.combine([cache[n] for n in names])
+    if len(names) == 1:
+        return cache[names[0]]
+    key = "+".join(names)  # claims that pool the same runs share one combined digest
+    if key not in cache:
+        cache[key] = digest.combine([cache[n] for n in names])
+    return cache[key]
 
 
 def figures(root: Path, ledger: Ledger) -> tuple[dict[str, str], list[str]]:
