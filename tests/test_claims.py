@@ -83,6 +83,40 @@ def test_an_anchor_split_into_its_own_suite_runs_the_same_problems() -> None:
     assert "gp" not in ours["suite"]["strategies"]
 
 
+def test_the_replicate_suites_run_the_published_problems_on_other_seeds() -> None:
+    """families-replicate*.toml and parallel-replicate.toml check published figures on fresh
+    seeds: the same problems, strategies and budgets as the suites they replicate, seeds that
+    those never ran."""
+
+    def load(name: str) -> dict:
+        return claims.tomllib.loads((ROOT / "benchmarks" / "suites" / name).read_text())
+
+    for original, replicate in (
+        ("families-test.toml", "families-replicate.toml"),
+        ("families-test-metalearn.toml", "families-replicate-metalearn.toml"),
+    ):
+        a, b = load(original), load(replicate)
+        assert b["problems"] == a["problems"]
+        assert b.get("strategies") == a.get("strategies")
+        assert (
+            b["suite"].pop("first_seed") >= a["suite"].get("first_seed", 0) + a["suite"]["seeds"]
+        )
+        assert b["suite"] == a["suite"]
+    ours, gp, rep = (
+        load("parallel.toml"),
+        load("parallel-gp.toml"),
+        load("parallel-replicate.toml"),
+    )
+    assert rep["problems"] == ours["problems"]
+    assert rep["strategies"] == ours["strategies"]
+    assert sorted(rep["suite"]["strategies"]) == sorted(
+        ours["suite"]["strategies"] + gp["suite"]["strategies"]
+    )
+    assert rep["suite"]["first_seed"] >= ours["suite"]["seeds"]
+    assert rep["suite"]["trials"] == ours["suite"]["trials"]
+    assert set(rep["suite"]["simulate_workers"]) <= set(ours["suite"]["simulate_workers"])
+
+
 @pytest.mark.slow
 def test_a_hand_edited_readme_figure_fails_the_check(tmp_path: Path) -> None:
     root = _copy(tmp_path)
