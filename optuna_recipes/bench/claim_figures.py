@@ -60,7 +60,9 @@ def _select(
         df = df[df["group"].isin(as_list(group))]
     if problems is not None:
         patterns = as_list(problems)
-        df = df[df["problem"].map(lambda p: any(fnmatch(p, pat) for pat in patterns))]
+        # Match each problem name once, not each of the (many) rows.
+        names = [str(p) for p in df["problem"].unique()]
+        df = df[df["problem"].isin([p for p in names if any(fnmatch(p, x) for x in patterns)])]
     if strategies is not None:
         df = df[df["strategy"].isin(as_list(strategies))]
     if df.empty:
