@@ -222,9 +222,10 @@ def test_first_population_grows_with_the_completed_trials() -> None:
             study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=v))
 
     def parent_values(n: int) -> list[float]:
-        trials = [study.ask(space) for _ in range(n)]
-        for t in trials:
-            study.tell(t, state=TrialState.FAIL)
+        trials = []
+        for _ in range(n):  # one at a time: no trial runs while another is asked
+            trials.append(study.ask(space))
+            study.tell(trials[-1], state=TrialState.FAIL)
         by_number = {t.number: t.value for t in study.trials}
         origins = [study.trials[t.number].system_attrs[ORIGIN_ATTR] for t in trials]
         return [by_number[o["parent"]] for o in origins]
@@ -233,6 +234,33 @@ def test_first_population_grows_with_the_completed_trials() -> None:
     assert max(parent_values(200)) <= 4  # the best 5 of 10 (with 10 parents: ~19% worse)
     add(range(10, 30))
     assert max(parent_values(200)) >= 5  # the best 10 of 30
+
+
+def _parents_while_running(n_running: int) -> list[float]:
+    """Values of the target parents of 60 children asked, one at a time, while ``n_running``
+    trials of other workers are running, from 30 completed trials with values 0..29 (the
+    population is the default 10: max(10, 2 d))."""
+    space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+    study = optuna.create_study(sampler=GeneticSampler(seed=0))
+    for v in range(30):
+        params = {"x": v / 40, "y": 1 - v / 40}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=v))
+    running = [study.ask(space) for _ in range(n_running)]
+    children = []
+    for _ in range(60):
+        children.append(study.ask(space))
+        study.tell(children[-1], state=TrialState.FAIL)
+    by_number = {t.number: t.value for t in study.trials}
+    assert all(t.number in by_number for t in running)
+    origins = [study.trials[t.number].system_attrs[ORIGIN_ATTR] for t in children]
+    return [by_number[o["parent"]] for o in origins]
+
+
+def test_many_running_trials_breed_from_the_best_half_of_the_elites() -> None:
+    """With fewer trials running than elites the population stays the best 10; once as many
+    other trials run at once as there are elites, children come from the best 5 only."""
+    assert max(_parents_while_running(9)) >= 5  # best 10 of 30 (ranks 5-9: ~20% per child)
+    assert max(_parents_while_running(10)) <= 4
 
 
 def test_constraints_feasible_first_then_by_violation() -> None:
