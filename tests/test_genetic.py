@@ -14,11 +14,13 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.distributions import FloatDistribution
 from optuna.distributions import IntDistribution
+from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
 import pytest
 
 import optuna_recipes
 from optuna_recipes.samplers import GeneticSampler
+from optuna_recipes.samplers._genetic import _sampler
 from optuna_recipes.samplers._genetic._sampler import ORIGIN_ATTR
 
 
@@ -261,6 +263,46 @@ def test_many_running_trials_breed_from_the_best_half_of_the_elites() -> None:
     other trials run at once as there are elites, children come from the best 5 only."""
     assert max(_parents_while_running(9)) >= 5  # best 10 of 30 (ranks 5-9: ~20% per child)
     assert max(_parents_while_running(10)) <= 4
+
+
+def _children_while_running(n_running: int) -> list[FrozenTrial]:
+    """60 children asked, one at a time, while ``n_running`` other trials run, from 40
+    completed trials of ``(x - 0.3)^2 + (y - 0.7)^2`` on a grid (population: the default 10)."""
+    space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
+    study = optuna.create_study(sampler=GeneticSampler(seed=1))
+    rng = np.random.default_rng(0)
+    for x, y in rng.random((40, 2)):
+        value = (x - 0.3) ** 2 + (y - 0.7) ** 2
+        params = {"x": float(x), "y": float(y)}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=value))
+    for _ in range(n_running):
+        study.ask(space)
+    children = []
+    for _ in range(60):
+        children.append(study.ask(space))
+        study.tell(children[-1], state=TrialState.FAIL)
+    return [study.trials[t.number] for t in children]
+
+
+def test_children_are_screened_only_when_more_trials_run_than_the_population_holds() -> None:
+    """Below the population size (10) each trial is one child; from 10 running trials on, each
+    is the best of 8 children by a kernel regression on the evaluated trials."""
+    few = _children_while_running(9)
+    many = _children_while_running(10)
+    assert all("screened" not in t.system_attrs[ORIGIN_ATTR] for t in few)
+    assert all(t.system_attrs[ORIGIN_ATTR]["screened"] == 8 for t in many)
+
+
+def test_screened_children_are_nearer_the_optimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    def mean_value(children: list[FrozenTrial]) -> float:
+        return float(
+            np.mean([(t.params["x"] - 0.3) ** 2 + (t.params["y"] - 0.7) ** 2 for t in children])
+        )
+
+    screened = mean_value(_children_while_running(10))
+    monkeypatch.setattr(_sampler, "_SCREENED", 1)
+    unscreened = mean_value(_children_while_running(10))
+    assert screened < 0.5 * unscreened
 
 
 def test_constraints_feasible_first_then_by_violation() -> None:

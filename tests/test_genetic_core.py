@@ -266,3 +266,25 @@ def test_epoch_scan_with_collapse_in_chunks_equals_one_scan() -> None:
             numbers[part], fitness[part], 10, state, collapsed_epoch=collapsed[part]
         )
     assert state == whole
+
+
+def test_screen_offspring_picks_the_candidate_nearest_the_best_rows() -> None:
+    spec = _spec(n_num=2, n_cat=(3,))
+    rows = np.array([[0.1, 0.1, 0.0], [0.9, 0.9, 0.0], [0.1, 0.1, 2.0], [0.5, 0.5, 1.0]])
+    scores = np.array([0.0, 1.0, 0.5, 0.75])  # lower is better: row 0 is the best
+    bandwidth = np.full(2, 0.1)
+    near_best = np.array([0.12, 0.1, 0.0])
+    near_worst = np.array([0.88, 0.9, 0.0])
+    pick = _core.screen_offspring(np.array([near_worst, near_best]), rows, scores, spec, bandwidth)
+    assert pick == 1
+    # Same numerical genes, another choice: the categorical mismatch moves it off row 0.
+    other_choice = np.array([0.12, 0.1, 2.0])
+    pick = _core.screen_offspring(
+        np.array([other_choice, near_best]), rows, scores, spec, bandwidth
+    )
+    assert pick == 1
+    # Identical candidates: the first wins.
+    assert (
+        _core.screen_offspring(np.array([near_best, near_best]), rows, scores, spec, bandwidth)
+        == 0
+    )

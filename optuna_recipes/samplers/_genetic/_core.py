@@ -332,6 +332,43 @@ def make_offspring(
     return child, target
 
 
+def screen_offspring(
+    candidates: np.ndarray,
+    rows: np.ndarray,
+    scores: np.ndarray,
+    spec: GeneSpec,
+    bandwidth: np.ndarray,
+) -> int:
+    """Index of the candidate child predicted best by kernel regression on evaluated rows.
+
+    The prediction at a candidate is the Nadaraya-Watson mean of ``scores`` (lower is better,
+    e.g. fitness ranks scaled to ``[0, 1]``) over ``rows``, weighted by a Gaussian kernel of
+    the distance: numerical genes divided by ``bandwidth`` (one per numerical gene), plus one
+    for each categorical gene that differs. Ties go to the earlier candidate.
+
+    Args:
+        candidates: array ``(k, d)`` of encoded children, ``k >= 1``.
+        rows: array ``(n, d)`` of encoded evaluated individuals, ``n >= 1``.
+        scores: their scores, shape ``(n,)``.
+        spec: gene types of the columns.
+        bandwidth: positive kernel width of each numerical gene, in unit space.
+    """
+    numeric = ~spec.is_categorical
+    cat = spec.is_categorical
+    best, best_pred = 0, math.inf
+    for i, child in enumerate(np.atleast_2d(candidates)):
+        d2 = np.zeros(len(rows))
+        if numeric.any():
+            d2 += (((rows[:, numeric] - child[numeric]) / bandwidth) ** 2).sum(axis=1)
+        if cat.any():
+            d2 += (np.round(rows[:, cat]) != np.round(child[cat])).sum(axis=1)
+        w = np.exp(-0.5 * (d2 - d2.min()))
+        pred = float((w * scores).sum() / w.sum())
+        if pred < best_pred:
+            best, best_pred = i, pred
+    return best
+
+
 def lhs_unit(seed: int, name: str, index: int, n: int) -> float:
     """Latin hypercube coordinate in ``[0, 1)`` of point ``index`` for parameter ``name``.
 

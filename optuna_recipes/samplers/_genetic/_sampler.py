@@ -37,6 +37,11 @@ _INHERIT_PROB = 0.8
 _MIN_POPULATION = 5
 # Smallest population bred from once many trials run at once (the best half of the elites).
 _MIN_PARALLEL_POPULATION = 3
+# Children bred per trial once more trials run at once than the full population holds; the one
+# a kernel regression on the evaluated trials predicts best is proposed.
+_SCREENED = 8
+# Smallest kernel width of a numerical gene in that regression (unit space).
+_MIN_BANDWIDTH = 0.05
 
 
 def _fresh_seed() -> int:
@@ -199,7 +204,11 @@ class GeneticSampler(BaseSampler):
       offspring are bred from the best half of the elites (at least 3): with many workers a
       whole batch of children is bred before any of them is evaluated, and at 32 workers
       keeping the batch near the best elites was clearly better on the development problems.
-      A sequential study never changes.
+      Once more trials have been seen running at once than the full population holds, each
+      trial is also the best of 8 children by a kernel regression (Nadaraya-Watson) of the
+      fitness ranks of the evaluated trials, so that a batch bred before any of its members
+      returns is screened; at 32 workers this was better on both development suites and
+      at 8 workers it changes nothing. A sequential study never changes.
     - **Offspring**: rank-based selection of a target parent, DE current-to-pbest/1 crossover
       (``F`` in [0.4, 0.9], binomial crossover with rate 0.9 or 0.2) in the encoded unit space
       (log scales and steps respected), uniform crossover of categorical genes with one of the top
@@ -329,7 +338,9 @@ class GeneticSampler(BaseSampler):
             startup = self._n_startup_trials if restarts == 0 else self._mu(d) * 2**restarts
             if in_epoch.size < startup:
                 return self._fresh(search_space, trial, rng, restarts, archive, running)
-            mu = self._mu(d) * 2**restarts
+            mu = full = self._mu(d) * 2**restarts
+            # Whole batches of children are bred before any of them is evaluated: screen them.
+            screen = archive.max_running >= full
             if restarts == 0:
                 # The first epoch's population grows with its completed trials (a third of them),
                 # so the first offspring are bred from the best of the start-up design only.
@@ -356,6 +367,12 @@ class GeneticSampler(BaseSampler):
             encoder, spec = archive.encoder, archive.spec
             population = archive.rows[order].copy()
             known = archive.keys
+            if screen:
+                evaluated = archive.rows[in_epoch].copy()
+                ranks = np.empty(in_epoch.size)
+                ranks[np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))] = (
+                    np.arange(in_epoch.size) / max(1, in_epoch.size - 1)
+                )
         numeric = ~spec.is_categorical
         population[:, numeric] = np.clip(population[:, numeric], 0.0, 1.0)
         collapsed = order.size >= mu and _core.is_collapsed(population, spec)
@@ -366,17 +383,35 @@ class GeneticSampler(BaseSampler):
             key = _param_key(encoder.decode(row), names)
             return key in known or key in busy
 
-        child, target = _core.make_offspring(
-            rng,
-            population,
-            spec,
-            step_factor=_core.success_step_factor(recent.astype(bool)),
-            is_known=is_known,
-            neighbors=encoder.grid_neighbors,
-        )
+        step_factor = _core.success_step_factor(recent.astype(bool))
+        bred = [
+            _core.make_offspring(
+                rng,
+                population,
+                spec,
+                step_factor=step_factor,
+                is_known=is_known,
+                neighbors=encoder.grid_neighbors,
+            )
+            for _ in range(_SCREENED if screen else 1)
+        ]
+        pick = 0
+        if screen:
+            evaluated[:, numeric] = np.clip(evaluated[:, numeric], 0.0, 1.0)
+            bandwidth = np.maximum(population[:, numeric].std(axis=0), _MIN_BANDWIDTH)
+            candidates = np.array([c for c, _ in bred])
+            pick = _core.screen_offspring(candidates, evaluated, ranks, spec, bandwidth)
+        child, target = bred[pick]
         with self._lock:
             self._remember(
-                study, trial, archive, int(order[target]), restarts, "de", collapsed=collapsed
+                study,
+                trial,
+                archive,
+                int(order[target]),
+                restarts,
+                "de",
+                collapsed=collapsed,
+                screened=len(bred) if screen else 0,
             )
         return encoder.decode(child)
 
@@ -480,6 +515,7 @@ class GeneticSampler(BaseSampler):
         operator: str,
         *,
         collapsed: bool = False,
+        screened: int = 0,
     ) -> None:
         """Keep the target parent for ``sample_independent`` and record the origin."""
         if len(self._parents) > 10_000:  # trials sampled but never told (direct API use)
@@ -496,6 +532,8 @@ class GeneticSampler(BaseSampler):
         }
         if collapsed:
             origin["collapsed"] = True
+        if screened:
+            origin["screened"] = screened
         compat.storage_of(study).set_trial_system_attr(
             compat.trial_id_of(trial), ORIGIN_ATTR, origin
         )
