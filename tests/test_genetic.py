@@ -267,7 +267,7 @@ def test_many_running_trials_breed_from_the_best_half_of_the_elites() -> None:
 
 def _children_while_running(n_running: int) -> list[FrozenTrial]:
     """60 children asked, one at a time, while ``n_running`` other trials run, from 40
-    completed trials of ``(x - 0.3)^2 + (y - 0.7)^2`` on a grid (population: the default 10)."""
+    random completed trials of ``(x - 0.3)^2 + (y - 0.7)^2`` (population: the default 10)."""
     space = {"x": FloatDistribution(0.0, 1.0), "y": FloatDistribution(0.0, 1.0)}
     study = optuna.create_study(sampler=GeneticSampler(seed=1))
     rng = np.random.default_rng(0)
