@@ -355,9 +355,8 @@ class GeneticSampler(BaseSampler):
                 in_epoch = in_epoch[~np.isnan(archive.rows[in_epoch]).any(axis=1)]
                 if in_epoch.size == 0:
                     return self._fresh(search_space, trial, rng, restarts, archive, running)
-            order = in_epoch[
-                np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))[:mu]
-            ]
+            ranking = np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))
+            order = in_epoch[ranking[:mu]]
             success = archive.success[in_epoch]
             recent = success[~np.isnan(success)][-_SUCCESS_WINDOW:]
             if d == 0:
@@ -370,9 +369,7 @@ class GeneticSampler(BaseSampler):
             if screen:
                 evaluated = archive.rows[in_epoch].copy()
                 ranks = np.empty(in_epoch.size)
-                ranks[np.lexsort((archive.value[in_epoch], archive.violation[in_epoch]))] = (
-                    np.arange(in_epoch.size) / max(1, in_epoch.size - 1)
-                )
+                ranks[ranking] = np.arange(in_epoch.size) / max(1, in_epoch.size - 1)
         numeric = ~spec.is_categorical
         population[:, numeric] = np.clip(population[:, numeric], 0.0, 1.0)
         collapsed = order.size >= mu and _core.is_collapsed(population, spec)
