@@ -409,7 +409,7 @@ class SklearnObjective(BaseObjective):
                 if self.task in CLASSIFICATION
                 else state.model.staged_predict(state.X_valid)
             )
-            predictions = itertools.islice(staged, start, stop)
+            predictions: Iterator[np.ndarray] = itertools.islice(staged, start, stop)
         else:
             predictions = _tree_means(state, start, self.task in CLASSIFICATION)
         for prediction in predictions:

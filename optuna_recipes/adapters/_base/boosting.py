@@ -165,7 +165,7 @@ class BoostingObjective(BaseObjective):
         self.device = device
         self.X = self._prepare(X)
         self.has_categorical = self._categorical(self.X)
-        self._fold_cache: dict[int, Any] = {}
+        self._fold_cache: dict[int | str, Any] = {}
         rounds = check_int("num_boost_round", num_boost_round, minimum=1)
         super().__init__(self.X, y, max_rounds=rounds, **settings)
 

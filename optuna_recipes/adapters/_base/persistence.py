@@ -45,7 +45,8 @@ BestSource = tuple[dict[str, Any], int | None, FrozenTrial | None, optuna.Study 
 class SavableObjective(Protocol):
     """What persistence needs of an objective (every :class:`BaseObjective` has it)."""
 
-    library: str
+    @property
+    def library(self) -> str: ...
 
     def describe(self) -> dict[str, Any]: ...
 

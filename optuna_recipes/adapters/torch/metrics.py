@@ -85,7 +85,7 @@ class _PerSample:
 
     def __init__(self, loss: nn.Module) -> None:
         self.loss = copy.copy(loss)
-        self.loss.reduction = "none"
+        self.loss.reduction = "none"  # type: ignore[assignment]  # nn.Module's __setattr__
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         values = self.loss(pred, target)
@@ -105,7 +105,7 @@ def resolve_loss(loss: str | LossFn) -> LossSpec:
         module = factory()
         return LossSpec(module, key, kind, _PerSample(module))
     for key, (factory, kind) in _LOSSES.items():
-        if type(loss) is factory:
+        if isinstance(loss, nn.Module) and type(loss) is factory:
             return LossSpec(loss, key, kind, _PerSample(loss))
     if callable(loss):
         return LossSpec(loss, getattr(loss, "__name__", type(loss).__name__), CUSTOM)

@@ -113,7 +113,7 @@ class HeldoutProblem(Problem):
             n_jobs=1,
         )
         self.direction = "minimize"
-        self.n_steps = num_boost_round
+        self.n_steps: int = num_boost_round
         self._default: float | None = None
 
     def default_test_value(self) -> float:
@@ -134,7 +134,7 @@ class HeldoutProblem(Problem):
 
             cls = lgb.LGBMRegressor if regression else lgb.LGBMClassifier
             model = cls(n_jobs=1, random_state=self.split, verbose=-1)
-        y = np.searchsorted(self._labels, self._y) if not regression else self._y
+        y = self._y if self._labels is None else np.searchsorted(self._labels, self._y)
         model.fit(self._X, y)
         return model.predict(self._X_test) if regression else model.predict_proba(self._X_test)
 
