@@ -432,6 +432,27 @@ def test_device_metrics_speak_the_adapters_metric_vocabulary() -> None:
     assert model.higher_is_better("val_accuracy") and not model.higher_is_better("val_loss")
 
 
+def test_a_builtin_loss_module_resolves_to_its_per_sample_twin() -> None:
+    from optuna_recipes.adapters.torch.metrics import CUSTOM
+    from optuna_recipes.adapters.torch.metrics import MULTICLASS
+    from optuna_recipes.adapters.torch.metrics import resolve_loss
+
+    module = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    spec = resolve_loss(module)
+    assert (spec.fn, spec.name, spec.kind) == (module, "cross_entropy", MULTICLASS)
+    assert module.reduction == "mean"  # the per-sample twin is a copy
+    pred, target = torch.randn(6, 3), torch.tensor([0, 1, 2, 0, 1, 2])
+    assert spec.per_sample is not None
+    torch.testing.assert_close(spec.per_sample(pred, target).mean(), module(pred, target))
+    torch.testing.assert_close(spec.weighted(pred, target, torch.ones(6)), module(pred, target))
+
+    class Smoothed(torch.nn.CrossEntropyLoss):  # a subclass may change the loss: a user loss
+        pass
+
+    custom = resolve_loss(Smoothed())
+    assert (custom.kind, custom.per_sample) == (CUSTOM, None)
+
+
 def test_old_private_path_warns_and_resolves() -> None:
     from optuna_recipes.adapters import _torch_model
     from optuna_recipes.adapters.torch.model import TrainingRun
