@@ -24,6 +24,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_sources": "optuna_recipes.warm_start",
     "create_warm_started_study": "optuna_recipes.warm_start",
     "load_warm_started_study": "optuna_recipes.warm_start",
+    "transfer_report": "optuna_recipes.warm_start",
     "GeneticSampler": "optuna_recipes.samplers",
     "compare": "optuna_recipes.bench.comparison",
 }

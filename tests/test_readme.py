@@ -42,6 +42,9 @@ def _warm_start(ns: dict[str, Any], out: Path) -> None:
     assert len(study.trials) == 15
     assert type(study.sampler).__name__ == "WarmStartSampler"
     assert study.best_params["booster"] == "gbtree"
+    report = ns["report"]
+    assert len(report.trials) == 15 and report.best_trial == study.best_trial.number
+    assert set(report.final_weights()) == {f"churn-model-2026-{m}" for m in ("08", "09", "10")}
 
 
 def _harness(ns: dict[str, Any], out: Path) -> None:

@@ -100,7 +100,7 @@ def test_public_names_live_in_warm_start_and_at_the_top_level() -> None:
         assert getattr(warm_start, name) is getattr(
             importlib.import_module(f"optuna_recipes.warm_start.{_HOME[name]}"), name
         )
-    for name in ("SourceStudy", "load_sources", "create_warm_started_study"):
+    for name in ("SourceStudy", "load_sources", "create_warm_started_study", "transfer_report"):
         assert getattr(optuna_recipes, name) is getattr(warm_start, name)
 
 
@@ -110,6 +110,8 @@ _HOME = {
     "load_sources": "_sources",
     "create_warm_started_study": "_workflow",
     "load_warm_started_study": "_workflow",
+    "TransferReport": "_report",
+    "transfer_report": "_report",
 }
 
 

@@ -3,8 +3,10 @@
 ``load_sources`` / ``as_sources`` snapshot earlier studies (:class:`SourceStudy`);
 ``create_warm_started_study`` and ``load_warm_started_study`` build a study with a
 ``WarmStartSampler`` and a ``WarmStartPruner`` from them; ``optuna-recipes warmstart`` does the
-first step from a shell (``optuna_recipes.warm_start.cli``). The sampler and the pruner
-themselves live in :mod:`optuna_recipes.samplers` and :mod:`optuna_recipes.pruners`.
+first step from a shell (``optuna_recipes.warm_start.cli``); ``transfer_report`` reads back how
+the warm start went (which proposer found the best trials, which sources were trusted). The
+sampler and the pruner themselves live in :mod:`optuna_recipes.samplers` and
+:mod:`optuna_recipes.pruners`.
 
 Example:
     .. code-block:: python
@@ -26,6 +28,8 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_sources": "optuna_recipes.warm_start._sources",
     "create_warm_started_study": "optuna_recipes.warm_start._workflow",
     "load_warm_started_study": "optuna_recipes.warm_start._workflow",
+    "TransferReport": "optuna_recipes.warm_start._report",
+    "transfer_report": "optuna_recipes.warm_start._report",
 }
 
 __all__ = list(_LAZY_EXPORTS)

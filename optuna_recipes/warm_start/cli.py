@@ -1,10 +1,12 @@
-"""``optuna-recipes warmstart``: create a study warm-started from earlier studies of a storage.
+"""``optuna-recipes warmstart``: create a study warm-started from earlier studies of a storage,
+or (``--report``) print how the warm start of an existing study went.
 
 Example:
     .. code-block:: console
 
         $ optuna-recipes warmstart --storage sqlite:///hpo.db --study churn-model-2026-11 \\
               --from 'churn-model-*' --direction minimize
+        $ optuna-recipes warmstart --storage sqlite:///hpo.db --study churn-model-2026-11 --report
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--load-if-exists", action="store_true", help="open the study if it already exists"
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print how the warm start of the existing study --study went (which proposer found "
+        "its best trials, each source's weight) instead of creating a study",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from optuna_recipes.warm_start._workflow import create_warm_started_study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.report:
+        return _report(args)
     try:
         check_storage_exists(args.storage)
         if (
@@ -95,4 +105,34 @@ def run(args: argparse.Namespace) -> int:
     shown = redact(args.storage)
     print(f"  study = optuna_recipes.load_warm_started_study({shown!r}, {args.study!r})")
     print("  study.optimize(objective, n_trials=...)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``--report``: print :func:`~optuna_recipes.warm_start.transfer_report` of ``--study``."""
+    import optuna
+
+    from optuna_recipes._storage_urls import StorageUnavailableError
+    from optuna_recipes.warm_start._report import transfer_report
+    from optuna_recipes.warm_start._sources import check_storage_exists
+
+    try:
+        if args.pattern is not None or args.sources is not None:
+            raise ValueError(
+                "--report reads an existing study and creates nothing: drop --from/--sources "
+                "(the study recorded its sources)."
+            )
+        check_storage_exists(args.storage)
+        try:
+            study = optuna.load_study(study_name=args.study, storage=args.storage)
+        except KeyError:
+            raise ValueError(
+                f"no study named {args.study!r} in {redact(args.storage)}; list the names with "
+                f"`optuna studies --storage {redact(args.storage)}`."
+            ) from None
+        report = transfer_report(study)
+    except (ValueError, StorageUnavailableError) as err:
+        print(f"optuna-recipes warmstart: error: {redact(str(err))}", file=sys.stderr)
+        return 2
+    print(report)
     return 0
