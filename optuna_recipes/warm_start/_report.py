@@ -103,8 +103,8 @@ class TransferReport:
     def faded_trials(self) -> list[int]:
         """The trials sampled while every source had faded (their weights, which decay as the
         study grows, added up to too little), which multivariate TPE proposed on the study's own
-        results. Sources can count again later, when the study's new trials
-        raise their weights."""
+        results. Sources can count again later, when the study's new trials raise their
+        weights."""
         return [int(n) for n in self.trials.loc[self.trials["reason"] == REASON_FADED, "number"]]
 
     def mode_counts(self) -> dict[str, int]:
@@ -175,7 +175,7 @@ class TransferReport:
             lines.append(
                 f"Hint: {len(faded)} source(s) ended at weight 0; they ranked this study's trials "
                 "no better than chance. Next time, leave them out of the sources (exact names "
-                "with `sources=` / `--sources`, or a narrower pattern) or start cold."
+                "with `source_names=` / `--sources`, or a narrower pattern) or start cold."
             )
         return "\n".join(lines)
 
