@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+from _storage_kit import StorageSpec
+from _storage_kit import isolated_storage
+import conftest
 import numpy as np
 import optuna
 import pytest
@@ -159,3 +163,34 @@ def test_the_docstring_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     doc = TransferReport.__doc__ or ""
     exec(textwrap.dedent(doc.split(".. code-block:: python\n", 1)[1]), {})
     assert "proposed by" in capsys.readouterr().out
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database, as a URL without a driver (the command picks one)."""
+    conftest.require_server("postgresql")
+    with isolated_storage("postgresql", str(tmp_path)) as spec:
+        assert isinstance(spec, StorageSpec)
+        yield spec.location.replace("postgresql+psycopg2://", "postgresql://")
+
+
+@pytest.mark.postgres
+def test_cli_report_reads_a_postgresql_study(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = optuna.create_study(study_name="churn-2026-10", storage=postgres_url)
+    old.optimize(lambda t: _quadratic(t, 1.0), n_trials=10)
+    study = create_warm_started_study(postgres_url, "churn-2026-11", source_pattern="churn-*")
+    study.optimize(lambda t: _quadratic(t, 1.1), n_trials=4)
+    capsys.readouterr()
+    assert (
+        main(["warmstart", "--storage", postgres_url, "--study", "churn-2026-11", "--report"]) == 0
+    )
+    assert "4 finished trial(s), 1 source study(ies)" in capsys.readouterr().out
+
+
+def test_cli_report_never_prints_a_password(capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql+psycopg2://bench:s3cret@127.0.0.1:1/hpo"  # nothing listens on port 1
+    assert main(["warmstart", "--storage", url, "--study", "new", "--report"]) == 2
+    out, err = capsys.readouterr()
+    assert "s3cret" not in out + err and "bench:***@127.0.0.1" in err

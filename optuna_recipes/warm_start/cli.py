@@ -114,7 +114,7 @@ def _report(args: argparse.Namespace) -> int:
 
     from optuna_recipes._storage_urls import StorageUnavailableError
     from optuna_recipes.warm_start._report import transfer_report
-    from optuna_recipes.warm_start._sources import check_storage_exists
+    from optuna_recipes.warm_start._sources import _get_storage
 
     try:
         if args.pattern is not None or args.sources is not None:
@@ -122,9 +122,9 @@ def _report(args: argparse.Namespace) -> int:
                 "--report reads an existing study and creates nothing: drop --from/--sources "
                 "(the study recorded its sources)."
             )
-        check_storage_exists(args.storage)
+        storage = _get_storage(args.storage)  # the same URL handling as creating a study
         try:
-            study = optuna.load_study(study_name=args.study, storage=args.storage)
+            study = optuna.load_study(study_name=args.study, storage=storage)
         except KeyError:
             raise ValueError(
                 f"no study named {args.study!r} in {redact(args.storage)}; list the names with "
