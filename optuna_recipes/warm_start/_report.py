@@ -22,6 +22,7 @@ from optuna_recipes.samplers._warm_start._sampler import DECISION_KEY
 from optuna_recipes.samplers._warm_start._sampler import MODE_KEY
 from optuna_recipes.samplers._warm_start._sampler import REASON_FADED
 from optuna_recipes.samplers._warm_start._sampler import WEIGHTS_KEY
+from optuna_recipes.samplers._warm_start._source_models import signed
 
 #: What proposed a trial, by the mode ``WarmStartSampler`` records (``"other"``: no record,
 #: e.g. a trial another sampler made or a study resumed with another sampler).
@@ -212,10 +213,9 @@ def transfer_report(study: optuna.Study) -> TransferReport:
             "optuna_recipes.create_warm_started_study(...) or sampler=WarmStartSampler(...)."
         )
     sources = _source_names(finished)
-    sign = -1.0 if direction == "maximize" else 1.0
-    scores = np.array(
+    scores = np.array(  # lower is better, as the sampler's bandit scores them
         [
-            sign * t.value
+            signed(t.value, study.direction)
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
             else np.inf
             for t in finished
